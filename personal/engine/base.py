@@ -1,0 +1,208 @@
+"""The one small interface every inference engine implements.
+
+An engine holds one loaded base model and, optionally, one attached LoRA adapter. It turns
+a list of OpenAI-shaped chat messages into a stream of text pieces. Everything above this
+layer (chat, CLI, TUI) talks only to `Engine` and `Stream`; llama.cpp, MLX and the fake
+engine live behind it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+Message = dict[str, Any]  # OpenAI chat-message shape: {"role": ..., "content": ..., ...}
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """How to sample. Defaults suit a small chat model."""
+
+    max_tokens: int = 512
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    repeat_penalty: float = 1.1
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a finished (or cancelled) generation cost. Returned by `_generate`."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop" | "length" | "cancelled"
+
+
+@dataclass
+class Completion:
+    """The outcome of a stream, available as `Stream.result` once it has ended."""
+
+    text: str
+    usage: Usage
+    ttft_ms: float | None  # time to first piece
+    duration_ms: float
+    adapter: str | None  # the adapter id the stream started with (None: base only)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.usage.finish_reason == "cancelled"
+
+
+@dataclass(frozen=True)
+class AdapterRef:
+    """A LoRA adapter attached to a live engine."""
+
+    id: str  # a revision id or other stable name, recorded with every message
+    path: Path
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    backend: str  # "llama.cpp" | "mlx" | "fake"
+    model: str  # catalog name or file name
+    fingerprint: str  # content hash of the base model file
+    n_ctx: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Stream:
+    """An in-flight generation: iterate for text pieces, `cancel()` from any thread.
+
+    Exhausting (or abandoning, or cancelling) the iterator fills `result`. The adapter a
+    stream starts with is the one it finishes with: engines take the adapter under a lock
+    at start, and swaps wait for in-flight generations.
+    """
+
+    def __init__(self, pieces: Generator[str, None, Usage], adapter: str | None):
+        self._pieces = pieces
+        self._cancel = threading.Event()
+        self._adapter = adapter
+        self._text: list[str] = []
+        self._start = time.perf_counter()
+        self._ttft: float | None = None
+        self.result: Completion | None = None
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        return self._cancel
+
+    @property
+    def text(self) -> str:
+        """Everything generated so far."""
+        return "".join(self._text)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def __iter__(self) -> Iterator[str]:
+        usage: Usage | None = None
+        try:
+            while True:
+                try:
+                    piece = next(self._pieces)
+                except StopIteration as stop:
+                    usage = stop.value
+                    break
+                if self._ttft is None:
+                    self._ttft = (time.perf_counter() - self._start) * 1000
+                self._text.append(piece)
+                yield piece
+        finally:
+            if usage is None:  # cancelled, abandoned or raised: close the engine side
+                self._pieces.close()
+                usage = Usage(0, len(self._text), "cancelled")
+            self.result = Completion(
+                text=self.text,
+                usage=usage,
+                ttft_ms=self._ttft,
+                duration_ms=(time.perf_counter() - self._start) * 1000,
+                adapter=self._adapter,
+            )
+
+    def complete(self) -> Completion:
+        """Run to the end and return the result."""
+        for _ in self:
+            pass
+        assert self.result is not None
+        return self.result
+
+
+class Engine(ABC):
+    """A loaded base model that can chat, with a slot for one LoRA adapter."""
+
+    info: EngineInfo
+
+    def __init__(self) -> None:
+        self._adapter: AdapterRef | None = None
+        # Held for the whole of a generation; adapter swaps take it too, so a generation
+        # in flight finishes on the adapter it started with.
+        self._lock = threading.RLock()
+
+    # --- chat -----------------------------------------------------------------------
+    def chat(self, messages: list[Message], params: GenerationParams | None = None) -> Stream:
+        """Start generating the assistant's reply to `messages`."""
+        params = params or GenerationParams()
+        stream: Stream
+
+        def locked() -> Generator[str, None, Usage]:
+            with self._lock:
+                return (yield from self._generate(messages, params, stream.cancel_event))
+
+        adapter = self._adapter.id if self._adapter else None
+        stream = Stream(locked(), adapter)
+        return stream
+
+    @abstractmethod
+    def _generate(
+        self, messages: list[Message], params: GenerationParams, cancel: threading.Event
+    ) -> Generator[str, None, Usage]:
+        """Yield text pieces until done, `cancel` is set or `max_tokens`; return Usage."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens in `text` under this model's tokenizer (special tokens parsed)."""
+
+    # --- adapters -------------------------------------------------------------------
+    @property
+    def adapter(self) -> AdapterRef | None:
+        return self._adapter
+
+    def attach_adapter(self, ref: AdapterRef) -> None:
+        """Make `ref` the active adapter (replacing any other) without reloading the base.
+
+        Raises AdapterError and keeps the previous adapter if `ref` cannot be loaded.
+        """
+        with self._lock:
+            self._attach(ref)
+            self._adapter = ref
+
+    def detach_adapter(self) -> None:
+        with self._lock:
+            self._detach()
+            self._adapter = None
+
+    def _attach(self, ref: AdapterRef) -> None:
+        from personal.errors import AdapterError
+
+        raise AdapterError(f"the {self.info.backend} engine cannot attach adapters yet")
+
+    def _detach(self) -> None:
+        pass
+
+    def close(self) -> None:
+        """Free the model. The engine is unusable afterwards."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

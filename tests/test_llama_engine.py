@@ -1,0 +1,144 @@
+"""The llama.cpp engine, for real, on the embedded default model (SmolLM2-135M Q4_1)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+
+from personal import catalog
+from personal.engine import AdapterRef, GenerationParams
+from personal.engine.llama import ContextOverflow, LlamaEngine, _StopFilter
+from personal.errors import AdapterError, ModelCorrupt
+from tests.lora_gguf import write_random_lora
+
+GREEDY = GenerationParams(temperature=0.0, max_tokens=24)
+SYSTEM = {"role": "system", "content": "You are a helpful, concise assistant. Answer the question directly."}
+FRANCE = [SYSTEM, {"role": "user", "content": "What is the capital of France?"}]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    eng = LlamaEngine(catalog.resolve("smollm2-135m"), n_ctx=1024, n_threads=2)
+    yield eng
+    eng.close()
+
+
+def test_answers_a_simple_question(engine):
+    text = engine.chat(FRANCE, GREEDY).complete().text
+    assert "Paris" in text
+
+
+def test_streams_pieces_and_counts_tokens(engine):
+    stream = engine.chat(FRANCE, GREEDY)
+    pieces = list(stream)
+    assert len(pieces) > 3
+    assert stream.result.text == "".join(pieces)
+    assert stream.result.usage.prompt_tokens == len(engine.prompt_tokens(FRANCE))
+    assert stream.result.usage.completion_tokens >= len(pieces)
+    assert stream.result.usage.finish_reason == "stop"
+    assert stream.result.ttft_ms is not None and stream.result.adapter is None
+
+
+def test_greedy_is_deterministic_and_cache_reuse_is_exact(engine):
+    a = engine.chat(FRANCE, GREEDY).complete().text
+    b = engine.chat(FRANCE, GREEDY).complete().text  # second run reuses the prefix cache
+    engine.reset()
+    c = engine.chat(FRANCE, GREEDY).complete().text
+    assert a == b == c
+
+
+def test_max_tokens_stops_with_length(engine):
+    msgs = [{"role": "user", "content": "Write a long story about a dragon."}]
+    result = engine.chat(msgs, GenerationParams(temperature=0, max_tokens=5)).complete()
+    assert result.usage.finish_reason == "length"
+    assert result.usage.completion_tokens == 5
+
+
+def test_stop_string_is_not_emitted(engine):
+    full = engine.chat(FRANCE, GREEDY).complete().text
+    word = "Paris"
+    assert word in full
+    result = engine.chat(FRANCE, GenerationParams(temperature=0, max_tokens=24, stop=(word,))).complete()
+    assert result.text == full[: full.index(word)]
+    assert result.usage.finish_reason == "stop"
+
+
+def test_cancel_from_another_thread_keeps_partial_text(engine):
+    msgs = [{"role": "user", "content": "Count from one to two hundred in words."}]
+    stream = engine.chat(msgs, GenerationParams(temperature=0, max_tokens=400))
+    seen = []
+    for piece in stream:
+        seen.append(piece)
+        if len(seen) == 5:
+            threading.Thread(target=stream.cancel).start()
+    assert stream.result.usage.finish_reason == "cancelled"
+    assert stream.result.interrupted
+    assert 5 <= stream.result.usage.completion_tokens < 400
+    assert stream.result.text == "".join(seen)
+
+
+def test_context_overflow_is_a_clear_error(engine):
+    msgs = [{"role": "user", "content": "word " * 2000}]
+    with pytest.raises(ContextOverflow, match="context holds"):
+        engine.chat(msgs, GREEDY).complete()
+
+
+def test_adapter_attach_changes_output_and_detach_restores_it(engine, tmp_path):
+    base = engine.chat(FRANCE, GREEDY).complete().text
+    lora = write_random_lora(engine._model.path, tmp_path / "a.gguf", std=0.08, layers=8)
+    engine.attach_adapter(AdapterRef("rev-a", lora, scale=1.0))
+    try:
+        adapted = engine.chat(FRANCE, GREEDY).complete()
+        assert adapted.adapter == "rev-a"
+        assert adapted.text != base
+        again = engine.chat(FRANCE, GREEDY).complete().text
+        assert again == adapted.text
+    finally:
+        engine.detach_adapter()
+    assert engine.adapter is None
+    assert engine.chat(FRANCE, GREEDY).complete().text == base  # bit-identical after detach
+    assert engine.load_count == 1
+
+
+def test_bad_adapter_keeps_the_previous_one(engine, tmp_path):
+    good = write_random_lora(engine._model.path, tmp_path / "good.gguf", std=0.08, layers=8)
+    bad = write_random_lora(engine._model.path, tmp_path / "bad.gguf", wrong_shape=True)
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(good.read_bytes()[:2000])
+    engine.attach_adapter(AdapterRef("good", good))
+    try:
+        expected = engine.chat(FRANCE, GREEDY).complete().text
+        for path in (bad, corrupt, tmp_path / "missing.gguf"):
+            with pytest.raises(AdapterError):
+                engine.attach_adapter(AdapterRef("bad", path))
+            assert engine.adapter.id == "good"
+            assert engine.chat(FRANCE, GREEDY).complete().text == expected
+    finally:
+        engine.detach_adapter()
+
+
+def test_truncated_model_file_is_reported(tmp_path):
+    src = catalog.resolve("smollm2-135m").path
+    broken = tmp_path / "broken.gguf"
+    with src.open("rb") as f:
+        broken.write_bytes(f.read(20_000_000))  # header intact, tensor data cut short
+    with pytest.raises(ModelCorrupt):
+        LlamaEngine(catalog.resolve(str(broken)), n_ctx=256, n_threads=2)
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    "chunks,stops,expected",
+    [
+        (["Hello", " wor", "ld"], ("<|im_end|>",), ["Hello", " wor", "ld"]),
+        (["Hi <|im", "_end|> rest"], ("<|im_end|>",), ["Hi ", ""]),
+        (["a\nUs", "er: b"], ("\nUser:",), ["a", ""]),
+        (["a\nUs", "ually"], ("\nUser:",), ["a", "\nUsually"]),
+    ],
+)
+def test_stop_filter_holds_back_possible_stop_prefixes(chunks, stops, expected):
+    f = _StopFilter(stops)
+    out = [f.feed(c)[0] for c in chunks]
+    assert out == expected
