@@ -1,0 +1,336 @@
+"""The conversation log: every chat and every message, in one SQLite file.
+
+One `Log` per process is the intended use, but several processes may share a log: it runs
+in WAL mode (readers never wait for the writer), every write is one short `BEGIN
+IMMEDIATE` transaction, and a writer waits up to `timeout` seconds for another before
+giving up with `DatabaseLocked`. Nothing already logged is lost by an error: a failed
+write rolls back only itself, and a damaged file is reported, never replaced.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from personal import paths
+from personal.errors import NotFound
+from personal.log import records
+from personal.log.connection import connect, translate, translated
+from personal.log.ids import new_id, now
+from personal.log.migrations import STATUSES
+from personal.log.records import (
+    CONVERSATION_SELECT,
+    MESSAGE_COLUMNS,
+    Conversation,
+    LoggedMessage,
+    SearchHit,
+)
+
+DEFAULT_TIMEOUT = 5.0  # seconds a writer waits for another before DatabaseLocked
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def _guarded(method: Callable[Concatenate[Log, P], T]) -> Callable[Concatenate[Log, P], T]:
+    """Serialise calls from several threads and turn SQLite errors into typed ones."""
+
+    @functools.wraps(method)
+    def wrapper(self: Log, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._lock, translated(self.path):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class Log:
+    """The conversation log (see the module docstring)."""
+
+    def __init__(self, path: str | Path | None = None, *, timeout: float = DEFAULT_TIMEOUT):
+        self.path = Path(path).expanduser() if path is not None else paths.log_db()
+        self._lock = threading.RLock()
+        with translated(self.path):
+            self.db = connect(self.path, timeout)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes: all of them land, or none. Nested use becomes a savepoint."""
+        with self._lock, translated(self.path):
+            if self.db.conn.in_transaction:
+                with self.db.atomic():
+                    yield
+                return
+            # IMMEDIATE takes the write lock up front, so a second writer waits for the
+            # busy timeout instead of failing half-way through
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self.db.conn.execute("COMMIT")
+            except BaseException:
+                self.db.rollback()  # also when COMMIT itself failed (busy, disk full)
+                raise
+
+    def _resolve(self, table: str, id_or_prefix: str, what: str) -> str:
+        return records.resolve(self.db, table, id_or_prefix, what)
+
+    # --- conversations ---------------------------------------------------------------
+    @_guarded
+    def create_conversation(
+        self,
+        title: str | None = None,
+        source: str = "chat",
+        created_at: str | None = None,
+        meta: dict | None = None,
+    ) -> Conversation:
+        conversation_id, at = new_id(), created_at or now()
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO conversations (id, title, source, created_at, updated_at, meta) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [conversation_id, title, source, at, at, json.dumps(meta or {})],
+            )
+        return self.conversation(conversation_id)
+
+    @_guarded
+    def conversation(self, id_or_prefix: str) -> Conversation:
+        conversation_id = self._resolve("conversations", id_or_prefix, "conversation")
+        cursor = self.db.execute(f"{CONVERSATION_SELECT} WHERE c.id = ?", [conversation_id])
+        return records.conversations(cursor)[0]
+
+    @_guarded
+    def conversations(self, limit: int | None = None, offset: int = 0) -> list[Conversation]:
+        """Most recently updated first."""
+        cursor = self.db.execute(
+            f"{CONVERSATION_SELECT} ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?",
+            [-1 if limit is None else limit, offset],
+        )
+        return records.conversations(cursor)
+
+    @_guarded
+    def rename(self, conversation_id: str, title: str) -> None:
+        conversation_id = self._resolve("conversations", conversation_id, "conversation")
+        with self.transaction():
+            self.db.execute(
+                "UPDATE conversations SET title = ? WHERE id = ?", [title, conversation_id]
+            )
+
+    @_guarded
+    def forget(self, conversation_id: str) -> int:
+        """Delete a conversation with its messages, feedback and search-index entries;
+        returns the number of messages deleted."""
+        return self._forget(self._resolve("conversations", conversation_id, "conversation"))
+
+    @_guarded
+    def forget_all(self) -> int:
+        return self._forget(None)
+
+    def _forget(self, conversation_id: str | None) -> int:
+        where, params = (
+            ("WHERE conversation_id = ?", [conversation_id]) if conversation_id else ("", [])
+        )
+        with self.transaction():
+            count = self.db.execute(f"SELECT COUNT(*) FROM messages {where}", params).fetchone()[0]
+            self.db.execute(
+                f"DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages {where})",
+                params,
+            )
+            self.db.execute(f"DELETE FROM messages {where}", params)  # triggers update FTS
+            self.db.execute(
+                f"DELETE FROM conversations {where.replace('conversation_', '')}", params
+            )
+            # merge the search index so deleted words do not linger in old segments
+            self.db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')")
+        # and fold the WAL back in, so the old pages do not linger there either
+        self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        return count
+
+    # --- messages ----------------------------------------------------------------------
+    @_guarded
+    def append(
+        self,
+        conversation_id: str,
+        message: dict,
+        *,
+        model: str | None = None,
+        model_fingerprint: str | None = None,
+        adapter: str | None = None,
+        backend: str | None = None,
+        status: str = "complete",
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        ttft_ms: float | None = None,
+        duration_ms: float | None = None,
+        created_at: str | None = None,
+        meta: dict | None = None,
+    ) -> LoggedMessage:
+        """Add an OpenAI-shaped message at the end of a conversation."""
+        fields = records.parse_message(message)
+        records.check_status(status)
+        message_id, at = new_id(), created_at or now()
+        with self.transaction():
+            row = self.db.execute(
+                "SELECT title FROM conversations WHERE id = ?", [conversation_id]
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no conversation has the id {conversation_id!r}")
+            seq = self.db.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?",
+                [conversation_id],
+            ).fetchone()[0]
+            records.insert(self.db, "messages", {
+                **fields, "id": message_id, "conversation_id": conversation_id, "seq": seq,
+                "created_at": at, "model": model, "model_fingerprint": model_fingerprint,
+                "adapter": adapter, "backend": backend, "status": status,
+                "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                "ttft_ms": ttft_ms, "duration_ms": duration_ms, "writer_pid": os.getpid(),
+                "meta": json.dumps(meta or {}),
+            })  # fmt: skip
+            title = row[0] or (fields["role"] == "user" and records.title_from(fields["content"]))
+            self.db.execute(
+                "UPDATE conversations SET updated_at = MAX(updated_at, ?), title = ? WHERE id = ?",
+                [at, title or None, conversation_id],
+            )
+        return self.message(message_id)
+
+    @_guarded
+    def update(
+        self,
+        message_id: str,
+        *,
+        content: str | list | None = None,
+        status: str | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        ttft_ms: float | None = None,
+        duration_ms: float | None = None,
+        meta: dict | None = None,
+    ) -> None:
+        """Rewrite a message while it streams, or finalise it. Only the arguments given
+        change; `meta` is merged into the existing meta."""
+        if status is not None:
+            records.check_status(status)
+        changes: dict[str, Any] = {
+            "content": None if content is None else records.content_text(content),
+            "status": status, "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens, "ttft_ms": ttft_ms,
+            "duration_ms": duration_ms,
+        }  # fmt: skip
+        changes = {k: v for k, v in changes.items() if v is not None}
+        with self.transaction():
+            row = self.db.execute(
+                "SELECT conversation_id, meta FROM messages WHERE id = ?", [message_id]
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no message has the id {message_id!r}")
+            if meta is not None:
+                changes["meta"] = json.dumps({**json.loads(row[1]), **meta})
+            changes["writer_pid"] = os.getpid()  # whoever updates a stream now owns it
+            assignments = ", ".join(f"{k} = :{k}" for k in changes)
+            self.db.execute(
+                f"UPDATE messages SET {assignments} WHERE id = :_id", {**changes, "_id": message_id}
+            )
+            self.db.execute(
+                "UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?",
+                [now(), row[0]],
+            )
+
+    @_guarded
+    def message(self, message_id: str) -> LoggedMessage:
+        message_id = self._resolve("messages", message_id, "message")
+        cursor = self.db.execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?", [message_id]
+        )
+        return records.messages(cursor)[0]
+
+    @_guarded
+    def messages(self, conversation_id: str) -> list[LoggedMessage]:
+        """A conversation's messages in order."""
+        conversation_id = self._resolve("conversations", conversation_id, "conversation")
+        cursor = self.db.execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq",
+            [conversation_id],
+        )
+        return records.messages(cursor)
+
+    def history(self, conversation_id: str) -> list[dict]:
+        """What to send a model to continue the conversation: failed turns and empty
+        assistant turns (a stream cut off before its first word) are left out."""
+        return [
+            m.openai()
+            for m in self.messages(conversation_id)
+            if m.status != "error" and (m.role != "assistant" or m.content or m.tool_calls)
+        ]
+
+    # --- search and feedback -----------------------------------------------------------
+    @_guarded
+    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
+        """Full-text search over message content, best matches first. FTS5 syntax
+        (`"a phrase"`, `word*`, `a OR b`) works; anything it cannot parse is searched
+        for as a plain phrase instead."""
+        query = query.strip()
+        if not query:
+            return []
+        try:
+            return records.search(self.db, query, limit)
+        except sqlite3.OperationalError as e:
+            if translate(self.path, e) is not None:
+                raise
+        try:
+            return records.search(self.db, '"' + query.replace('"', '""') + '"', limit)
+        except sqlite3.OperationalError as e:
+            if translate(self.path, e) is not None:
+                raise
+            return []
+
+    @_guarded
+    def add_feedback(
+        self, message_id: str, kind: str, value: str | None = None, meta: dict | None = None
+    ) -> str:
+        """Record a rating, an edit, a regeneration... about a message; returns its id."""
+        if not isinstance(kind, str) or not kind.strip():
+            raise ValueError("feedback kind must be a non-empty string")
+        message_id = self._resolve("messages", message_id, "message")
+        feedback_id = new_id()
+        with self.transaction():
+            records.insert(self.db, "feedback", {
+                "id": feedback_id, "message_id": message_id, "kind": kind, "value": value,
+                "created_at": now(), "meta": json.dumps(meta or {}),
+            })  # fmt: skip
+        return feedback_id
+
+    @_guarded
+    def feedback(self, message_id: str) -> list[dict]:
+        """A message's feedback records, oldest first."""
+        cursor = self.db.execute(
+            "SELECT id, message_id, kind, value, created_at, meta FROM feedback "
+            "WHERE message_id = ? ORDER BY created_at, id",
+            [message_id],
+        )
+        rows = records.dicts(cursor)
+        for row in rows:
+            row["meta"] = json.loads(row["meta"])
+        return rows
+
+    # --- lifetime ------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    def __enter__(self) -> Log:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Log({str(self.path)!r})"
+
+
+__all__ = ["Log", "Conversation", "LoggedMessage", "SearchHit", "STATUSES"]
