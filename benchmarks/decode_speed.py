@@ -71,7 +71,7 @@ def main() -> None:
         ours.append(engine_run(engine, args.tokens)[0])
         raw.append(raw_run(llm, prompt_tokens, n))
     o, r = statistics.median(ours), statistics.median(raw)
-    paired = statistics.median(a / b for a, b in zip(ours, raw))
+    paired = statistics.median(a / b for a, b in zip(ours, raw, strict=True))
     print(f"model            {model.name} ({model.path.name}), threads={args.threads}")
     print(f"decode tokens    {n} per run, {args.rounds} interleaved rounds, greedy")
     print(f"personal engine  {o:7.1f} tok/s  (runs: {', '.join(f'{x:.1f}' for x in ours)})")

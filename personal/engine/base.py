@@ -195,10 +195,10 @@ class Engine(ABC):
 
         raise AdapterError(f"the {self.info.backend} engine cannot attach adapters yet")
 
-    def _detach(self) -> None:
+    def _detach(self) -> None:  # noqa: B027 - optional hook: nothing attached, nothing to do
         pass
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook
         """Free the model. The engine is unusable afterwards."""
 
     def __enter__(self) -> Engine:

@@ -1,0 +1,1 @@
+"""The `personal` command line: thin commands over the library."""

@@ -1,0 +1,144 @@
+"""`personal log`: browse, search, export and forget logged conversations."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from personal.errors import PersonalError
+from personal.log import Log
+
+app = typer.Typer(help="Browse, search, export and delete the conversation log.",
+                  no_args_is_help=True)  # fmt: skip
+out = Console(highlight=False)
+
+
+class NeedsConfirmation(PersonalError):
+    pass
+
+
+@app.command("list")
+def list_(
+    limit: int = typer.Option(20, help="How many conversations (newest first)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Conversations, most recently active first."""
+    with Log() as log:
+        convs = log.conversations(limit=limit)
+    if as_json:
+        typer.echo(json.dumps([c.__dict__ for c in convs], indent=2))
+        return
+    if not convs:
+        out.print("the log is empty: personal ask \"...\" or personal chat")
+        return
+    table = Table("id", "updated", "msgs", "source", "title", box=None)
+    for c in convs:
+        table.add_row(c.id[:10], c.updated_at[:16].replace("T", " "), str(c.message_count),
+                      c.source, c.title or "")  # fmt: skip
+    out.print(table)
+
+
+@app.command("show")
+def show(
+    conversation: str = typer.Argument(..., help="Conversation id or unique prefix."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Every message of one conversation, with the model and adapter that wrote it."""
+    with Log() as log:
+        conv = log.conversation(conversation)
+        messages = log.messages(conv.id)
+        feedback = {m.id: log.feedback(m.id) for m in messages}
+    if as_json:
+        typer.echo(json.dumps({"conversation": conv.__dict__,
+                               "messages": [m.__dict__ for m in messages]}, indent=2))  # fmt: skip
+        return
+    out.print(f"[bold]{conv.title or '(untitled)'}[/]  [dim]{conv.id} · {conv.source} · {conv.created_at}[/]")
+    for m in messages:
+        tags = [m.created_at[11:19]]
+        if m.role == "assistant":
+            tags += [m.model or "?", f"adapter {m.adapter or 'none'}"]
+            if m.completion_tokens:
+                tags.append(f"{m.completion_tokens} tok")
+        if m.status != "complete":
+            tags.append(f"[yellow]{m.status}[/]")
+        out.print(f"\n[bold cyan]{m.role}[/] [dim]{' · '.join(tags)}[/]")
+        if m.content:
+            out.print(m.content, markup=False)
+        for call in m.tool_calls or []:
+            fn = call.get("function", {})
+            out.print(f"[magenta]→ {fn.get('name')}({fn.get('arguments')})[/]")
+        for fb in feedback.get(m.id, []):
+            out.print(f"[green]feedback {fb.get('kind')}: {fb.get('value')}[/]")
+
+
+@app.command("search")
+def search(
+    query: str = typer.Argument(..., help="Words to find (full-text search)."),
+    limit: int = typer.Option(20),
+) -> None:
+    """Find messages by their text."""
+    with Log() as log:
+        hits = log.search(query, limit=limit)
+    if not hits:
+        out.print(f"no messages match {query!r}")
+    for hit in hits:
+        out.print(f"[bold]{hit.conversation.id[:10]}[/] [cyan]{hit.message.role}[/] "
+                  f"[dim]{hit.message.created_at[:16]}[/]  {hit.snippet}")  # fmt: skip
+
+
+@app.command("export")
+def export(
+    output: Path | None = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
+    conversation: list[str] | None = typer.Option(
+        None, "--conversation", "-c", help="Only these conversations (repeatable)."
+    ),
+) -> None:
+    """Export conversations as JSONL (one conversation per line, re-importable)."""
+    from personal.log.transfer import export_jsonl
+
+    with Log() as log:
+        ids = [log.conversation(c).id for c in conversation] if conversation else None
+        if output is None:
+            export_jsonl(log, sys.stdout, ids)
+            return
+        tmp = output.with_name(output.name + ".partial")
+        with tmp.open("w", encoding="utf-8") as fp:
+            n = export_jsonl(log, fp, ids)
+        tmp.replace(output)
+    typer.echo(f"exported {n} conversations to {output}", err=True)
+
+
+@app.command("forget")
+def forget(
+    conversation: str | None = typer.Argument(None, help="Conversation id or prefix."),
+    all_: bool = typer.Option(False, "--all", help="Delete every conversation."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask for confirmation."),
+) -> None:
+    """Delete one conversation, or everything (--all)."""
+    if bool(conversation) == all_:
+        raise NeedsConfirmation("name one conversation, or pass --all",
+                                hint="personal log forget ID   |   personal log forget --all")  # fmt: skip
+    with Log() as log:
+        if all_:
+            _confirm(yes, "Delete every conversation in the log?")
+            n = log.forget_all()
+            typer.echo(f"deleted everything ({n} messages)")
+        else:
+            conv = log.conversation(conversation)  # type: ignore[arg-type]
+            _confirm(yes, f"Delete conversation {conv.id[:10]} ({conv.title or 'untitled'})?")
+            n = log.forget(conv.id)
+            typer.echo(f"deleted {conv.id} ({n} messages)")
+
+
+def _confirm(yes: bool, question: str) -> None:
+    if yes:
+        return
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise NeedsConfirmation("refusing to delete without confirmation",
+                                hint="pass --yes when running without a terminal")  # fmt: skip
+    typer.confirm(question, abort=True)

@@ -1,0 +1,86 @@
+"""Entry point: the typer app, its sub-commands, and user-facing error handling."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from personal.cli import ask as ask_cmd
+from personal.cli import log_cmd, models_cmd
+from personal.errors import PersonalError
+
+app = typer.Typer(
+    name="personal",
+    help="Your own small language model: chat, log, and (soon) a nightly personal adapter.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("ask")(ask_cmd.ask)
+app.add_typer(models_cmd.app, name="models")
+app.add_typer(log_cmd.app, name="log")
+err = Console(stderr=True)
+
+
+@app.command("chat")
+def chat(
+    model: str | None = typer.Option(None, "--model", "-m", help="Catalog name or .gguf path."),
+    conversation: str | None = typer.Option(
+        None, "--conversation", "-c", help="Open this conversation (id or unique prefix)."
+    ),
+    backend: str | None = typer.Option(None, help="llama.cpp (default), mlx or fake."),
+) -> None:
+    """Open the terminal chat UI."""
+    from tui.app import run
+
+    run(model=model, conversation=conversation, backend=backend)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="OpenAI chat JSONL or a ChatGPT conversations.json."),
+) -> None:
+    """Import conversations into the log (all of the file, or nothing)."""
+    from personal.log import Log
+    from personal.log.transfer import import_file
+
+    with Log() as log:
+        report = import_file(log, file)
+    typer.echo(
+        f"imported {report.conversations} conversations ({report.messages} messages) "
+        f"from {file} as {report.format}"
+        + (f"; skipped {report.skipped} already in the log" if report.skipped else "")
+    )
+
+
+def main() -> None:
+    """Run the CLI; typed errors print as a message and a hint, never a traceback."""
+    try:
+        code = app(standalone_mode=False)  # returns an exit code for --help and typer.Exit
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except PersonalError as e:
+        err.print(f"[bold red]error:[/] {e.message}", highlight=False)
+        if e.hint:
+            err.print(f"[dim]hint:[/] {e.hint}", highlight=False)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        sys.exit(130)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except Exception as e:  # click usage errors carry their own exit codes
+        from click.exceptions import ClickException
+
+        if isinstance(e, ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

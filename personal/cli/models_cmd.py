@@ -1,0 +1,66 @@
+"""`personal models`: the base models personal can run."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from personal import catalog
+from personal.errors import ModelError
+
+app = typer.Typer(help="List and inspect base models; choose the default.", no_args_is_help=True)
+out = Console(highlight=False)
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The catalog, with where each model's file is and which is the default."""
+    default = catalog.default_name()
+    rows = []
+    for entry in catalog.CATALOG.values():
+        try:
+            path = str(entry.locate())
+        except ModelError as e:
+            path = f"not installed ({e.hint})"
+        rows.append({"name": entry.name, "default": entry.name == default, "title": entry.title,
+                     "license": entry.license, "package": entry.package, "path": path})  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("", "name", "model", "license", "file", box=None)
+    for r in rows:
+        table.add_row("*" if r["default"] else "", r["name"], r["title"], r["license"], r["path"])
+    out.print(table)
+    if default not in catalog.CATALOG:
+        out.print(f"* default: {default}")
+    out.print("[dim]any local .gguf path works too (llama or gemma3 architecture)[/]")
+
+
+@app.command("show")
+def show(
+    name: str | None = typer.Argument(None, help="Catalog name or .gguf path (default: the default model)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Architecture, size and fingerprint of one model."""
+    info = catalog.resolve(name).describe()
+    info["default"] = info["name"] == catalog.default_name()
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        out.print(f"[bold]{key:>16}[/]  {value}")
+
+
+@app.command("default")
+def default(
+    name: str | None = typer.Argument(None, help="Make this the default (omit to show)."),
+) -> None:
+    """Show or set the default model."""
+    if name:
+        model = catalog.set_default(name)
+        typer.echo(f"default model: {model.name}")
+    else:
+        typer.echo(catalog.default_name())
