@@ -1,0 +1,5 @@
+"""The terminal chat UI (`personal chat`): a Textual app on top of `personal.chat`.
+
+The UI never calls the model itself: a worker thread iterates a `ChatSession` turn and
+posts each piece back as a message (see `tui.messages`).
+"""

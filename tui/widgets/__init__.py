@@ -1,0 +1,15 @@
+"""The chat UI's widgets: conversation list, message view, status bar."""
+
+from tui.widgets.chat_view import AssistantMessage, ChatView, SystemMessage, UserMessage
+from tui.widgets.conversations import NEW_CHAT, ConversationList
+from tui.widgets.status_bar import StatusBar
+
+__all__ = [
+    "NEW_CHAT",
+    "AssistantMessage",
+    "ChatView",
+    "ConversationList",
+    "StatusBar",
+    "SystemMessage",
+    "UserMessage",
+]
