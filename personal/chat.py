@@ -1,41 +1,53 @@
-"""A conversation with the model, logged as it happens.
+"""A conversation with the model, logged as it happens, with tools.
 
 `ChatSession` is what the CLI and the TUI use: they never call an engine themselves. Each
-user turn is written to the log before generation starts; the assistant's answer is
-written as a "streaming" row that is updated while tokens arrive and finalized as
-"complete", "interrupted" (cancel, Ctrl-C) or "error", so a partial answer survives
-anything short of a power cut.
+user turn is written to the log before generation starts; each assistant answer is a
+"streaming" row updated while tokens arrive and finalized as "complete", "interrupted"
+(cancel, Ctrl-C) or "error", so a partial answer survives anything short of a power cut.
+
+Tools run two ways, logged identically (an assistant message with `tool_calls`, then one
+"tool" message per result): the model starts a call, or the user invokes one explicitly
+(`invoke("/calc 17*23")`). Either way the model then continues the answer.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from personal.engine.base import Completion, Engine, GenerationParams, Message, Stream
-from personal.log import Log, LoggedMessage
+from personal.chat_events import AnswerStarted, Event, TextDelta, ToolCalled, ToolProblem, ToolReturned
+from personal.engine.base import Engine, GenerationParams, Message, Stream
+from personal.engine.toolcall import ToolCall
+from personal.log import Log, LoggedMessage, new_id
 
-DEFAULT_SYSTEM_PROMPT = (
-    "You are a helpful, concise assistant. Answer the question directly."
-)
+if TYPE_CHECKING:
+    from personal.tools import Tool, ToolRegistry
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful, concise assistant. Answer the question directly."
 FLUSH_SECONDS = 0.5  # how often a streaming answer's text is saved
+MAX_TOOL_ROUNDS = 3  # tool calls in a row before the model must answer
 
 
 @dataclass
 class Turn:
-    """One exchange: the logged user message and the assistant reply as it streams."""
+    """One exchange: the user's message, then one or more assistant answers/tool rounds."""
 
     user: LoggedMessage
-    assistant_id: str
-    stream: Stream
+    assistant_id: str | None  # the answer being written now
+    stream: Stream | None
+    pending_calls: list[ToolCall] = field(default_factory=list)
+    cancelled: bool = False
 
     @property
-    def result(self) -> Completion | None:
-        return self.stream.result
+    def result(self):
+        return self.stream.result if self.stream else None
 
     def cancel(self) -> None:
-        self.stream.cancel()
+        self.cancelled = True
+        if self.stream:
+            self.stream.cancel()
 
 
 class ChatSession:
@@ -49,11 +61,15 @@ class ChatSession:
         *,
         system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
         params: GenerationParams | None = None,
+        tools: ToolRegistry | None = None,
+        confirm: Callable[[Tool, dict], bool] | None = None,
     ):
         self.engine = engine
         self.log = log
         self.system_prompt = system_prompt
         self.params = params or GenerationParams()
+        self.tools = tools
+        self.confirm = confirm  # asked before a tool with side effects runs; None: decline
         self.conversation_id = log.conversation(conversation_id).id if conversation_id else None
 
     def _ensure_conversation(self) -> str:
@@ -67,38 +83,96 @@ class ChatSession:
     def history(self) -> list[Message]:
         return self.log.history(self.conversation_id) if self.conversation_id else []
 
+    # --- starting a turn ------------------------------------------------------------
     def send(self, text: str, params: GenerationParams | None = None) -> Iterator[str]:
-        """Log `text` as the user's turn and stream the reply; see `start` for control."""
-        turn = self.start(text, params)
-        return self.run(turn)
+        """Log `text` as the user's turn and stream the reply's text."""
+        return self.run(self.start(text, params))
 
     def start(self, text: str, params: GenerationParams | None = None) -> Turn:
+        """Log the user's message and start the model's answer (iterate with `events`)."""
         conv = self._ensure_conversation()
         user = self.log.append(conv, {"role": "user", "content": text})
-        messages = self.log.history(conv)
+        if params is not None:
+            self.params = params
+        answer_id, stream = self._answer()
+        return Turn(user=user, assistant_id=answer_id, stream=stream)
+
+    def invoke(self, command: str) -> Turn:
+        """Run a tool the user asked for explicitly ("/calc 17*23"), then let the model
+        answer. Raises ToolError subclasses for an unknown tool or bad arguments."""
+        if self.tools is None:
+            from personal.errors import PersonalError
+
+            raise PersonalError("no tools are available in this session")
+        name, arguments = self.tools.parse_command(command.lstrip("/"))
+        conv = self._ensure_conversation()
+        user = self.log.append(conv, {"role": "user", "content": command}, meta={"command": True})
+        call = ToolCall(_call_id(), name, arguments)
+        msg = self._log_assistant({"content": "", "tool_calls": [call.openai()]}, "complete",
+                                  meta={"invoked_by": "user"})  # fmt: skip
+        return Turn(user=user, assistant_id=msg.id, stream=None, pending_calls=[call])
+
+    # --- running a turn -------------------------------------------------------------
+    def run(self, turn: Turn) -> Iterator[str]:
+        """The turn's answer text as it streams (tool activity is logged, not shown)."""
+        for event in self.events(turn):
+            if isinstance(event, TextDelta):
+                yield event.text
+
+    def events(self, turn: Turn) -> Iterator[Event]:
+        """Stream the turn: text, tool calls and their results, follow-up answers."""
+        calls, rounds = turn.pending_calls, 0
+        while True:
+            if turn.stream is not None:
+                yield from self._stream(turn)
+                result = turn.stream.result
+                if result is None or result.interrupted:
+                    return
+                if result.tool_errors:
+                    yield ToolProblem(turn.assistant_id or "", list(result.tool_errors))
+                calls = self._accept_calls(turn.assistant_id or "", result.tool_calls)
+            if not calls or turn.cancelled:
+                return
+            for call in calls:
+                yield ToolCalled(turn.assistant_id or "", call)
+                yield self._run_tool(call)
+            rounds += 1
+            turn.assistant_id, turn.stream = self._answer(tools=rounds < MAX_TOOL_ROUNDS)
+            calls = []
+            yield AnswerStarted(turn.assistant_id)
+
+    # --- pieces ---------------------------------------------------------------------
+    def _answer(self, tools: bool = True) -> tuple[str, Stream]:
+        schemas = self.tools.schemas() if (self.tools and tools) else None
+        messages = self.log.history(self._ensure_conversation())
+        msg = self._log_assistant({"content": ""}, "streaming")
+        return msg.id, self.engine.chat(messages, self.params, tools=schemas)
+
+    def _log_assistant(self, message: dict[str, Any], status: str, meta: dict | None = None):
         info = self.engine.info
-        assistant = self.log.append(
-            conv,
-            {"role": "assistant", "content": ""},
+        return self.log.append(
+            self._ensure_conversation(),
+            {"role": "assistant", **message},
             model=info.model,
             model_fingerprint=info.fingerprint,
             adapter=self.engine.adapter.id if self.engine.adapter else None,
             backend=info.backend,
-            status="streaming",
+            status=status,
+            meta=meta,
         )
-        stream = self.engine.chat(messages, params or self.params)
-        return Turn(user=user, assistant_id=assistant.id, stream=stream)
 
-    def run(self, turn: Turn) -> Iterator[str]:
-        """Iterate the turn's stream, saving the answer as it grows and when it ends."""
+    def _stream(self, turn: Turn) -> Iterator[Event]:
+        """Iterate the current stream, saving the answer as it grows and when it ends."""
+        assert turn.stream is not None and turn.assistant_id is not None
+        stream, answer_id = turn.stream, turn.assistant_id
         last_flush = time.monotonic()
         status = "complete"
-        pieces = iter(turn.stream)
+        pieces = iter(stream)
         try:
             for piece in pieces:
-                yield piece
+                yield TextDelta(answer_id, piece)
                 if time.monotonic() - last_flush > FLUSH_SECONDS:
-                    self.log.update(turn.assistant_id, content=turn.stream.text)
+                    self.log.update(answer_id, content=stream.text)
                     last_flush = time.monotonic()
         except (KeyboardInterrupt, GeneratorExit):
             status = "interrupted"  # Ctrl-C or the reader stopped: keep the partial answer
@@ -108,20 +182,46 @@ class ChatSession:
             raise
         finally:
             pieces.close()  # ends the engine's generation and fills stream.result
-            result = turn.stream.result
-            if status == "complete" and result is not None and result.interrupted:
-                status = "interrupted"
-            self._finalize(turn, status)
+            self._finalize(answer_id, stream, status)
 
-    def _finalize(self, turn: Turn, status: str) -> None:
-        result = turn.stream.result
-        fields: dict = {"content": turn.stream.text, "status": status}
+    def _finalize(self, answer_id: str, stream: Stream, status: str) -> None:
+        result = stream.result
+        fields: dict[str, Any] = {"content": stream.text, "status": status}
         if result is not None:
+            if status == "complete" and result.interrupted:
+                fields["status"] = "interrupted"
             fields.update(
                 prompt_tokens=result.usage.prompt_tokens or None,
                 completion_tokens=result.usage.completion_tokens,
                 ttft_ms=result.ttft_ms,
                 duration_ms=result.duration_ms,
-                meta={"finish_reason": result.usage.finish_reason},
-            )
-        self.log.update(turn.assistant_id, **fields)
+                meta={"finish_reason": result.usage.finish_reason,
+                      **({"tool_errors": result.tool_errors} if result.tool_errors else {})},
+            )  # fmt: skip
+        self.log.update(answer_id, **fields)
+
+    def _accept_calls(self, answer_id: str, calls: list[ToolCall]) -> list[ToolCall]:
+        """Give the model's calls log-unique ids and record them on its message."""
+        calls = [ToolCall(_call_id(), c.name, c.arguments) for c in calls]
+        if calls:
+            self.log.update(answer_id, tool_calls=[c.openai() for c in calls])
+        return calls
+
+    def _run_tool(self, call: ToolCall) -> ToolReturned:
+        if self.tools is None:
+            from personal.tools import ToolResult
+
+            outcome = ToolResult(False, "", "no tools are available", 0.0)
+        else:
+            outcome = self.tools.call(call.name, call.arguments, confirm=self.confirm)
+        content = outcome.content if outcome.ok else f"error: {outcome.error}"
+        msg = self.log.append(
+            self._ensure_conversation(),
+            {"role": "tool", "tool_call_id": call.id, "name": call.name, "content": content},
+            meta={"ok": outcome.ok, "error": outcome.error, "duration_ms": outcome.duration_ms},
+        )
+        return ToolReturned(msg.id, call, outcome)
+
+
+def _call_id() -> str:
+    return "call_" + new_id()[-12:]

@@ -9,7 +9,8 @@ import pytest
 
 from personal import catalog
 from personal.engine import AdapterRef, GenerationParams
-from personal.engine.llama import ContextOverflow, LlamaEngine, _StopFilter
+from personal.engine.llama import ContextOverflow, LlamaEngine
+from personal.engine.stops import StopFilter
 from personal.errors import AdapterError, ModelCorrupt
 from tests.lora_gguf import write_random_lora
 
@@ -139,6 +140,23 @@ def test_truncated_model_file_is_reported(tmp_path):
     ],
 )
 def test_stop_filter_holds_back_possible_stop_prefixes(chunks, stops, expected):
-    f = _StopFilter(stops)
+    f = StopFilter(stops)
     out = [f.feed(c)[0] for c in chunks]
     assert out == expected
+
+
+CALC = {"type": "function", "function": {
+    "name": "calc", "description": "Evaluate an arithmetic expression.",
+    "parameters": {"type": "object", "properties": {"expression": {"type": "string"}},
+                   "required": ["expression"]}}}  # fmt: skip
+
+
+def test_a_call_the_model_starts_is_completed_under_the_grammar(engine):
+    # The base model does not decide to call tools by itself (that habit is what the
+    # personal adapter learns); asked to write the tag, it starts a call, and the engine
+    # completes the JSON under a grammar built from the tool schemas.
+    msgs = [{"role": "user", "content": "Write the tag <tool_call> to call the calculator for 17*23."}]
+    result = engine.chat(msgs, GREEDY, tools=[CALC]).complete()
+    assert result.usage.finish_reason == "tool_calls"
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [("calc", {"expression": "17*23"})]
+    assert "<tool_call>" not in result.text and result.raw.endswith("</tool_call>")

@@ -12,9 +12,12 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from personal.engine.stops import StopFilter
+from personal.engine.toolcall import OPEN, ToolCall, parse, to_text_messages
 
 Message = dict[str, Any]  # OpenAI chat-message shape: {"role": ..., "content": ..., ...}
 
@@ -30,6 +33,8 @@ class GenerationParams:
     repeat_penalty: float = 1.1
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    # OpenAI-shaped tool schemas the model may call; set through `Engine.chat(tools=...)`.
+    tools: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,18 +43,21 @@ class Usage:
 
     prompt_tokens: int
     completion_tokens: int
-    finish_reason: str  # "stop" | "length" | "cancelled"
+    finish_reason: str  # "stop" | "length" | "cancelled" | "tool_calls"
 
 
 @dataclass
 class Completion:
     """The outcome of a stream, available as `Stream.result` once it has ended."""
 
-    text: str
+    text: str  # what the user sees: the model's text before any tool call
     usage: Usage
     ttft_ms: float | None  # time to first piece
     duration_ms: float
     adapter: str | None  # the adapter id the stream started with (None: base only)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_errors: list[str] = field(default_factory=list)  # calls that could not be read
+    raw: str = ""  # everything the model produced, tool-call text included
 
     @property
     def interrupted(self) -> bool:
@@ -79,14 +87,20 @@ class Stream:
 
     Exhausting (or abandoning, or cancelling) the iterator fills `result`. The adapter a
     stream starts with is the one it finishes with: engines take the adapter under a lock
-    at start, and swaps wait for in-flight generations.
+    at start, and swaps wait for in-flight generations. With tools, text from the start
+    of a tool call on is not yielded; it is parsed into `result.tool_calls`.
     """
 
-    def __init__(self, pieces: Generator[str, None, Usage], adapter: str | None):
+    def __init__(
+        self, pieces: Generator[str, None, Usage], adapter: str | None, tools: bool = False
+    ):
         self._pieces = pieces
         self._cancel = threading.Event()
         self._adapter = adapter
-        self._text: list[str] = []
+        self._raw: list[str] = []
+        self._shown: list[str] = []
+        self._gate = StopFilter((OPEN,)) if tools else None
+        self._in_call = False
         self._start = time.perf_counter()
         self._ttft: float | None = None
         self.result: Completion | None = None
@@ -97,11 +111,20 @@ class Stream:
 
     @property
     def text(self) -> str:
-        """Everything generated so far."""
-        return "".join(self._text)
+        """The visible text generated so far."""
+        return "".join(self._shown)
 
     def cancel(self) -> None:
         self._cancel.set()
+
+    def _visible(self, piece: str) -> str:
+        if self._gate is None:
+            return piece
+        if self._in_call:
+            return ""
+        out, stop = self._gate.feed(piece)
+        self._in_call = stop is not None
+        return out
 
     def __iter__(self) -> Iterator[str]:
         usage: Usage | None = None
@@ -114,19 +137,36 @@ class Stream:
                     break
                 if self._ttft is None:
                     self._ttft = (time.perf_counter() - self._start) * 1000
-                self._text.append(piece)
-                yield piece
+                self._raw.append(piece)
+                shown = self._visible(piece)
+                if shown:
+                    self._shown.append(shown)
+                    yield shown
+            if self._gate is not None and not self._in_call and self._gate.pending:
+                tail = self._gate.flush()
+                self._shown.append(tail)
+                yield tail
         finally:
             if usage is None:  # cancelled, abandoned or raised: close the engine side
                 self._pieces.close()
-                usage = Usage(0, len(self._text), "cancelled")
-            self.result = Completion(
-                text=self.text,
-                usage=usage,
-                ttft_ms=self._ttft,
-                duration_ms=(time.perf_counter() - self._start) * 1000,
-                adapter=self._adapter,
-            )
+                usage = Usage(0, len(self._raw), "cancelled")
+            self.result = self._finish(usage)
+
+    def _finish(self, usage: Usage) -> Completion:
+        raw = "".join(self._raw)
+        parsed = parse(raw) if self._in_call else None
+        if parsed and parsed.calls and usage.finish_reason != "cancelled":
+            usage = Usage(usage.prompt_tokens, usage.completion_tokens, "tool_calls")
+        return Completion(
+            text=self.text,
+            usage=usage,
+            ttft_ms=self._ttft,
+            duration_ms=(time.perf_counter() - self._start) * 1000,
+            adapter=self._adapter,
+            tool_calls=parsed.calls if parsed else [],
+            tool_errors=parsed.errors if parsed else [],
+            raw=raw,
+        )
 
     def complete(self) -> Completion:
         """Run to the end and return the result."""
@@ -148,17 +188,28 @@ class Engine(ABC):
         self._lock = threading.RLock()
 
     # --- chat -----------------------------------------------------------------------
-    def chat(self, messages: list[Message], params: GenerationParams | None = None) -> Stream:
-        """Start generating the assistant's reply to `messages`."""
-        params = params or GenerationParams()
+    def chat(
+        self,
+        messages: list[Message],
+        params: GenerationParams | None = None,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> Stream:
+        """Start generating the assistant's reply to `messages`, optionally with tools.
+
+        Engines receive messages in text form (tool calls rendered, tools described in
+        the system prompt; see `toolcall`), so every engine and the training data share
+        one prompt format.
+        """
+        params = replace(params or GenerationParams(), tools=tuple(tools or ()))
+        text_messages = to_text_messages(messages, list(params.tools))
         stream: Stream
 
         def locked() -> Generator[str, None, Usage]:
             with self._lock:
-                return (yield from self._generate(messages, params, stream.cancel_event))
+                return (yield from self._generate(text_messages, params, stream.cancel_event))
 
         adapter = self._adapter.id if self._adapter else None
-        stream = Stream(locked(), adapter)
+        stream = Stream(locked(), adapter, tools=bool(params.tools))
         return stream
 
     @abstractmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import json
 import os
 import threading
 from collections.abc import Generator
@@ -18,6 +19,8 @@ from typing import Any
 from personal.catalog import BaseModel
 from personal.engine.base import AdapterRef, Engine, EngineInfo, GenerationParams, Message, Usage
 from personal.engine.prompt import ChatFormat
+from personal.engine.stops import StopFilter
+from personal.engine.toolcall import CLOSE, OPEN, call_schema
 from personal.errors import AdapterError, EngineError, EngineUnavailable, ModelCorrupt
 
 
@@ -40,6 +43,18 @@ def import_llama_cpp() -> Any:
 
 class ContextOverflow(EngineError):
     pass
+
+
+MAX_CALL_TOKENS = 256  # a tool call's JSON longer than this is cut off (and reported)
+
+
+def _sampling(params: GenerationParams) -> dict[str, Any]:
+    return {
+        "top_k": params.top_k,
+        "top_p": params.top_p,
+        "temp": params.temperature,
+        "repeat_penalty": params.repeat_penalty,
+    }
 
 
 def default_threads() -> int:
@@ -85,6 +100,7 @@ class LlamaEngine(Engine):
             self._token_text(self._llm.token_eos()),
         )  # fmt: skip
         self._adapter_handle: Any = None
+        self._grammars: dict[str, Any] = {}
         self.info = EngineInfo(
             backend="llama.cpp",
             model=model.name,
@@ -113,28 +129,16 @@ class LlamaEngine(Engine):
     def _generate(
         self, messages: list[Message], params: GenerationParams, cancel: threading.Event
     ) -> Generator[str, None, Usage]:
-        tokens = self.prompt_tokens(messages)
-        n_ctx = self.info.n_ctx
-        if len(tokens) >= n_ctx:
-            raise ContextOverflow(
-                f"the conversation is {len(tokens)} tokens; the context holds {n_ctx}",
-                hint="start a new conversation, or load the model with a larger context",
-            )
-        budget = min(params.max_tokens, n_ctx - len(tokens))
+        prompt = self.format.render(messages)
+        tokens = self._fitting(self.tokenize(prompt))
+        budget = min(params.max_tokens, self.info.n_ctx - len(tokens))
         if params.seed is not None:
             self._llm.set_seed(params.seed)
-        stops = tuple(params.stop) + self.format.stops
-        text = _StopFilter(stops)
+        # With tools, the start of a call switches to grammar-constrained completion.
+        text = StopFilter(tuple(params.stop) + self.format.stops + ((OPEN,) if params.tools else ()))
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        produced = 0
-        finish = "length"
-        for token in self._llm.generate(
-            tokens,
-            top_k=params.top_k,
-            top_p=params.top_p,
-            temp=params.temperature,
-            repeat_penalty=params.repeat_penalty,
-        ):
+        produced, finish, emitted = 0, "length", []
+        for token in self._llm.generate(tokens, **_sampling(params)):
             if cancel.is_set():
                 finish = "cancelled"
                 break
@@ -142,10 +146,16 @@ class LlamaEngine(Engine):
                 finish = "stop"
                 break
             produced += 1
-            piece, stopped = text.feed(decoder.decode(self._llm.detokenize([token])))
+            piece, stop = text.feed(decoder.decode(self._llm.detokenize([token])))
             if piece:
+                emitted.append(piece)
                 yield piece
-            if stopped:
+            if stop == OPEN:
+                prefix = prompt + "".join(emitted) + OPEN + "\n"
+                yield OPEN + "\n"
+                produced += yield from self._complete_call(prefix, params, cancel)
+                return Usage(len(tokens), produced, "tool_calls")
+            if stop is not None:
                 finish = "stop"
                 break
             if produced >= budget:
@@ -155,6 +165,36 @@ class LlamaEngine(Engine):
             if tail:
                 yield tail
         return Usage(len(tokens), produced, finish)
+
+    def _fitting(self, tokens: list[int]) -> list[int]:
+        if len(tokens) >= self.info.n_ctx:
+            raise ContextOverflow(
+                f"the conversation is {len(tokens)} tokens; the context holds {self.info.n_ctx}",
+                hint="start a new conversation, or load the model with a larger context",
+            )
+        return tokens
+
+    def _complete_call(
+        self, prefix: str, params: GenerationParams, cancel: threading.Event
+    ) -> Generator[str, None, int]:
+        """Finish a started tool call under a grammar that admits only a valid call."""
+        schema = json.dumps(call_schema(list(params.tools)), sort_keys=True)
+        grammar = self._grammars.get(schema)
+        if grammar is None:
+            grammar = self._lib.LlamaGrammar.from_json_schema(schema, verbose=False)
+            self._grammars[schema] = grammar
+        tokens = self._fitting(self.tokenize(prefix))
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        produced = 0
+        for token in self._llm.generate(tokens, temp=0.0, grammar=grammar):
+            if cancel.is_set() or self._lib.llama_vocab_is_eog(self._vocab, token):
+                break
+            produced += 1
+            yield decoder.decode(self._llm.detokenize([token]))
+            if produced >= MAX_CALL_TOKENS or len(tokens) + produced >= self.info.n_ctx:
+                break  # a truncated call is reported by the parser, not hidden
+        yield "\n" + CLOSE
+        return produced
 
     def reset(self) -> None:
         """Forget the KV/prefix cache (required after an adapter swap)."""
@@ -203,35 +243,3 @@ class LlamaEngine(Engine):
                 self._llm.close()
                 self._llm = None  # type: ignore[assignment]
             self._adapter_handle = None
-
-
-class _StopFilter:
-    """Emits text as it arrives, holding back any tail that could start a stop string."""
-
-    def __init__(self, stops: tuple[str, ...]):
-        self.stops = tuple(s for s in stops if s)
-        self.pending = ""
-
-    def feed(self, text: str) -> tuple[str, bool]:
-        self.pending += text
-        for stop in self.stops:
-            at = self.pending.find(stop)
-            if at >= 0:
-                out, self.pending = self.pending[:at], ""
-                return out, True
-        hold = max((_overlap(self.pending, s) for s in self.stops), default=0)
-        cut = len(self.pending) - hold
-        out, self.pending = self.pending[:cut], self.pending[cut:]
-        return out, False
-
-    def flush(self, text: str = "") -> str:
-        out, self.pending = self.pending + text, ""
-        return out
-
-
-def _overlap(text: str, stop: str) -> int:
-    """Length of the longest suffix of `text` that is a proper prefix of `stop`."""
-    for n in range(min(len(text), len(stop) - 1), 0, -1):
-        if text.endswith(stop[:n]):
-            return n
-    return 0

@@ -207,18 +207,23 @@ def parse_message(message: Any) -> dict:
     if role not in ROLES:
         raise ValueError(f"invalid role {role!r} (expected one of: {', '.join(ROLES)})")
     tool_calls = message.get("tool_calls")
-    if tool_calls is not None and not isinstance(tool_calls, list):
-        raise ValueError(f"tool_calls must be a list, not {_kind(tool_calls)}")
     for key in ("tool_call_id", "name"):
         if message.get(key) is not None and not isinstance(message[key], str):
             raise ValueError(f"{key} must be a string, not {_kind(message[key])}")
     return {
         "role": role,
         "content": content_text(message.get("content")),
-        "tool_calls": json.dumps(tool_calls) if tool_calls else None,
+        "tool_calls": tool_calls_json(tool_calls),
         "tool_call_id": message.get("tool_call_id"),
         "name": message.get("name"),
     }
+
+
+def tool_calls_json(tool_calls: Any) -> str | None:
+    """The column value for a message's tool calls (None when there are none)."""
+    if tool_calls is not None and not isinstance(tool_calls, list):
+        raise ValueError(f"tool_calls must be a list, not {_kind(tool_calls)}")
+    return json.dumps(tool_calls) if tool_calls else None
 
 
 def check_status(status: Any) -> None:

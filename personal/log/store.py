@@ -19,10 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from sqlite_utils import Database
+
 from personal import paths
-from personal.errors import NotFound
-from personal.log import records
+from personal.errors import InvalidSignal, NotFound
+from personal.log import feedback, records
 from personal.log.connection import connect, translate, translated
+from personal.log.feedback import AnswerState
 from personal.log.ids import new_id, now
 from personal.log.migrations import STATUSES
 from personal.log.records import (
@@ -77,6 +80,13 @@ class Log:
                 self.db.rollback()  # also when COMMIT itself failed (busy, disk full)
                 raise
 
+    @contextmanager
+    def locked(self) -> Iterator[Database]:
+        """The database, for code beside the Log (preferences, notes): serialised with
+        this Log's other threads, SQLite errors typed. Wrap writes in `transaction()`."""
+        with self._lock, translated(self.path):
+            yield self.db
+
     def _resolve(self, table: str, id_or_prefix: str, what: str) -> str:
         return records.resolve(self.db, table, id_or_prefix, what)
 
@@ -123,12 +133,16 @@ class Log:
 
     @_guarded
     def forget(self, conversation_id: str) -> int:
-        """Delete a conversation with its messages, feedback and search-index entries;
-        returns the number of messages deleted."""
+        """Delete a conversation with its messages, feedback and search-index entries,
+        and what was derived from it: preferences extracted from its messages and notes
+        saved from them. Preferences added by hand stay (a link to one of its messages
+        is cleared). Returns the number of messages deleted."""
         return self._forget(self._resolve("conversations", conversation_id, "conversation"))
 
     @_guarded
     def forget_all(self) -> int:
+        """Delete every conversation, as `forget` does one: extracted preferences and
+        notes saved from messages go too; preferences and notes added by hand stay."""
         return self._forget(None)
 
     def _forget(self, conversation_id: str | None) -> int:
@@ -137,6 +151,14 @@ class Log:
         )
         with self.transaction():
             count = self.db.execute(f"SELECT COUNT(*) FROM messages {where}", params).fetchone()[0]
+            in_scope = f"IN (SELECT id FROM messages {where})"
+            self.db.execute(f"DELETE FROM notes WHERE source_message_id {in_scope}", params)
+            self.db.execute(f"DELETE FROM preference_scans WHERE message_id {in_scope}", params)
+            self.db.execute(
+                "DELETE FROM preferences WHERE origin = 'extracted' AND conversation_id "
+                f"IN (SELECT id FROM conversations {where.replace('conversation_', '')})",
+                params,
+            )
             self.db.execute(
                 f"DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages {where})",
                 params,
@@ -147,6 +169,7 @@ class Log:
             )
             # merge the search index so deleted words do not linger in old segments
             self.db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')")
+            self.db.execute("INSERT INTO notes_fts (notes_fts) VALUES ('optimize')")
         # and fold the WAL back in, so the old pages do not linger there either
         self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         return count
@@ -192,6 +215,8 @@ class Log:
                 "ttft_ms": ttft_ms, "duration_ms": duration_ms, "writer_pid": os.getpid(),
                 "meta": json.dumps(meta or {}),
             })  # fmt: skip
+            if fields["role"] == "assistant":
+                feedback.link_replacement(self.db, conversation_id, seq, message_id)
             title = row[0] or (fields["role"] == "user" and records.title_from(fields["content"]))
             self.db.execute(
                 "UPDATE conversations SET updated_at = MAX(updated_at, ?), title = ? WHERE id = ?",
@@ -211,6 +236,7 @@ class Log:
         ttft_ms: float | None = None,
         duration_ms: float | None = None,
         meta: dict | None = None,
+        tool_calls: list | None = None,
     ) -> None:
         """Rewrite a message while it streams, or finalise it. Only the arguments given
         change; `meta` is merged into the existing meta."""
@@ -221,6 +247,7 @@ class Log:
             "status": status, "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens, "ttft_ms": ttft_ms,
             "duration_ms": duration_ms,
+            "tool_calls": None if tool_calls is None else records.tool_calls_json(tool_calls),
         }  # fmt: skip
         changes = {k: v for k, v in changes.items() if v is not None}
         with self.transaction():
@@ -259,14 +286,14 @@ class Log:
         )
         return records.messages(cursor)
 
+    @_guarded
     def history(self, conversation_id: str) -> list[dict]:
-        """What to send a model to continue the conversation: failed turns and empty
-        assistant turns (a stream cut off before its first word) are left out."""
-        return [
-            m.openai()
-            for m in self.messages(conversation_id)
-            if m.status != "error" and (m.role != "assistant" or m.content or m.tool_calls)
-        ]
+        """What to send a model to continue the conversation: failed turns, empty
+        assistant turns (a stream cut off before its first word) and rejected
+        (regenerated) answers are left out; edited answers are sent as edited."""
+        messages = self.messages(conversation_id)
+        states = feedback.states(self.db, messages[0].conversation_id) if messages else {}
+        return feedback.in_history(messages, states)
 
     # --- search and feedback -----------------------------------------------------------
     @_guarded
@@ -318,6 +345,62 @@ class Log:
             row["meta"] = json.loads(row["meta"])
         return rows
 
+    # --- answer feedback (kinds and semantics: personal/log/feedback.py) ------------------
+    @_guarded
+    def rate(self, message_id: str, rating: str | None) -> None:
+        """Rate an answer "up" or "down" (replacing any earlier rating), or clear it."""
+        if rating not in (feedback.UP, feedback.DOWN, None):
+            raise InvalidSignal(f"a rating is 'up', 'down' or None, not {rating!r}")
+        message_id = self._resolve("messages", message_id, "message")
+        with self.transaction():
+            feedback.answer(self.db, message_id)
+            self.db.execute(
+                "DELETE FROM feedback WHERE message_id = ? AND kind = ?",
+                [message_id, feedback.RATING],
+            )
+            if rating is not None:
+                self.add_feedback(message_id, feedback.RATING, rating)
+
+    @_guarded
+    def edit_answer(self, message_id: str, text: str) -> None:
+        """Record the text the person wanted instead of an answer (the answer is kept)."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidSignal("an edited answer cannot be empty", hint="rate it down instead")
+        message_id = self._resolve("messages", message_id, "message")
+        with self.transaction():
+            feedback.answer(self.db, message_id)
+            self.add_feedback(message_id, feedback.EDIT, text)
+
+    @_guarded
+    def regenerate_from(self, message_id: str, replaced_by: str | None = None) -> None:
+        """Mark the latest answer rejected before generating another: it stays in the
+        log but leaves `history()`. The next answer appended to the conversation is
+        recorded as its replacement (or give `replaced_by`)."""
+        message_id = self._resolve("messages", message_id, "message")
+        with self.transaction():
+            feedback.check_regenerable(self.db, message_id)
+            meta = {"replaced_by": replaced_by} if replaced_by else {}
+            self.add_feedback(message_id, feedback.REGENERATE, None, meta)
+
+    @_guarded
+    def mark_copied(self, message_id: str) -> None:
+        """Record that the person copied an answer."""
+        message_id = self._resolve("messages", message_id, "message")
+        with self.transaction():
+            feedback.answer(self.db, message_id)
+            self.add_feedback(message_id, feedback.COPY)
+
+    @_guarded
+    def answer_state(self, message_id: str) -> AnswerState:
+        """Rating, edit, rejection and copy of one answer, for the UI."""
+        return feedback.state(self.db, self._resolve("messages", message_id, "message"))
+
+    @_guarded
+    def answer_states(self, conversation_id: str) -> dict[str, AnswerState]:
+        """`answer_state` for every message of a conversation that has feedback."""
+        conversation_id = self._resolve("conversations", conversation_id, "conversation")
+        return feedback.states(self.db, conversation_id)
+
     # --- lifetime ------------------------------------------------------------------------
     def close(self) -> None:
         with self._lock:
@@ -333,4 +416,4 @@ class Log:
         return f"Log({str(self.path)!r})"
 
 
-__all__ = ["Log", "Conversation", "LoggedMessage", "SearchHit", "STATUSES"]
+__all__ = ["AnswerState", "Log", "Conversation", "LoggedMessage", "SearchHit", "STATUSES"]
