@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from personal.chat_events import AnswerStarted, Event, TextDelta, ToolCalled, ToolProblem, ToolReturned
+from personal.chat_events import (
+    AnswerStarted,
+    Event,
+    TextDelta,
+    ToolCalled,
+    ToolProblem,
+    ToolReturned,
+)
 from personal.engine.base import Engine, GenerationParams, Message, Stream
 from personal.engine.toolcall import ToolCall
 from personal.log import Log, LoggedMessage, new_id

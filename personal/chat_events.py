@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from personal.engine.toolcall import ToolCall
 
@@ -51,4 +51,4 @@ class ToolProblem:
     errors: list[str]
 
 
-Event = Union[TextDelta, ToolCalled, ToolReturned, AnswerStarted, ToolProblem]
+Event = TextDelta | ToolCalled | ToolReturned | AnswerStarted | ToolProblem

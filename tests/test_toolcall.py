@@ -9,7 +9,14 @@ import pytest
 from personal.engine import GenerationParams, Usage
 from personal.engine.fake import FakeEngine
 from personal.engine.toolcall import (
-    CLOSE, OPEN, ToolCall, call_schema, describe_tools, parse, render_call, to_text_messages,
+    CLOSE,
+    OPEN,
+    ToolCall,
+    call_schema,
+    describe_tools,
+    parse,
+    render_call,
+    to_text_messages,
 )  # fmt: skip
 
 CALC = {"type": "function", "function": {
