@@ -1,0 +1,178 @@
+"""Read-only file tools: `search_files` and `read_file`, confined to the folders the
+person allowed in tools.toml (`[files] allowed_folders = [...]`).
+
+Every path is resolved (symlinks and `..` included) before it is checked, so a link inside
+an allowed folder cannot lead outside it. Reads are bounded: a small model cannot use more.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from personal.errors import ToolError
+from personal.tools.base import Tool, params
+
+MAX_RESULTS = 20  # files listed by one search
+MAX_LINES_PER_FILE = 3
+MAX_FILES_SCANNED = 5_000
+MAX_BYTES_PER_FILE = 256 * 1024
+MAX_BYTES_TOTAL = 16 * 1024 * 1024
+READ_DEFAULT, READ_MAX = 20_000, 200_000
+
+
+def shown(path: Path) -> str:
+    """A path as the person would type it (~ for their home)."""
+    home = Path.home()
+    return "~/" + path.relative_to(home).as_posix() if path.is_relative_to(home) else str(path)
+
+
+class Folders:
+    """The allowed roots, resolved at each use (a folder may appear later, or move)."""
+
+    def __init__(self, folders: list[Path], config_path: Path):
+        self.folders = folders
+        self.config_path = config_path
+
+    def roots(self) -> list[Path]:
+        if not self.folders:
+            raise ToolError(
+                "no folders are open to the file tools yet",
+                hint=f'add them to {shown(self.config_path)}:  [files]  allowed_folders = ["~/notes"]',
+            )
+        return [Path(os.path.expanduser(f)).resolve() for f in self.folders]
+
+    def locate(self, text: str) -> Path:
+        """The real path of a file the person named, refused if it is outside the roots."""
+        roots = self.roots()
+        path = Path(os.path.expanduser(text.strip()))
+        if not path.is_absolute():  # relative to whichever allowed folder has it
+            path = next((r / path for r in roots if (r / path).exists()), roots[0] / path)
+        real = path.resolve()
+        if not any(real.is_relative_to(root) for root in roots):
+            raise ToolError(
+                f"{text!r} is outside the folders open to the file tools",
+                hint="allowed: "
+                + ", ".join(shown(r) for r in roots)
+                + f" (change allowed_folders in {shown(self.config_path)})",
+            )
+        return real
+
+
+def _is_binary(chunk: bytes) -> bool:
+    return b"\0" in chunk[:8192]
+
+
+def read_file(folders: Folders, path_text: str, max_bytes: int | None) -> str:
+    limit = min(max(max_bytes or READ_DEFAULT, 1), READ_MAX)
+    path = folders.locate(path_text)
+    if path.is_dir():
+        raise ToolError(f"{shown(path)} is a folder", hint="use search_files to find files in it")
+    if path.exists() and not path.is_file():  # a pipe or a device would block or never end
+        raise ToolError(f"{shown(path)} is not a regular file")
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            data = f.read(limit)
+    except FileNotFoundError:
+        raise ToolError(f"there is no file {shown(path)}", hint="use search_files") from None
+    except OSError as e:
+        raise ToolError(f"cannot read {shown(path)}: {e.strerror or e}") from None
+    if _is_binary(data):
+        raise ToolError(f"{shown(path)} is a binary file, not text")
+    text = data.decode("utf-8", errors="replace")
+    if size > len(data):
+        text += f"\n[... cut at {len(data):,} of {size:,} bytes; ask with a larger max_bytes]"
+    return text
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Files under root, in a stable order, hidden folders (.git...) skipped."""
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(folder) / name
+
+
+def search_files(folders: Folders, query: str, glob: str | None) -> str:
+    needle = query.strip().lower()
+    if not needle:
+        raise ToolError("the query is empty", hint="give a word from a file name or its text")
+    roots = folders.roots()
+    results: list[str] = []
+    scanned = read_total = 0
+    stopped = ""
+    for root in roots:
+        for path in _walk(root):
+            if glob and not PurePosixPath(path.relative_to(root).as_posix()).match(glob):
+                continue
+            if len(results) >= MAX_RESULTS:
+                stopped = f"showing the first {MAX_RESULTS} matches; there may be more"
+            elif scanned >= MAX_FILES_SCANNED or read_total >= MAX_BYTES_TOTAL:
+                stopped = "stopped: too many files to search"
+            if stopped:
+                break
+            real = path.resolve()
+            # a symlink pointing out of the allowed folders, or a pipe that would block
+            if not any(real.is_relative_to(r) for r in roots) or not real.is_file():
+                continue
+            scanned += 1
+            lines, read = _matching_lines(real, needle)
+            read_total += read
+            if lines or needle in path.name.lower():
+                results.append("\n".join([shown(real), *lines]))
+        if stopped:
+            break
+    where = ", ".join(shown(r) for r in roots)
+    if not results:
+        return f"No files match {query!r} in {where}" + (f" (glob {glob!r})." if glob else ".")
+    tail = f"\n[{stopped}; narrow the query or the glob]" if stopped else ""
+    return "\n".join(results) + tail
+
+
+def _matching_lines(path: Path, needle: str) -> tuple[list[str], int]:
+    """Up to MAX_LINES_PER_FILE "  12: text" lines, and the bytes read."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES_PER_FILE)
+    except OSError:
+        return [], 0
+    if _is_binary(data):
+        return [], len(data)
+    found = []
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        if needle in line.lower():
+            line = line.strip()
+            found.append(f"  {number}: {line[:200]}{'...' if len(line) > 200 else ''}")
+            if len(found) >= MAX_LINES_PER_FILE:
+                break
+    return found, len(data)
+
+
+def file_tools(folders: list[Path], config_path: Path) -> list[Tool]:
+    allowed = Folders(folders, config_path)
+    return [
+        Tool(
+            name="search_files",
+            description="Find files in the person's allowed folders whose name or text "
+            "contains the query (case-insensitive); shows matching lines.",
+            parameters=params(
+                ["query"],
+                query={"type": "string", "description": "a word or phrase"},
+                glob={"type": "string", "description": "optional filter, e.g. *.md"},
+            ),
+            run=lambda args: search_files(allowed, args["query"], args.get("glob")),
+        ),
+        Tool(
+            name="read_file",
+            description="Read a text file from the person's allowed folders.",
+            parameters=params(
+                ["path"],
+                path={"type": "string", "description": "as search_files shows it"},
+                max_bytes={"type": "integer", "description": f"at most {READ_MAX}"},
+            ),
+            run=lambda args: read_file(allowed, args["path"], args.get("max_bytes")),
+        ),
+    ]
