@@ -45,6 +45,7 @@ class Turn:
     assistant_id: str | None  # the answer being written now
     stream: Stream | None
     pending_calls: list[ToolCall] = field(default_factory=list)
+    explicit: bool = False  # the user invoked the tool: the answer that follows offers none
     cancelled: bool = False
 
     @property
@@ -117,7 +118,8 @@ class ChatSession:
         call = ToolCall(_call_id(), name, arguments)
         msg = self._log_assistant({"content": "", "tool_calls": [call.openai()]}, "complete",
                                   meta={"invoked_by": "user"})  # fmt: skip
-        return Turn(user=user, assistant_id=msg.id, stream=None, pending_calls=[call])
+        return Turn(user=user, assistant_id=msg.id, stream=None, pending_calls=[call],
+                    explicit=True)  # fmt: skip
 
     # --- running a turn -------------------------------------------------------------
     def run(self, turn: Turn) -> Iterator[str]:
@@ -142,9 +144,12 @@ class ChatSession:
                 return
             for call in calls:
                 yield ToolCalled(turn.assistant_id or "", call)
-                yield self._run_tool(call)
+                yield self._run_tool(call, cancelled=turn.cancelled)
+            if turn.cancelled:
+                return
             rounds += 1
-            turn.assistant_id, turn.stream = self._answer(tools=rounds < MAX_TOOL_ROUNDS)
+            offer = rounds < MAX_TOOL_ROUNDS and not turn.explicit
+            turn.assistant_id, turn.stream = self._answer(tools=offer)
             calls = []
             yield AnswerStarted(turn.assistant_id)
 
@@ -214,10 +219,13 @@ class ChatSession:
             self.log.update(answer_id, tool_calls=[c.openai() for c in calls])
         return calls
 
-    def _run_tool(self, call: ToolCall) -> ToolReturned:
-        if self.tools is None:
-            from personal.tools import ToolResult
+    def _run_tool(self, call: ToolCall, cancelled: bool = False) -> ToolReturned:
+        # Every call gets a result message, so the history stays well-formed.
+        from personal.tools import ToolResult
 
+        if cancelled:
+            outcome = ToolResult(False, "", "cancelled by the user", 0.0)
+        elif self.tools is None:
             outcome = ToolResult(False, "", "no tools are available", 0.0)
         else:
             outcome = self.tools.call(call.name, call.arguments, confirm=self.confirm)

@@ -114,8 +114,8 @@ def test_stream_hides_a_call_even_when_the_tag_arrives_in_pieces(size):
     assert "calc(expression: string)" in engine.calls[-1][0]["content"]
 
 
-def test_without_tools_call_text_is_just_text():
+def test_without_tools_call_markup_ends_the_answer_and_is_never_shown():
     engine = FakeEngine()
     engine.enqueue("a " + OPEN + " b")
     r = engine.chat([{"role": "user", "content": "x"}]).complete()
-    assert r.text == "a " + OPEN + " b" and r.tool_calls == []
+    assert r.text == "a " and r.tool_calls == []

@@ -7,9 +7,11 @@ import sys
 
 import typer
 
-from personal.chat import DEFAULT_SYSTEM_PROMPT, ChatSession
+from personal.chat import DEFAULT_SYSTEM_PROMPT, ChatSession, Turn
+from personal.chat_events import Event, TextDelta, ToolCalled, ToolProblem, ToolReturned
 from personal.engine.base import GenerationParams
 from personal.errors import PersonalError
+from personal.log import Log
 
 
 class NoPrompt(PersonalError):
@@ -44,27 +46,30 @@ def ask(
     temperature: float = typer.Option(0.7, help="0 for greedy (deterministic) decoding."),
     seed: int | None = typer.Option(None, help="Sampling seed."),
     threads: int | None = typer.Option(None, help="CPU threads (default: all cores, up to 8)."),
+    tool: str | None = typer.Option(
+        None, "--tool", "-t", help='Run a tool first, e.g. --tool "calc 17*23"; then the model answers.'
+    ),
+    use_tools: bool = typer.Option(True, "--tools/--no-tools", help="Let the model call tools."),
 ) -> None:
-    """Ask once; the answer streams to stdout and the turn is logged."""
+    """Ask once; the answer streams to stdout, tool activity to stderr; the turn is logged."""
     from personal.engine.load import open_engine
-    from personal.log import Log
+    from personal.tools import load_registry
 
-    text = _read_prompt(prompt)
+    text = None if tool else _read_prompt(prompt)
     params = GenerationParams(max_tokens=max_tokens, temperature=temperature, seed=seed)
     with Log() as log:
         if conversation:
             log.conversation(conversation)  # fail fast on a bad id, before loading a model
+        tools = load_registry(log, strict=False) if (use_tools or tool) else None
         engine = open_engine(model, backend=backend, n_threads=threads)
         try:
             session = ChatSession(
                 engine, log, conversation, system_prompt=system or DEFAULT_SYSTEM_PROMPT,
-                params=params,
+                params=params, tools=tools, confirm=_confirm,
             )  # fmt: skip
-            turn = session.start(text)
-            for piece in session.run(turn):
-                if not as_json:
-                    sys.stdout.write(piece)
-                    sys.stdout.flush()
+            turn = session.invoke(tool) if tool else session.start(text or "")
+            for event in session.events(turn):
+                _show(event, as_json)
             if as_json:
                 _print_json(session, turn, log)
             else:
@@ -73,13 +78,43 @@ def ask(
             engine.close()
 
 
-def _print_json(session: ChatSession, turn, log) -> None:
-    message = log.message(turn.assistant_id)
+def _show(event: Event, as_json: bool) -> None:
+    """Answer text to stdout; tool activity to stderr (so stdout stays the answer)."""
+    if isinstance(event, TextDelta):
+        if not as_json:
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+    elif isinstance(event, ToolCalled):
+        args = json.dumps(event.call.arguments, ensure_ascii=False)
+        typer.secho(f"[tool] {event.call.name}({args})", err=True, fg="magenta")
+    elif isinstance(event, ToolReturned):
+        r = event.result
+        line = (r.content if r.ok else f"error: {r.error}") or ""
+        typer.secho(f"[tool] → {line.splitlines()[0] if line else ''}", err=True, fg="magenta")
+    elif isinstance(event, ToolProblem):
+        for problem in event.errors:
+            typer.secho(f"[tool] {problem}", err=True, fg="yellow")
+
+
+def _confirm(tool, arguments: dict) -> bool:
+    """Side-effect tools run only after a yes at a terminal; without one, they don't."""
+    if sys.stdin is None or not sys.stdin.isatty():
+        typer.secho(f"[tool] {tool.name} has side effects and needs confirmation at a "
+                    "terminal; not run", err=True, fg="yellow")  # fmt: skip
+        return False
+    return typer.confirm(f"Run {tool.name}({json.dumps(arguments)})?", err=True)
+
+
+def _print_json(session: ChatSession, turn: Turn, log: Log) -> None:
+    message = log.message(turn.assistant_id or "")
     result = turn.result
+    steps = [m.openai() for m in log.messages(session.conversation_id or "")
+             if m.seq > turn.user.seq and m.id != message.id]  # fmt: skip
     out = {
         "conversation_id": session.conversation_id,
         "message_id": message.id,
         "message": message.openai(),
+        "tool_steps": steps,  # assistant tool calls and tool results before the answer
         "model": message.model,
         "model_fingerprint": message.model_fingerprint,
         "adapter": message.adapter,

@@ -201,6 +201,8 @@ class Engine(ABC):
         one prompt format.
         """
         params = replace(params or GenerationParams(), tools=tuple(tools or ()))
+        if not params.tools:  # call markup is never shown: without tools, it ends the answer
+            params = replace(params, stop=(*params.stop, OPEN))
         text_messages = to_text_messages(messages, list(params.tools))
         stream: Stream
 

@@ -53,6 +53,8 @@ class FakeEngine(Engine):
             last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
             reply = f"You said: {last.get('content') if last else ''}"
         prompt_tokens = sum(self.count_tokens(str(m.get("content") or "")) for m in messages)
+        stop_at = [reply.find(s) for s in params.stop if s and s in reply]
+        reply = reply[: min(stop_at)] if stop_at else reply
         pieces = re.findall(r"\S+\s*|\s+", reply)
         out = 0
         for i, piece in enumerate(pieces):

@@ -136,6 +136,7 @@ class LlamaEngine(Engine):
             self._llm.set_seed(params.seed)
         # With tools, the start of a call switches to grammar-constrained completion.
         text = StopFilter(tuple(params.stop) + self.format.stops + ((OPEN,) if params.tools else ()))
+        calls = bool(params.tools)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         produced, finish, emitted = 0, "length", []
         for token in self._llm.generate(tokens, **_sampling(params)):
@@ -150,7 +151,7 @@ class LlamaEngine(Engine):
             if piece:
                 emitted.append(piece)
                 yield piece
-            if stop == OPEN:
+            if stop == OPEN and calls:
                 prefix = prompt + "".join(emitted) + OPEN + "\n"
                 yield OPEN + "\n"
                 produced += yield from self._complete_call(prefix, params, cancel)
