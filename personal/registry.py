@@ -1,0 +1,247 @@
+"""Adapter revisions: immutable, content-addressed, with provenance and a movable pointer.
+
+Layout under $PERSONAL_HOME/adapters/:
+
+    revisions/<id>/manifest.json   provenance: parent, base fingerprint, dataset, config,
+                                   metrics, equivalence check, gate verdict, formats, files
+    revisions/<id>/...             the adapter in each format (mlx/, adapter.gguf, peft/)
+    current/<base fingerprint>.json  which revision the base runs with, and its history
+    staging/                       revisions being written; never visible as revisions
+
+A revision's id is the SHA-256 of its MLX weights file, so the same weights always get the
+same id. A revision becomes visible by one atomic rename of a complete directory; the
+pointer moves by one atomic file replace. A crash at any point leaves either the old state
+or the new one, plus at most some debris in staging/ (cleared on the next `stage()`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from personal import paths
+from personal.errors import AmbiguousRevision, RegistryError, RevisionNotFound
+
+WEIGHTS = "mlx/adapters.safetensors"  # the file whose hash is the revision id
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Revision:
+    id: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def short(self) -> str:
+        return self.id[:12]
+
+    @property
+    def parent(self) -> str | None:
+        return self.manifest.get("parent")
+
+    @property
+    def base_fingerprint(self) -> str:
+        return self.manifest["base"]["fingerprint"]
+
+    @property
+    def promoted(self) -> bool:
+        return bool(self.manifest.get("verdict", {}).get("promote"))
+
+    @property
+    def created_at(self) -> str:
+        return self.manifest.get("created_at", "")
+
+    def file(self, fmt: str) -> Path:
+        """The path of one export format ("gguf", "peft", "mlx")."""
+        rel = self.manifest.get("formats", {}).get(fmt)
+        if rel is None:
+            raise RegistryError(f"revision {self.short} has no {fmt!r} export")
+        return self.path / rel
+
+
+class Registry:
+    def __init__(self, root: Path | None = None):
+        self.root = root or paths.sub("adapters")
+        self.revisions = self.root / "revisions"
+        self.pointers = self.root / "current"
+        self.staging = self.root / "staging"
+        for d in (self.revisions, self.pointers, self.staging):
+            d.mkdir(parents=True, exist_ok=True)
+
+    # --- writing ----------------------------------------------------------------------
+    def stage(self) -> Path:
+        """A fresh private directory to build a revision in (debris of crashed runs that
+        are no longer alive is cleared)."""
+        for old in self.staging.iterdir():
+            pid = old.name.split("-")[0]
+            if not pid.isdigit() or not _alive(int(pid)):
+                shutil.rmtree(old, ignore_errors=True)
+        return Path(tempfile.mkdtemp(dir=self.staging, prefix=f"{os.getpid()}-"))
+
+    def commit(self, staged: Path, manifest: dict[str, Any]) -> Revision:
+        """Seal a staged directory as a revision: hash, record files, rename into place."""
+        weights = staged / WEIGHTS
+        if not weights.is_file():
+            raise RegistryError(f"a revision needs its MLX weights at {WEIGHTS}")
+        rev_id = file_sha256(weights)
+        target = self.revisions / rev_id
+        if target.exists():  # same weights: the revision already exists, immutable
+            shutil.rmtree(staged, ignore_errors=True)
+            return self.get(rev_id)
+        files = {
+            str(p.relative_to(staged)): file_sha256(p)
+            for p in sorted(staged.rglob("*"))
+            if p.is_file()
+        }
+        manifest = {**manifest, "id": rev_id, "files": files}
+        manifest.setdefault("created_at", _now())
+        _write_json_atomic(staged / "manifest.json", manifest)
+        for p in staged.rglob("*"):
+            if p.is_file():
+                p.chmod(0o444)
+        os.rename(staged, target)  # atomic: the revision appears complete or not at all
+        return Revision(rev_id, target, manifest)
+
+    # --- reading ----------------------------------------------------------------------
+    def list(self, base_fingerprint: str | None = None) -> list[Revision]:
+        revs = []
+        for d in self.revisions.iterdir():
+            manifest = d / "manifest.json"
+            if manifest.is_file():
+                rev = Revision(d.name, d, json.loads(manifest.read_text()))
+                if base_fingerprint is None or rev.base_fingerprint == base_fingerprint:
+                    revs.append(rev)
+        return sorted(revs, key=lambda r: r.created_at, reverse=True)
+
+    def get(self, ref: str, base_fingerprint: str | None = None) -> Revision:
+        """A revision by id or unique prefix (>= 4 chars), or "current" for `base`."""
+        if ref == "current":
+            if base_fingerprint is None:
+                raise RegistryError("'current' needs a base model")
+            rev = self.current(base_fingerprint)
+            if rev is None:
+                raise RevisionNotFound("no revision is current for this base model",
+                                       hint="train one: personal train")  # fmt: skip
+            return rev
+        matches = [r for r in self.list(base_fingerprint) if r.id.startswith(ref)]
+        if len(ref) < 4 or not matches:
+            raise RevisionNotFound(
+                f"no adapter revision matches {ref!r}",
+                hint="see the revisions with: personal adapters list",
+            )
+        if len(matches) > 1:
+            raise AmbiguousRevision(f"{ref!r} matches {len(matches)} revisions",
+                                    hint="give more characters of the id")  # fmt: skip
+        return matches[0]
+
+    def verify(self, rev: Revision) -> list[str]:
+        """Every file that is missing or no longer matches its recorded hash."""
+        problems = []
+        for rel, digest in rev.manifest.get("files", {}).items():
+            p = rev.path / rel
+            if not p.is_file():
+                problems.append(f"{rel}: missing")
+            elif file_sha256(p) != digest:
+                problems.append(f"{rel}: contents changed (hash mismatch)")
+        return problems
+
+    # --- the current pointer ----------------------------------------------------------
+    def _pointer(self, base_fingerprint: str) -> Path:
+        return self.pointers / f"{base_fingerprint}.json"
+
+    def pointer(self, base_fingerprint: str) -> dict[str, Any]:
+        """{"revision": current id or None, "stack": promoted ids, oldest first (the
+        current one last), "pinned": bool, "history": every move with time and reason}."""
+        p = self._pointer(base_fingerprint)
+        if not p.exists():
+            return {"revision": None, "stack": [], "pinned": False, "history": []}
+        return json.loads(p.read_text())
+
+    def current(self, base_fingerprint: str) -> Revision | None:
+        rev_id = self.pointer(base_fingerprint)["revision"]
+        if rev_id is None:
+            return None
+        d = self.revisions / rev_id
+        if not (d / "manifest.json").is_file():
+            raise RegistryError(f"the current revision {rev_id[:12]} is missing from disk",
+                                hint="personal adapters rollback")  # fmt: skip
+        return Revision(rev_id, d, json.loads((d / "manifest.json").read_text()))
+
+    def set_current(self, base_fingerprint: str, rev: Revision | None, reason: str) -> None:
+        """Make `rev` current (None: no adapter), atomically, remembering the move."""
+        if rev is not None and rev.base_fingerprint != base_fingerprint:
+            raise RegistryError(f"revision {rev.short} was trained on another base model")
+        state = self.pointer(base_fingerprint)
+        stack = state["stack"]
+        if rev is None:
+            stack.clear()
+        elif rev.id in stack:  # going back to an earlier revision drops the later ones
+            del stack[stack.index(rev.id) + 1 :]
+        else:
+            stack.append(rev.id)
+        state["revision"] = rev.id if rev else None
+        state["history"].append({"revision": state["revision"], "at": _now(), "reason": reason})
+        _write_json_atomic(self._pointer(base_fingerprint), state)
+
+    def rollback(self, base_fingerprint: str, to: Revision | None = None) -> Revision | None:
+        """Make `to` current, or the revision promoted before the current one (None when
+        there is none: the base runs without an adapter)."""
+        if to is None:
+            stack = self.pointer(base_fingerprint)["stack"]
+            to = self.get(stack[-2]) if len(stack) >= 2 else None
+        self.set_current(base_fingerprint, to, "rollback")
+        return to
+
+    def set_pinned(self, base_fingerprint: str, pinned: bool) -> None:
+        state = self.pointer(base_fingerprint)
+        state["pinned"] = pinned
+        _write_json_atomic(self._pointer(base_fingerprint), state)
+
+    def remove(self, rev: Revision) -> None:
+        if self.pointer(rev.base_fingerprint)["revision"] == rev.id:
+            raise RegistryError(f"revision {rev.short} is current",
+                                hint="roll back to another revision first")  # fmt: skip
+        trash = self.staging / f"rm-{rev.id}"
+        os.rename(rev.path, trash)  # vanish atomically, then delete
+        for p in trash.rglob("*"):
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
