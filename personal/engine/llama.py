@@ -116,7 +116,9 @@ class LlamaEngine(Engine):
         return self._llm._model.token_get_text(token)
 
     def tokenize(self, text: str) -> list[int]:
-        add_bos = self._llm._model.add_bos_token()
+        # A template that writes the BOS itself must not get a second one.
+        bos = self.format.bos_token
+        add_bos = self._llm._model.add_bos_token() and not (bos and text.startswith(bos))
         return self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
 
     def count_tokens(self, text: str) -> int:
@@ -144,7 +146,7 @@ class LlamaEngine(Engine):
                 finish = "cancelled"
                 break
             if self._lib.llama_vocab_is_eog(self._vocab, token):
-                finish = "stop"
+                finish = "eog"  # end of turn: text held back for a possible stop is real
                 break
             produced += 1
             piece, stop = text.feed(decoder.decode(self._llm.detokenize([token])))
@@ -165,7 +167,7 @@ class LlamaEngine(Engine):
             tail = text.flush(decoder.decode(b"", final=True))
             if tail:
                 yield tail
-        return Usage(len(tokens), produced, finish)
+        return Usage(len(tokens), produced, "stop" if finish == "eog" else finish)
 
     def _fitting(self, tokens: list[int]) -> list[int]:
         if len(tokens) >= self.info.n_ctx:
