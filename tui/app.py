@@ -22,15 +22,21 @@ class PersonalApp(App[None]):
     CSS_PATH = "app.tcss"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
-    def __init__(self, engine: Engine, log: Log, conversation_id: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine, log: Log, conversation_id: str | None = None,
+        notice: str | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.engine, self.chat_log = engine, log  # (App.log is Textual's logger)
         self.chat = ChatScreen(engine, log, conversation_id)
+        self.notice = notice  # shown once at start, e.g. why no adapter is attached
 
     async def on_mount(self) -> None:
         # pushed rather than made the default screen: Textual loads a screen's CSS_PATH
         # only for pushed screens
         await self.push_screen(self.chat)
+        if self.notice:
+            self.notify(self.notice, severity="warning", timeout=8)
 
     def on_app_focus(self) -> None:
         """Back from another window: the log may have changed (another process)."""
@@ -52,19 +58,20 @@ def run(
 
     A PersonalError while starting is printed with its hint (no traceback) and exits 1.
     """
-    from personal.engine.load import open_engine
+    from personal.serving import open_served
 
     log: Log | None = None
     try:
         log = Log()
         if conversation:
             conversation = log.conversation(conversation).id  # fail before loading a model
-        engine = open_engine(model, backend=backend)
+        served = open_served(model, backend=backend)
     except PersonalError as e:
         if log is not None:
             log.close()
         _fail(e)
-    app = PersonalApp(engine, log, conversation)
+    engine = served.engine
+    app = PersonalApp(engine, log, conversation, notice=served.warning)
     try:
         app.run()
     finally:

@@ -50,18 +50,26 @@ def ask(
         None, "--tool", "-t", help='Run a tool first, e.g. --tool "calc 17*23"; then the model answers.'
     ),
     use_tools: bool = typer.Option(True, "--tools/--no-tools", help="Let the model call tools."),
+    adapter: str | None = typer.Option(
+        "current", help="Adapter revision id, or 'current' (the registry's)."
+    ),
+    no_adapter: bool = typer.Option(False, "--no-adapter", help="Run the bare base model."),
 ) -> None:
     """Ask once; the answer streams to stdout, tool activity to stderr; the turn is logged."""
-    from personal.engine.load import open_engine
+    from personal.serving import open_served
     from personal.tools import load_registry
 
     text = None if tool else _read_prompt(prompt)
+    adapter = None if no_adapter else adapter
     params = GenerationParams(max_tokens=max_tokens, temperature=temperature, seed=seed)
     with Log() as log:
         if conversation:
             log.conversation(conversation)  # fail fast on a bad id, before loading a model
         tools = load_registry(log, strict=False) if (use_tools or tool) else None
-        engine = open_engine(model, backend=backend, n_threads=threads)
+        served = open_served(model, backend=backend, adapter=adapter, n_threads=threads)
+        engine = served.engine
+        if served.warning:
+            typer.secho(served.warning, err=True, fg="yellow")
         try:
             session = ChatSession(
                 engine, log, conversation, system_prompt=system or DEFAULT_SYSTEM_PROMPT,

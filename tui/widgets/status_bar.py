@@ -31,7 +31,7 @@ class StatusBar(Static):
 
     def show_engine(self, engine: Engine) -> None:
         self.model, self.backend = engine.info.model, engine.info.backend
-        self.adapter = engine.adapter.id if engine.adapter is not None else "none"
+        self.adapter = engine.adapter.id[:12] if engine.adapter is not None else "none"
         self._render_line()
 
     def show_speed(self, speed: float | None) -> None:
