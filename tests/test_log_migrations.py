@@ -8,6 +8,8 @@ from sqlite_utils import Database
 from personal.errors import LogError
 from personal.log import Log
 from personal.log.migrations import MIGRATIONS, migrate, migration_names
+from personal.log.notes import Notes
+from personal.prefs import Preferences, scan
 
 
 def applied(path) -> list[str]:
@@ -38,7 +40,8 @@ def legacy_log(path, stop_before: str) -> None:
 
 def test_the_migrations_are_numbered_and_in_order():
     names = migration_names()
-    assert names[:3] == ["m001_conversations_messages", "m002_message_search", "m003_feedback"]
+    assert names[:5] == ["m001_conversations_messages", "m002_message_search", "m003_feedback",
+                         "m004_preferences", "m005_notes"]  # fmt: skip
     assert names == sorted(names)
 
 
@@ -46,7 +49,8 @@ def test_a_blank_log_gets_every_migration(tmp_path):
     path = tmp_path / "log.db"
     with Log(path) as log:
         tables = set(log.db.table_names())
-        assert {"conversations", "messages", "messages_fts", "feedback"} <= tables
+        assert {"conversations", "messages", "messages_fts", "feedback", "preferences",
+                "preference_scans", "notes", "notes_fts"} <= tables  # fmt: skip
         c = log.create_conversation()
         m = log.append(c.id, {"role": "user", "content": "hello rye"})
         log.add_feedback(m.id, "rating", "1")
@@ -65,7 +69,9 @@ def test_an_empty_file_becomes_a_log(tmp_path):
     assert applied(path) == migration_names()
 
 
-@pytest.mark.parametrize("stop_before", ["m002_message_search", "m003_feedback"])
+@pytest.mark.parametrize(
+    "stop_before", ["m002_message_search", "m003_feedback", "m004_preferences", "m005_notes"]
+)
 def test_a_legacy_log_is_migrated_and_keeps_its_data(tmp_path, stop_before):
     path = tmp_path / "log.db"
     legacy_log(path, stop_before)
@@ -82,7 +88,17 @@ def test_a_legacy_log_is_migrated_and_keeps_its_data(tmp_path, stop_before):
         log.add_feedback(reply.id, "rating", "+1")
         log.append(conversation.id, {"role": "user", "content": "and spelt?"})
         assert [h.message.seq for h in log.search("spelt")] == [3]
-        assert log.forget(conversation.id) == 3
+        # the signal tables (m004, m005) work on the old messages too
+        assert [p.text for p in scan(log).new] == []
+        log.append(conversation.id, {"role": "user", "content": "call me Sam"})
+        assert [p.text for p in scan(log).new] == ["Call the user Sam."]
+        assert scan(log).scanned == 0  # the legacy messages were read once
+        note = Notes(log).add("rye is dense", source_message_id=reply.id)
+        assert Notes(log).search("dense") == [note]
+        log.rate(reply.id, "up")
+        assert log.answer_state(reply.id).rating == "up"
+        assert log.forget(conversation.id) == 4
+        assert Preferences(log).list() == [] and Notes(log).list() == []
     assert applied(path) == migration_names()
 
 
@@ -96,3 +112,22 @@ def test_a_log_from_a_newer_version_is_refused(tmp_path):
     with pytest.raises(LogError) as e:
         Log(path)
     assert "newer version" in str(e.value) and e.value.hint
+
+
+def test_preferences_survive_the_upgrade_that_adds_notes(tmp_path):
+    path = tmp_path / "log.db"
+    legacy_log(path, "m005_notes")
+    with Database(path) as db:
+        db.execute(
+            "INSERT INTO preferences (id, text, kind, origin, source_message_id, "
+            "conversation_id, stated_at, created_at, updated_at) VALUES "
+            "('01jc0000000000000000000009', 'Call the user Sam.', 'name', 'extracted', "
+            "'01jc0000000000000000000002', '01jc0000000000000000000001', 'x', 'x', 'x')"
+        )
+    with Log(path) as log:
+        (pref,) = Preferences(log).list()
+        assert (pref.text, pref.source_message_id) == ("Call the user Sam.", "01jc0000000000000000000002")
+        assert Notes(log).add("kept").text == "kept"
+        log.forget_all()
+        assert Preferences(log).list() == []  # extracted: it went with its conversation
+    assert applied(path) == migration_names()

@@ -12,7 +12,9 @@ import pytest
 
 from personal.errors import ImportFormatError, LogError
 from personal.log import Log, transfer
+from personal.log.notes import Notes
 from personal.log.transfer import ImportReport, export_jsonl, import_file
+from personal.prefs import Preferences, scan
 
 CHATGPT = Path(__file__).parent / "data" / "chatgpt_conversations.json"
 
@@ -25,9 +27,15 @@ def log(tmp_path):
 
 def snapshot(log: Log) -> list:
     """Everything the log holds, comparable across an export/import."""
+    scanned = "SELECT message_id FROM preference_scans ORDER BY message_id"
     return [
-        (c, [(m, log.feedback(m.id)) for m in log.messages(c.id)])
-        for c in sorted(log.conversations(), key=lambda c: c.id)
+        [
+            (c, [(m, log.feedback(m.id)) for m in log.messages(c.id)])
+            for c in sorted(log.conversations(), key=lambda c: c.id)
+        ],
+        Preferences(log).list(),
+        Notes(log).list(limit=100),
+        log.db.execute(scanned).fetchall(),
     ]
 
 
@@ -48,8 +56,13 @@ def fill(log: Log) -> None:
     log.append(c.id, {"role": "assistant", "content": "It is no"}, status="interrupted")
     log.append(c.id, {"role": "assistant", "content": "oops"}, status="error")
     d = log.create_conversation(title="Second", source="chat")
-    log.append(d.id, {"role": "user", "content": "rye?"})
+    question = log.append(d.id, {"role": "user", "content": "rye? And from now on, call me Sam."})
     log.create_conversation(title="Empty")
+    # what the log knows about the person: extracted, derived and typed by hand
+    assert [p.text for p in scan(log).new] == ["Call the user Sam."]
+    Preferences(log).set_active(Preferences(log).add("Use bullet points.").id, False)
+    Notes(log).add("Likes rye", tags=["food"], source_message_id=question.id)
+    Notes(log).add("Typed by hand")
 
 
 def test_export_forget_import_gives_back_the_same_log(log, tmp_path):
@@ -59,13 +72,39 @@ def test_export_forget_import_gives_back_the_same_log(log, tmp_path):
     with path.open("w", encoding="utf-8") as fp:
         assert export_jsonl(log, fp) == 3
     assert log.forget_all() == 8
+    assert len(Preferences(log).list()) == 1 and len(Notes(log).list()) == 1  # typed ones
     report = import_file(log, path)
-    assert report == ImportReport(format="openai-jsonl", conversations=3, messages=8, skipped=0)
+    assert report == ImportReport("openai-jsonl", 3, 8, 0, preferences=1, notes=1)
     assert snapshot(log) == before
     assert len(log.search("separator")) == 1
     # importing again changes nothing
     assert import_file(log, path) == ImportReport("openai-jsonl", 0, 0, 3)
     assert snapshot(log) == before
+    assert scan(log).new == []  # the scan marks came back too
+
+
+def test_an_export_rebuilds_a_fresh_log(log, tmp_path):
+    fill(log)
+    before = snapshot(log)
+    path = tmp_path / "export.jsonl"
+    with path.open("w", encoding="utf-8") as fp:
+        export_jsonl(log, fp)
+    *_, profile = [json.loads(line) for line in path.read_text().splitlines()]
+    assert (profile["type"], profile["messages"]) == ("profile", [])
+    assert [p["text"] for p in profile["preferences"]] == ["Use bullet points."]
+    assert [n["text"] for n in profile["notes"]] == ["Typed by hand"]
+    with Log(tmp_path / "fresh.db") as fresh:
+        report = import_file(fresh, path)
+        assert (report.conversations, report.preferences, report.notes) == (3, 2, 2)
+        assert snapshot(fresh) == before
+    # exporting chosen conversations leaves the profile line out
+    out = io.StringIO()
+    second = next(c for c in log.conversations() if c.title == "Second")
+    export_jsonl(log, out, [second.id])
+    (line,) = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [p["text"] for p in line["personal"]["preferences"]] == ["Call the user Sam."]
+    assert [n["text"] for n in line["personal"]["notes"]] == ["Likes rye"]
+    assert line["personal"]["scanned"] == [line["messages"][0]["personal"]["id"]]
 
 
 def test_export_is_openai_chat_jsonl(log):
@@ -110,6 +149,10 @@ BAD_LINES = {
     "a message must be an object": '{"messages": ["hi"]}',
     "tool_calls must be a list": '{"messages": [{"role": "assistant", "tool_calls": {}}]}',
     "invalid status": '{"messages": [{"role": "user", "content": "x", "personal": {"status": "?"}}]}',
+    'needs a "text"': '{"id": "01jc0000000000000000000001", "messages": [], '
+    '"personal": {"preferences": [{"kind": "name"}]}}',
+    "origin": '{"type": "profile", "preferences": [{"text": "x", "origin": "dreamt"}]}',
+    "tags must be strings": '{"type": "profile", "notes": [{"text": "x", "tags": [1]}]}',
     "ISO-8601": '{"created_at": "yesterday", "messages": []}',
     '"meta" must be dict': '{"meta": [], "messages": []}',
 }
@@ -163,6 +206,7 @@ def test_a_failure_while_writing_rolls_the_whole_file_back(log, tmp_path, monkey
         import_file(log, path)
     assert log.conversations() == []
     assert log.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
+    assert [p.text for p in Preferences(log).list()] == ["Use bullet points."]
 
 
 # --- ChatGPT ---------------------------------------------------------------------------

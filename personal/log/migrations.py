@@ -129,6 +129,91 @@ def m003_feedback(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m004_preferences(db: Database) -> None:
+    # What the person asked of the model ("Call the user Sam."), extracted from their
+    # messages or added by hand. `kind` is checked in code, not SQL, so later versions
+    # can add kinds without rebuilding the table. Extracted preferences go when their
+    # conversation is forgotten (Log._forget deletes them); the SET NULL links only
+    # matter for manual ones, which stay. `stated_at` orders competing preferences
+    # ("call me Sam", later "call me Alex") by when they were said, not when scanned.
+    _run(
+        db,
+        """
+        CREATE TABLE preferences (
+            id TEXT PRIMARY KEY,
+            text TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'other',
+            checker TEXT,
+            origin TEXT NOT NULL DEFAULT 'manual' CHECK (origin IN ('extracted', 'manual')),
+            source_message_id TEXT REFERENCES messages (id) ON DELETE SET NULL,
+            conversation_id TEXT REFERENCES conversations (id) ON DELETE SET NULL,
+            active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+            stated_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            meta TEXT NOT NULL DEFAULT '{}'
+        )
+        """,
+        "CREATE INDEX preferences_conversation ON preferences (conversation_id)",
+        "CREATE INDEX preferences_source ON preferences (source_message_id)",
+        # user messages already read by the extractor: a scan never reads one twice, so
+        # a preference the person deleted is not extracted again
+        """
+        CREATE TABLE preference_scans (
+            message_id TEXT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+            scanned_at TEXT NOT NULL
+        )
+        """,
+    )
+
+
+@MIGRATIONS()
+def m005_notes(db: Database) -> None:
+    # Notes the person asked to keep (the `remember` tool). `num` is a stable rowid
+    # for the search index, as in `messages`.
+    _run(
+        db,
+        """
+        CREATE TABLE notes (
+            num INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            text TEXT NOT NULL,
+            tags TEXT NOT NULL DEFAULT '[]',
+            source_message_id TEXT REFERENCES messages (id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            meta TEXT NOT NULL DEFAULT '{}'
+        )
+        """,
+        "CREATE INDEX notes_source ON notes (source_message_id)",
+        """
+        CREATE VIRTUAL TABLE notes_fts USING fts5 (
+            text, tags, content='notes', content_rowid='num',
+            tokenize='porter unicode61 remove_diacritics 2'
+        )
+        """,
+        """
+        CREATE TRIGGER notes_fts_insert AFTER INSERT ON notes BEGIN
+            INSERT INTO notes_fts (rowid, text, tags) VALUES (new.num, new.text, new.tags);
+        END
+        """,
+        """
+        CREATE TRIGGER notes_fts_delete AFTER DELETE ON notes BEGIN
+            INSERT INTO notes_fts (notes_fts, rowid, text, tags)
+                VALUES ('delete', old.num, old.text, old.tags);
+        END
+        """,
+        """
+        CREATE TRIGGER notes_fts_update AFTER UPDATE OF text, tags ON notes BEGIN
+            INSERT INTO notes_fts (notes_fts, rowid, text, tags)
+                VALUES ('delete', old.num, old.text, old.tags);
+            INSERT INTO notes_fts (rowid, text, tags) VALUES (new.num, new.text, new.tags);
+        END
+        """,
+    )
+
+
 def migration_names() -> list[str]:
     """Every migration this version knows, in order (all are pending on a blank db)."""
     with Database(memory=True) as blank:

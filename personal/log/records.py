@@ -93,6 +93,7 @@ class ParsedConversation:
     updated_at: str
     meta: dict
     messages: list[dict] = field(default_factory=list)  # rows for `messages`, + "feedback"
+    signals: dict = field(default_factory=dict)  # preferences, notes, scanned (signals.py)
 
 
 # --- rows ------------------------------------------------------------------------------

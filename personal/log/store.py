@@ -320,7 +320,9 @@ class Log:
     def add_feedback(
         self, message_id: str, kind: str, value: str | None = None, meta: dict | None = None
     ) -> str:
-        """Record a rating, an edit, a regeneration... about a message; returns its id."""
+        """Record feedback of any kind about a message; returns its id. The kinds the
+        app understands, and their rules, are in `feedback` (prefer `rate`,
+        `edit_answer`, `regenerate_from`, `mark_copied`, which keep them)."""
         if not isinstance(kind, str) or not kind.strip():
             raise ValueError("feedback kind must be a non-empty string")
         message_id = self._resolve("messages", message_id, "message")
@@ -373,14 +375,14 @@ class Log:
 
     @_guarded
     def regenerate_from(self, message_id: str, replaced_by: str | None = None) -> None:
-        """Mark the latest answer rejected before generating another: it stays in the
-        log but leaves `history()`. The next answer appended to the conversation is
-        recorded as its replacement (or give `replaced_by`)."""
+        """Mark the latest answer (from this message of it on) rejected before generating
+        another: it stays in the log but leaves `history()`. The next answer appended to
+        the conversation is recorded as its replacement (or give `replaced_by`)."""
         message_id = self._resolve("messages", message_id, "message")
+        meta = {"replaced_by": replaced_by} if replaced_by else {}
         with self.transaction():
-            feedback.check_regenerable(self.db, message_id)
-            meta = {"replaced_by": replaced_by} if replaced_by else {}
-            self.add_feedback(message_id, feedback.REGENERATE, None, meta)
+            for rejected in feedback.to_reject(self.db, message_id):
+                self.add_feedback(rejected, feedback.REGENERATE, None, meta)
 
     @_guarded
     def mark_copied(self, message_id: str) -> None:

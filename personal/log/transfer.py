@@ -4,6 +4,9 @@ Export writes JSONL, one conversation per line, in OpenAI chat shape: any tool t
 `{"messages": [...]}` lines can use it, and everything else we know about a message rides
 along under its "personal" key, so our own export re-imports without loss.
 
+Preferences, notes and scan marks travel too (see `signals`): on each conversation's
+line, and on a last "profile" line for what was added by hand.
+
 Import reads that format (or anyone's OpenAI-style JSONL) and ChatGPT's data export
 (`conversations.json`, or the .zip it comes in). A file is imported whole or not at all:
 it is parsed and checked completely before anything is written, then written in one
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from personal.errors import ImportFormatError, LogError
-from personal.log import records
+from personal.log import records, signals
 from personal.log.chatgpt import parse_chatgpt
 from personal.log.ids import is_id, new_id, now, to_epoch_ms
 from personal.log.store import Log
@@ -33,12 +36,17 @@ class ImportReport:
     conversations: int  # imported
     messages: int  # imported
     skipped: int  # conversations already in the log (or with nothing to import)
+    preferences: int = 0  # imported
+    notes: int = 0  # imported
 
 
 # --- export ----------------------------------------------------------------------------
-def export_jsonl(log: Log, fp: IO[str], conversation_ids: list[str] | None = None) -> int:
+def export_jsonl(
+    log: Log, fp: IO[str], conversation_ids: list[str] | None = None, profile: bool | None = None
+) -> int:
     """Write conversations (all of them, oldest first, by default) as JSONL; returns
-    how many were written."""
+    how many were written. The profile line (manual preferences and notes) is written
+    when exporting everything, or when `profile` says so."""
     if conversation_ids is None:
         chosen = sorted(log.conversations(), key=lambda c: (c.created_at, c.id))
     else:
@@ -53,10 +61,23 @@ def export_jsonl(log: Log, fp: IO[str], conversation_ids: list[str] | None = Non
             "meta": conversation.meta,
             "messages": [_export_message(log, m) for m in log.messages(conversation.id)],
         }
-        text = json.dumps(line, ensure_ascii=False)
-        # escape the two characters that some line readers (str.splitlines) split on
-        fp.write(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n")
+        with log.locked() as db:
+            if section := signals.for_conversation(db, conversation.id):
+                line["personal"] = section
+        _write_line(fp, line)
+    if profile is None:
+        profile = conversation_ids is None
+    with log.locked() as db:
+        last = signals.profile(db) if profile else None
+    if last is not None:
+        _write_line(fp, last)
     return len(chosen)
+
+
+def _write_line(fp: IO[str], line: dict) -> None:
+    text = json.dumps(line, ensure_ascii=False)
+    # escape the two characters that some line readers (str.splitlines) split on
+    fp.write(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n")
 
 
 def _export_message(log: Log, m: records.LoggedMessage) -> dict:
@@ -80,7 +101,7 @@ def import_file(log: Log, path: str | Path) -> ImportReport:
     text = _read(path)
     if text.lstrip().startswith("["):
         return _write(log, "chatgpt", parse_chatgpt(str(path), text))
-    return _write(log, "openai-jsonl", _parse_jsonl(str(path), text))
+    return _write(log, "openai-jsonl", *_parse_jsonl(str(path), text))
 
 
 def _read(path: Path) -> str:
@@ -104,19 +125,23 @@ def _read(path: Path) -> str:
     return text
 
 
-def _parse_jsonl(path: str, text: str) -> list[records.ParsedConversation]:
-    parsed = []
+def _parse_jsonl(path: str, text: str) -> tuple[list[records.ParsedConversation], list[dict]]:
+    parsed, profiles = [], []
     # split on "\n" only: str.splitlines() would also split on U+2028 inside strings
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            parsed.append(_jsonl_conversation(json.loads(line)))
+            obj = json.loads(line)
+            if isinstance(obj, dict) and obj.get("type") == "profile":
+                profiles.append(signals.parse(obj))
+                continue
+            parsed.append(_jsonl_conversation(obj))
         except json.JSONDecodeError as e:
             raise ImportFormatError(path, number, f"not valid JSON ({e.msg})") from None
         except ValueError as e:
             raise ImportFormatError(path, number, str(e)) from None
-    return parsed
+    return parsed, profiles
 
 
 def _jsonl_conversation(obj: Any) -> records.ParsedConversation:
@@ -155,6 +180,7 @@ def _jsonl_conversation(obj: Any) -> records.ParsedConversation:
         or max([created_at, *(m["created_at"] for m in messages)]),
         meta=meta,
         messages=messages,
+        signals=signals.parse(obj.get("personal")) if ours else {},
     )
 
 
@@ -195,8 +221,10 @@ def _timestamp(obj: dict, key: str) -> str | None:
     return value
 
 
-def _write(log: Log, fmt: str, parsed: list[records.ParsedConversation]) -> ImportReport:
-    imported = messages = skipped = 0
+def _write(
+    log: Log, fmt: str, parsed: list[records.ParsedConversation], profiles: tuple = ()
+) -> ImportReport:
+    imported = messages = skipped = preferences = notes = 0
     db, pid = log.db, os.getpid()
 
     def exists(table: str, record_id: str) -> bool:
@@ -211,19 +239,26 @@ def _write(log: Log, fmt: str, parsed: list[records.ParsedConversation]) -> Impo
                 "id": c.id, "title": c.title, "source": c.source, "created_at": c.created_at,
                 "updated_at": c.updated_at, "meta": json.dumps(c.meta),
             })  # fmt: skip
+            ids = {}  # the file's message ids -> the log's
             for seq, m in enumerate(c.messages, start=1):
                 feedback = m.pop("feedback")
+                old = m["id"]
                 if exists("messages", m["id"]):  # a hand-edited file may reuse ids
                     m["id"] = new_id()
+                ids[old] = m["id"]
                 records.insert(db, "messages", {
                     **m, "conversation_id": c.id, "seq": seq, "writer_pid": pid,
                     "meta": json.dumps(m["meta"]),
                 })  # fmt: skip
                 for f in feedback:
                     records.insert(db, "feedback", _feedback_row(f, m, exists))
-            imported += 1
-            messages += len(c.messages)
-    return ImportReport(fmt, imported, messages, skipped)
+            p, n = signals.write(db, c.signals, exists, c.id, ids)
+            imported, messages = imported + 1, messages + len(c.messages)
+            preferences, notes = preferences + p, notes + n
+        for section in profiles:
+            p, n = signals.write(db, section, exists)
+            preferences, notes = preferences + p, notes + n
+    return ImportReport(fmt, imported, messages, skipped, preferences, notes)
 
 
 def _feedback_row(f: dict, message: dict, exists: Any) -> dict:

@@ -1,0 +1,133 @@
+"""`personal prefs`: the preferences the personal adapter is trained to follow."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from personal.errors import NotFound
+from personal.log import Log
+from personal.prefs import Preference, Preferences, scan
+
+app = typer.Typer(help="List, add, edit and extract your stated preferences.",
+                  no_args_is_help=True)  # fmt: skip
+out = Console(highlight=False)
+PREVIEW_WORDS = 6
+
+
+@app.command("list")
+def list_(
+    all_: bool = typer.Option(False, "--all", help="Include switched-off preferences."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Preferences in the order they were stated, with where each came from."""
+    with Log() as log:
+        everything = Preferences(log).list()
+        prefs = [p for p in everything if p.active or all_]
+        sources = {p.id: _source(log, p) for p in prefs}
+    short = short_ids([p.id for p in everything])
+    if as_json:
+        typer.echo(json.dumps([{**p.__dict__, "source": sources[p.id]} for p in prefs], indent=2))
+        return
+    if not prefs:
+        out.print(
+            'no preferences yet: personal prefs add "Answer in French." or personal prefs scan'
+        )
+        return
+    table = Table("id", "kind", "preference", "source", box=None)
+    if all_:
+        table.add_column("active")
+    for p in prefs:
+        row = [short[p.id], p.kind, Text(p.text), Text(sources[p.id])]
+        table.add_row(*row, *(["yes" if p.active else "no"] if all_ else []))
+    out.print(table)
+
+
+@app.command("add")
+def add(text: str = typer.Argument(..., help='The preference, e.g. "Answer in French."')) -> None:
+    """Add a preference by hand."""
+    with Log() as log:
+        pref = Preferences(log).add(text)
+    out.print(f"added {pref.id[:10]} ({_describe(pref)}): {pref.text}", markup=False)
+
+
+@app.command("rm")
+def rm(preference: str = typer.Argument(..., help="Preference id or unique prefix.")) -> None:
+    """Delete a preference (it will not be extracted again)."""
+    with Log() as log:
+        prefs = Preferences(log)
+        pref = prefs.get(preference)
+        prefs.remove(pref.id)
+    out.print(f"deleted {pref.id[:10]}: {pref.text}", markup=False)
+
+
+@app.command("edit")
+def edit(
+    preference: str = typer.Argument(..., help="Preference id or unique prefix."),
+    text: str = typer.Argument(..., help="The new wording."),
+) -> None:
+    """Reword a preference (its kind and check are derived again)."""
+    with Log() as log:
+        pref = Preferences(log).edit(preference, text)
+    out.print(f"edited {pref.id[:10]} ({_describe(pref)}): {pref.text}", markup=False)
+
+
+@app.command("scan")
+def scan_(
+    since: str | None = typer.Option(None, help="Only messages logged at or after this ISO time."),
+) -> None:
+    """Extract preferences from every user message not read yet (imports included)."""
+    with Log() as log:
+        report = scan(log, since=since)
+        sources = {p.id: _source(log, p) for p in report.new}
+        short = short_ids([p.id for p in Preferences(log).list()])
+    for p in report.new:
+        state = "" if p.active else " [superseded by a later one]"
+        out.print(
+            f"{short[p.id]} ({_describe(p)}): {p.text}{state}  ← {sources[p.id]}", markup=False
+        )
+    dups = f", {report.duplicates} already known" if report.duplicates else ""
+    out.print(f"read {report.scanned} messages: {len(report.new)} new preferences{dups}")
+
+
+def short_ids(ids: list[str], least: int = 10) -> dict[str, str]:
+    """The shortest prefix (at least `least` characters) that names each id uniquely:
+    preferences extracted together share their first 10 (the millisecond)."""
+    ordered = sorted(ids)
+    out = {}
+    for i, pref_id in enumerate(ordered):
+        shared = max(
+            (_common(pref_id, ordered[j]) for j in (i - 1, i + 1) if 0 <= j < len(ordered)),
+            default=0,
+        )
+        out[pref_id] = pref_id[: max(least, shared + 1)]
+    return out
+
+
+def _common(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def _describe(pref: Preference) -> str:
+    return pref.kind + (", checked" if pref.checker else "")
+
+
+def _source(log: Log, pref: Preference) -> str:
+    """Where a preference came from: its conversation's id prefix and the first words of
+    the message that stated it, or "manual"."""
+    if pref.source_message_id is None:
+        return "manual" if pref.conversation_id is None else pref.conversation_id[:10]
+    try:
+        message = log.message(pref.source_message_id)
+    except NotFound:
+        return pref.origin
+    words = (message.content or "").split()
+    preview = " ".join(words[:PREVIEW_WORDS]) + (" …" if len(words) > PREVIEW_WORDS else "")
+    return f'{message.conversation_id[:10]} "{preview}"'

@@ -1,0 +1,193 @@
+"""Preferences, notes and scan marks in the JSONL export, and back.
+
+A dataset must be rebuildable from an export alone, so what the log knows about the
+person travels with it (feedback already rides on each message):
+
+- on a conversation's line, under "personal": the preferences extracted from it, the
+  notes saved from its messages, and which of its messages the extractor has read
+  ("scanned"), so a later scan neither repeats nor revives a deleted preference;
+- on a last line, ``{"type": "profile", "messages": [], "preferences": [...], "notes":
+  [...]}``: the preferences and notes added by hand. Its empty "messages" keeps the line
+  readable by tools that expect chat JSONL.
+
+Import restores them as they were (the active flag included), keyed by id: a record whose
+id is already in the log is skipped, so importing twice is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlite_utils import Database
+
+from personal.log import records
+from personal.log.ids import is_id, new_id, now, to_epoch_ms
+
+PREFERENCE_COLUMNS = ("id", "text", "kind", "checker", "origin", "source_message_id",
+                      "conversation_id", "active", "stated_at", "created_at", "updated_at",
+                      "meta")  # fmt: skip
+NOTE_COLUMNS = ("id", "text", "tags", "source_message_id", "created_at", "updated_at", "meta")
+_JSON = {"checker", "meta", "tags"}
+
+
+def _rows(db: Database, table: str, columns: tuple, rest: str, params: list) -> list[dict]:
+    select = ", ".join(f"t.{c}" for c in columns)
+    rows = records.dicts(db.execute(f"SELECT {select} FROM {table} t {rest}", params))
+    for row in rows:
+        for key in _JSON & row.keys():
+            row[key] = None if row[key] is None else json.loads(row[key])
+        if "active" in row:
+            row["active"] = bool(row["active"])
+    return rows
+
+
+# --- export ----------------------------------------------------------------------------
+def for_conversation(db: Database, conversation_id: str) -> dict:
+    """The "personal" section of a conversation's line ({} when there is nothing)."""
+    by_conversation = "WHERE t.conversation_id = ? ORDER BY t.stated_at, t.created_at, t.id"
+    from_conversation = (
+        "JOIN messages m ON m.id = t.source_message_id WHERE m.conversation_id = ? ORDER BY t.id"
+    )
+    section = {
+        "preferences": _rows(
+            db, "preferences", PREFERENCE_COLUMNS, by_conversation, [conversation_id]
+        ),
+        "notes": _rows(db, "notes", NOTE_COLUMNS, from_conversation, [conversation_id]),
+        "scanned": [
+            row[0]
+            for row in db.execute(
+                "SELECT s.message_id FROM preference_scans s JOIN messages m "
+                "ON m.id = s.message_id WHERE m.conversation_id = ? ORDER BY m.seq",
+                [conversation_id],
+            )
+        ],
+    }
+    return {key: value for key, value in section.items() if value}
+
+
+def profile(db: Database) -> dict | None:
+    """The profile line: what was added by hand (None when there is nothing)."""
+    manual = "WHERE t.conversation_id IS NULL ORDER BY t.stated_at, t.created_at, t.id"
+    prefs = _rows(db, "preferences", PREFERENCE_COLUMNS, manual, [])
+    notes = _rows(db, "notes", NOTE_COLUMNS, "WHERE t.source_message_id IS NULL ORDER BY t.id", [])
+    if not prefs and not notes:
+        return None
+    return {"type": "profile", "messages": [], "preferences": prefs, "notes": notes}
+
+
+# --- import ----------------------------------------------------------------------------
+def parse(section: Any) -> dict:
+    """Check a "personal" section or a profile line; ValueError says what is wrong."""
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise ValueError('"personal" must be an object')
+    out = {
+        "preferences": [_preference(p) for p in _list(section, "preferences")],
+        "notes": [_note(n) for n in _list(section, "notes")],
+        "scanned": _list(section, "scanned"),
+    }
+    if not all(isinstance(s, str) for s in out["scanned"]):
+        raise ValueError('"scanned" must be a list of message ids')
+    return out
+
+
+def _list(obj: dict, key: str) -> list:
+    return records.typed(obj, key, list) or []
+
+
+def _common(obj: Any, what: str) -> dict:
+    if not isinstance(obj, dict):
+        raise ValueError(f"each of {what} must be an object")
+    text = obj.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f'each of {what} needs a "text"')
+    row = {"id": obj.get("id"), "text": text, "meta": records.typed(obj, "meta", dict) or {},
+           "source_message_id": records.typed(obj, "source_message_id", str)}  # fmt: skip
+    for key in ("created_at", "updated_at"):
+        value = records.typed(obj, key, str)
+        if value is not None:
+            to_epoch_ms(value)  # ValueError if not a timestamp
+        row[key] = value
+    return row
+
+
+def _preference(obj: Any) -> dict:
+    row = _common(obj, '"preferences"')
+    origin = obj.get("origin", "manual")
+    if origin not in ("manual", "extracted"):
+        raise ValueError(f"a preference's origin is 'manual' or 'extracted', not {origin!r}")
+    active = obj.get("active", True)
+    if not isinstance(active, (bool, int)):
+        raise ValueError('a preference\'s "active" must be true or false')
+    stated = records.typed(obj, "stated_at", str)
+    if stated is not None:
+        to_epoch_ms(stated)
+    return {**row, "kind": records.typed(obj, "kind", str) or "other",
+            "checker": records.typed(obj, "checker", dict), "origin": origin,
+            "active": int(bool(active)), "stated_at": stated,
+            "conversation_id": records.typed(obj, "conversation_id", str)}  # fmt: skip
+
+
+def _note(obj: Any) -> dict:
+    row = _common(obj, '"notes"')
+    tags = records.typed(obj, "tags", list) or []
+    if not all(isinstance(t, str) for t in tags):
+        raise ValueError("a note's tags must be strings")
+    return {**row, "tags": tags}
+
+
+def write(
+    db: Database,
+    section: dict,
+    exists: Callable[[str, str], bool],
+    conversation_id: str | None = None,
+    message_ids: dict[str, str] | None = None,
+) -> tuple[int, int]:
+    """Insert a parsed section; returns (preferences, notes) written. For a
+    conversation's section, `message_ids` maps the file's message ids to the log's."""
+    if not section:
+        return 0, 0
+
+    def message(old: str | None) -> str | None:
+        if old is None:
+            return None
+        if message_ids is not None:
+            return message_ids.get(old)
+        return old if exists("messages", old) else None
+
+    counts = []
+    for table, rows in (("preferences", section["preferences"]), ("notes", section["notes"])):
+        written = 0
+        for row in rows:
+            if is_id(row["id"]) and exists(table, row["id"]):
+                if conversation_id is None:
+                    continue  # the profile was imported before
+                row = {**row, "id": None}
+            at = row["created_at"] or now()
+            fixed = {
+                **row, "id": row["id"] if is_id(row["id"]) else new_id(), "created_at": at,
+                "updated_at": row["updated_at"] or at, "meta": json.dumps(row["meta"]),
+                "source_message_id": message(row["source_message_id"]),
+            }  # fmt: skip
+            if table == "notes":
+                fixed["tags"] = json.dumps(row["tags"])
+            else:
+                fixed["checker"] = None if row["checker"] is None else json.dumps(row["checker"])
+                fixed["stated_at"] = row["stated_at"] or at
+                linked = row["conversation_id"]
+                if conversation_id is not None or not (linked and exists("conversations", linked)):
+                    linked = conversation_id
+                fixed["conversation_id"] = linked
+            records.insert(db, table, fixed)
+            written += 1
+        counts.append(written)
+    for old in section["scanned"]:
+        if (scanned := message(old)) is not None:
+            db.execute(
+                "INSERT OR IGNORE INTO preference_scans (message_id, scanned_at) VALUES (?, ?)",
+                [scanned, now()],
+            )
+    return counts[0], counts[1]

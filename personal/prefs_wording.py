@@ -1,0 +1,71 @@
+"""Rewording what a person said about themselves for an instruction to the model:
+"remember I like my tea black" is kept as "The user likes their tea black."."""
+
+from __future__ import annotations
+
+import re
+
+
+def as_sentence(text: str) -> str:
+    """Tidy spaces, capitalise, end with a full stop."""
+    text = " ".join(text.split()).rstrip(",;: ")
+    text = text[:1].upper() + text[1:]
+    return text if text[-1:] in ".!?'\"”’" else text + "."
+
+
+# past tenses and modals: "I went" stays "the user went", not "the user wents"
+_PAST_WORDS = (
+    "went had got made did saw came took left bought found gave grew knew lost met paid ran said "
+    "sat sold sent spent stood thought told understood wore won wrote was were began broke "
+    "brought built caught chose drove ate fell felt flew forgot heard held kept led lent meant "
+    "rode rose slept spoke stole swam taught threw woke can could will would should must might "
+    "may shall can't won't wouldn't couldn't shouldn't didn't wasn't used"
+)
+_PAST = frozenset(_PAST_WORDS.split(" "))
+_AGREE = {"am": "is", "have": "has", "do": "does", "don't": "doesn't", "haven't": "hasn't",
+          "'m": "is", "’m": "is", "'ve": "has", "’ve": "has", "'d": "would", "’d": "would",
+          "'ll": "will", "’ll": "will"}  # fmt: skip
+_THEY = {"am": "are", "'m": "are", "’m": "are", "'ve": "have", "’ve": "have", "'d": "would",
+         "’d": "would", "'ll": "will", "’ll": "will", "was": "were"}  # fmt: skip
+_PERSON = re.compile(r"\b(?:(?P<i>i)(?:(?P<c>['’](?:m|ve|d|ll))\b|\s+(?P<adv>(?:really|also|always|never|"
+              r"usually|often|sometimes|just|only|still|mostly|generally|actually|definitely|"
+              r"strongly|personally|normally|typically|rarely|honestly|absolutely|totally)\s+)?(?P<v>[a-z'’]+)|\b)|(?P<poss>my|mine)\b|(?P<obj>me|myself)\b)", re.IGNORECASE)  # fmt: skip
+
+
+def _agree(verb: str) -> str:
+    low = verb.lower()
+    if low in _AGREE:
+        return _AGREE[low]
+    if low in _PAST or low.endswith("ed") or not low.isalpha():
+        return verb
+    if re.search(r"(?:s|sh|ch|x|z|o)$", low):
+        return verb + "es"
+    if re.search(r"[^aeiou]y$", low):
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def third_person(text: str) -> str:
+    """First person to third: "I like my tea" -> "the user likes their tea"."""
+    said = False
+
+    def swap(m: re.Match) -> str:
+        nonlocal said
+        first, said = not said, True
+        if m["poss"]:
+            mine = m["poss"].lower() == "mine"
+            return "the user's" if first else "theirs" if mine else "their"
+        if m["obj"]:
+            return "themselves" if m["obj"].lower() == "myself" else "the user" if first else "them"
+        subject = "the user" if first else "they"
+        if m["c"]:
+            return f"{subject} {(_AGREE if first else _THEY)[m['c'].lower()]}"
+        if m["v"] is None:
+            return subject
+        verb = _agree(m["v"]) if first else _THEY.get(m["v"].lower(), m["v"])
+        return f"{subject} {m['adv'] or ''}{verb}"
+
+    return _PERSON.sub(swap, text)
+
+
+__all__ = ["as_sentence", "third_person"]
