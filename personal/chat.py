@@ -28,6 +28,7 @@ from personal.chat_events import (
 from personal.engine.base import Engine, GenerationParams, Message, Stream
 from personal.engine.toolcall import ToolCall
 from personal.log import Log, LoggedMessage, new_id
+from personal.prefs import extract_from_message
 
 if TYPE_CHECKING:
     from personal.tools import Tool, ToolRegistry
@@ -79,6 +80,7 @@ class ChatSession:
         self.tools = tools
         self.confirm = confirm  # asked before a tool with side effects runs; None: decline
         self.conversation_id = log.conversation(conversation_id).id if conversation_id else None
+        self.preferences_found: list = []  # stated in the last user message
 
     def _ensure_conversation(self) -> str:
         if self.conversation_id is None:
@@ -100,10 +102,28 @@ class ChatSession:
         """Log the user's message and start the model's answer (iterate with `events`)."""
         conv = self._ensure_conversation()
         user = self.log.append(conv, {"role": "user", "content": text})
+        self.preferences_found = extract_from_message(self.log, user)  # "call me Sam", ...
         if params is not None:
             self.params = params
         answer_id, stream = self._answer()
         return Turn(user=user, assistant_id=answer_id, stream=stream)
+
+    def regenerate(self, params: GenerationParams | None = None) -> Turn:
+        """Answer the last user message again; the previous answer is kept in the log as
+        rejected (a negative example) and leaves the history the model sees."""
+        conv = self._ensure_conversation()
+        messages = self.log.messages(conv)
+        users = [m for m in messages if m.role == "user"]
+        answers = [m for m in messages if m.role == "assistant" and users and m.seq > users[-1].seq]
+        if not answers:
+            from personal.errors import InvalidSignal
+
+            raise InvalidSignal("there is no answer to regenerate yet")
+        self.log.regenerate_from(answers[0].id)
+        if params is not None:
+            self.params = params
+        answer_id, stream = self._answer()
+        return Turn(user=users[-1], assistant_id=answer_id, stream=stream)
 
     def invoke(self, command: str) -> Turn:
         """Run a tool the user asked for explicitly ("/calc 17*23"), then let the model

@@ -116,3 +116,28 @@ def test_long_answers_are_saved_while_streaming(log, monkeypatch):
             assert log.message(turn.assistant_id).content == "a b "  # flushed so far
             assert log.message(turn.assistant_id).status == "streaming"
     assert log.message(turn.assistant_id).content == "a b c d"
+
+
+def test_stated_preferences_are_extracted_with_their_source(log):
+    session = ChatSession(FakeEngine(), log)
+    list(session.send("From now on, call me Sam."))
+    assert [p.text for p in session.preferences_found] == ["Call the user Sam."]
+    from personal.prefs import Preferences
+
+    (pref,) = Preferences(log).list()
+    user = log.messages(session.conversation_id)[1]
+    assert pref.source_message_id == user.id and pref.checker == {"type": "name", "name": "Sam"}
+
+
+def test_regenerate_keeps_the_old_answer_as_rejected(log):
+    engine = FakeEngine()
+    engine.enqueue("first try", "second try")
+    session = ChatSession(engine, log)
+    list(session.send("hello"))
+    old = log.messages(session.conversation_id)[-1]
+    turn = session.regenerate()
+    assert "".join(session.run(turn)) == "second try"
+    assert log.answer_state(old.id).rejected
+    assert [m["content"] for m in log.history(session.conversation_id)][1:] == ["hello", "second try"]
+    assert engine.calls[-1][-1] == {"role": "user", "content": "hello"}  # not shown the rejected one
+    assert old.content == "first try" and len(log.messages(session.conversation_id)) == 4

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from personal.cli import ask as ask_cmd
-from personal.cli import log_cmd, models_cmd
+from personal.cli import log_cmd, models_cmd, prefs_cmd
 from personal.errors import PersonalError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.command("ask")(ask_cmd.ask)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(log_cmd.app, name="log")
+app.add_typer(prefs_cmd.app, name="prefs")
 err = Console(stderr=True)
 
 
@@ -46,14 +47,20 @@ def import_(
     """Import conversations into the log (all of the file, or nothing)."""
     from personal.log import Log
     from personal.log.transfer import import_file
+    from personal.prefs import scan
 
     with Log() as log:
         report = import_file(log, file)
+        found = scan(log)  # imported messages carry stated preferences too
+    extra = [f"{n} {what}" for n, what in ((report.preferences, "preferences"),
+                                            (report.notes, "notes")) if n]  # fmt: skip
     typer.echo(
-        f"imported {report.conversations} conversations ({report.messages} messages) "
-        f"from {file} as {report.format}"
+        f"imported {report.conversations} conversations ({report.messages} messages"
+        + "".join(f", {e}" for e in extra) + f") from {file} as {report.format}"
         + (f"; skipped {report.skipped} already in the log" if report.skipped else "")
     )
+    if found.new:
+        typer.echo(f"found {len(found.new)} stated preferences: personal prefs list")
 
 
 def main() -> None:
