@@ -218,7 +218,10 @@ class ChatSession:
 
     def _finalize(self, answer_id: str, stream: Stream, status: str) -> None:
         result = stream.result
-        fields: dict[str, Any] = {"content": stream.text, "status": status}
+        # the adapter it really ran on: a swap may come between logging the row and the
+        # generation taking the engine's lock
+        fields: dict[str, Any] = {"content": stream.text, "status": status,
+                                  "adapter": stream.adapter}  # fmt: skip
         if result is not None:
             if status == "complete" and result.interrupted:
                 fields["status"] = "interrupted"

@@ -16,12 +16,12 @@ from personal.serving import open_served
 from tests.lora_gguf import write_random_lora
 
 
-def register(reg: Registry, base, *, seed: int, broken: bool = False):
+def register(reg: Registry, base, *, seed: int, broken: bool = False, std: float = 0.08):
     staged = reg.stage()
     (staged / "mlx").mkdir()
     (staged / WEIGHTS).write_bytes(f"weights {seed}".encode())
     gguf = staged / "adapter.gguf"
-    write_random_lora(base.path, gguf, std=0.08, layers=8, seed=seed, wrong_shape=broken)
+    write_random_lora(base.path, gguf, std=std, layers=8, seed=seed, wrong_shape=broken)
     manifest = {"parent": None, "formats": {"mlx": "mlx", "gguf": "adapter.gguf"},
                 "base": {"fingerprint": base.fingerprint, "name": base.name}}  # fmt: skip
     return reg.commit(staged, manifest)

@@ -96,7 +96,7 @@ class Stream:
     ):
         self._pieces = pieces
         self._cancel = threading.Event()
-        self._adapter = adapter
+        self.adapter = adapter  # set again when the generation takes the engine's lock
         self._raw: list[str] = []
         self._shown: list[str] = []
         self._gate = StopFilter((OPEN,)) if tools else None
@@ -162,7 +162,7 @@ class Stream:
             usage=usage,
             ttft_ms=self._ttft,
             duration_ms=(time.perf_counter() - self._start) * 1000,
-            adapter=self._adapter,
+            adapter=self.adapter,
             tool_calls=parsed.calls if parsed else [],
             tool_errors=parsed.errors if parsed else [],
             raw=raw,
@@ -208,10 +208,12 @@ class Engine(ABC):
 
         def locked() -> Generator[str, None, Usage]:
             with self._lock:
+                # the adapter is fixed from here to the end of this generation
+                stream.adapter = self._adapter.id if self._adapter else None
                 return (yield from self._generate(text_messages, params, stream.cancel_event))
 
-        adapter = self._adapter.id if self._adapter else None
-        stream = Stream(locked(), adapter, tools=bool(params.tools))
+        stream = Stream(locked(), self._adapter.id if self._adapter else None,
+                        tools=bool(params.tools))  # fmt: skip
         return stream
 
     @abstractmethod

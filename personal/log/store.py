@@ -237,6 +237,7 @@ class Log:
         duration_ms: float | None = None,
         meta: dict | None = None,
         tool_calls: list | None = None,
+        adapter: str | None | type[Ellipsis] = ...,  # ... leaves it; None clears it
     ) -> None:
         """Rewrite a message while it streams, or finalise it. Only the arguments given
         change; `meta` is merged into the existing meta."""
@@ -250,6 +251,8 @@ class Log:
             "tool_calls": None if tool_calls is None else records.tool_calls_json(tool_calls),
         }  # fmt: skip
         changes = {k: v for k, v in changes.items() if v is not None}
+        if adapter is not ...:
+            changes["adapter"] = adapter
         with self.transaction():
             row = self.db.execute(
                 "SELECT conversation_id, meta FROM messages WHERE id = ?", [message_id]
