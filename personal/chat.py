@@ -111,8 +111,7 @@ class ChatSession:
     def regenerate(self, params: GenerationParams | None = None) -> Turn:
         """Answer the last user message again; the previous answer is kept in the log as
         rejected (a negative example) and leaves the history the model sees."""
-        conv = self._ensure_conversation()
-        messages = self.log.messages(conv)
+        messages = self.log.messages(self.conversation_id) if self.conversation_id else []
         users = [m for m in messages if m.role == "user"]
         answers = [m for m in messages if m.role == "assistant" and users and m.seq > users[-1].seq]
         if not answers:

@@ -141,3 +141,12 @@ def test_regenerate_keeps_the_old_answer_as_rejected(log):
     assert [m["content"] for m in log.history(session.conversation_id)][1:] == ["hello", "second try"]
     assert engine.calls[-1][-1] == {"role": "user", "content": "hello"}  # not shown the rejected one
     assert old.content == "first try" and len(log.messages(session.conversation_id)) == 4
+
+
+def test_regenerate_with_nothing_to_regenerate_creates_nothing(log):
+    from personal.errors import InvalidSignal
+
+    session = ChatSession(FakeEngine(), log)
+    with pytest.raises(InvalidSignal):
+        session.regenerate()
+    assert session.conversation_id is None and log.conversations() == []

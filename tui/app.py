@@ -12,11 +12,13 @@ from textual.binding import Binding
 from personal.engine.base import Engine
 from personal.errors import PersonalError
 from personal.log import Log
+from personal.tools import ToolRegistry
 from tui.chat_screen import STOP_TIMEOUT, ChatScreen
 
 
 class PersonalApp(App[None]):
-    """Chat with `engine`, logging to `log`; opens `conversation_id` if given."""
+    """Chat with `engine`, logging to `log`, with `tools` (as `/name args` commands and
+    for the model to call); opens `conversation_id` if given."""
 
     TITLE = "personal"
     CSS_PATH = "app.tcss"
@@ -24,11 +26,12 @@ class PersonalApp(App[None]):
 
     def __init__(
         self, engine: Engine, log: Log, conversation_id: str | None = None,
-        notice: str | None = None,
+        notice: str | None = None, tools: ToolRegistry | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.engine, self.chat_log = engine, log  # (App.log is Textual's logger)
-        self.chat = ChatScreen(engine, log, conversation_id)
+        self.tools = tools
+        self.chat = ChatScreen(engine, log, conversation_id, tools=tools)
         self.notice = notice  # shown once at start, e.g. why no adapter is attached
 
     async def on_mount(self) -> None:
@@ -37,6 +40,10 @@ class PersonalApp(App[None]):
         await self.push_screen(self.chat)
         if self.notice:
             self.notify(self.notice, severity="warning", timeout=8)
+        if self.tools is not None and self.tools.problems:
+            problems = "\n".join(f"- {p}" for p in self.tools.problems)
+            self.notify(f"Some of your tools were left out:\n{problems}", title="Tools",
+                        severity="warning", timeout=12, markup=False)  # fmt: skip
 
     def on_app_focus(self) -> None:
         """Back from another window: the log may have changed (another process)."""
@@ -59,19 +66,21 @@ def run(
     A PersonalError while starting is printed with its hint (no traceback) and exits 1.
     """
     from personal.serving import open_served
+    from personal.tools import load_registry
 
     log: Log | None = None
     try:
         log = Log()
         if conversation:
             conversation = log.conversation(conversation).id  # fail before loading a model
+        tools = load_registry(log, strict=False)  # a broken tools.toml is a warning
         served = open_served(model, backend=backend)
     except PersonalError as e:
         if log is not None:
             log.close()
         _fail(e)
     engine = served.engine
-    app = PersonalApp(engine, log, conversation, notice=served.warning)
+    app = PersonalApp(engine, log, conversation, notice=served.warning, tools=tools)
     try:
         app.run()
     finally:

@@ -1,46 +1,40 @@
 """The chat screen: conversations on the left, the open one on the right, a prompt.
 
-Data flows one way: the prompt logs the user's turn (`ChatSession.start`), a worker thread
-iterates the answer (`ChatSession.run`, which keeps the log up to date) and posts each
-piece back as a message; the screen only renders. At most one generation runs at a time:
-a prompt submitted while an answer streams is refused (it stays in the input), and
-switching, starting or deleting the open conversation first stops the answer.
+Data flows one way: the prompt logs the user's turn, a worker thread iterates the answer
+(`tui.turns`), and the screen only renders what it reports. Feedback keys on the answers
+(`tui.feedback`) write to the log at once. Switching, starting or deleting the open
+conversation first stops the answer in flight.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from contextlib import closing
-
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label
 
-from personal.chat import ChatSession, Turn
+from personal.chat import ChatSession
 from personal.engine.base import Engine
 from personal.errors import PersonalError
 from personal.log import Log
+from personal.tools import ToolRegistry
 from tui import commands, messages
 from tui.confirm import ConfirmScreen
-from tui.widgets import NEW_CHAT, AssistantMessage, ChatView, ConversationList, StatusBar
-from tui.widgets.status_bar import tokens_per_second
+from tui.feedback import FeedbackActions
+from tui.turns import PROMPT, STOP_TIMEOUT, Busy, TurnRunner
+from tui.widgets import NEW_CHAT, ChatView, ConversationList, StatusBar
+
+__all__ = ["STOP_TIMEOUT", "Busy", "ChatScreen"]
 
 LIST_LIMIT = 200  # conversations shown in the sidebar
-STOP_TIMEOUT = 10.0  # seconds to wait for a cancelled generation to wind down
-PROMPT = "Message (enter sends)"
-PROMPT_BUSY = "Answering… esc stops it"
+WHILE_BUSY = {"stop"}  # actions offered only while an answer streams
+WHILE_IDLE = {"focus_answers", "focus_prompt", "regenerate"}  # ... and only when none does
 
 
-class Busy(PersonalError):
-    pass
-
-
-class ChatScreen(Screen[None]):
-    """Chat with `engine`, logging to `log`; opens `conversation_id` if given."""
+class ChatScreen(TurnRunner, FeedbackActions, Screen[None]):
+    """Chat with `engine`, logging to `log`, with `tools`; opens `conversation_id`."""
 
     CSS_PATH = "chat_screen.tcss"
     AUTO_FOCUS = "#prompt"
@@ -50,17 +44,28 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+d", "delete", "Delete chat", priority=True),
         Binding("delete", "delete", "Delete chat", show=False),
         Binding("escape", "stop", "Stop answer"),
+        Binding("escape", "focus_answers", "Answers"),
+        Binding("ctrl+r", "regenerate", "Regenerate"),
+        Binding("alt+up", "select_answer(-1)", "Previous answer", show=False),
+        Binding("alt+down", "select_answer(1)", "Next answer", show=False),
+        Binding("ctrl+y", "copy_answer", "Copy answer", show=False),
+        Binding("f1", "help", "Help"),
     ]
 
-    def __init__(self, engine: Engine, log: Log, conversation_id: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine, log: Log, conversation_id: str | None = None,
+        tools: ToolRegistry | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.engine, self.chat_log = engine, log  # (`log` is Textual's logger)
-        self.session = ChatSession(engine, log)  # replaced on mount if one is to be opened
+        self.tools = tools
+        self.session = self._session(None)  # replaced on mount if one is to be opened
         self._initial = conversation_id
-        self._turn: Turn | None = None
-        self._answer: AssistantMessage | None = None
-        self._idle = threading.Event()  # clear while a worker thread is generating
-        self._idle.set()
+        self._init_turns()
+
+    def _session(self, conversation_id: str | None) -> ChatSession:
+        return ChatSession(self.engine, self.chat_log, conversation_id, tools=self.tools,
+                           confirm=self.confirm_tool)  # fmt: skip
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -71,7 +76,7 @@ class ChatScreen(Screen[None]):
                 yield ChatView(id="chat")
                 yield Input(placeholder=PROMPT, id="prompt")
         yield StatusBar(self.engine, id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         await self.open_conversation(self._initial)
@@ -79,28 +84,25 @@ class ChatScreen(Screen[None]):
 
     # --- state ---------------------------------------------------------------------
     @property
-    def busy(self) -> bool:
-        """Whether an answer is being generated."""
-        return self._turn is not None
-
-    @property
     def prompt(self) -> Input:
         return self.query_one("#prompt", Input)
+
+    @property
+    def chat_view(self) -> ChatView:
+        return self.query_one(ChatView)
 
     @property
     def conversation_list(self) -> ConversationList:
         return self.query_one(ConversationList)
 
-    def _set_busy(self, turn: Turn | None, answer: AssistantMessage | None = None) -> None:
-        self._turn, self._answer = turn, answer
-        self.prompt.placeholder = PROMPT_BUSY if turn else PROMPT
-        self.prompt.set_class(turn is not None, "-busy")
-        self.query_one(StatusBar).show_busy(turn is not None)
-        self.refresh_bindings()
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "stop":
+        if action in WHILE_BUSY:
             return self.busy  # shown in the footer only while an answer streams
+        if action in WHILE_IDLE:
+            return not self.busy
+        if action == "toggle_original":
+            selected = self.chat_view.selected if self.is_mounted else None
+            return selected is not None and selected.state.edited_text is not None
         return True
 
     def show_error(self, error: BaseException) -> None:
@@ -125,15 +127,16 @@ class ChatScreen(Screen[None]):
         """Show a logged conversation (None: a new, empty one) and chat in it."""
         await self.stop_generation()
         try:
-            session = ChatSession(self.engine, self.chat_log, conversation_id)
+            session = self._session(conversation_id)
             cid = session.conversation_id
             history = self.chat_log.messages(cid) if cid else []
+            states = self.chat_log.answer_states(cid) if cid else {}
         except PersonalError as e:
             self.show_error(e)
             self.refresh_conversations()
             return
         self.session = session
-        await self.query_one(ChatView).show(history)
+        await self.chat_view.show(history, states)
         self.refresh_conversations()
 
     async def delete_conversation(self, conversation_id: str) -> None:
@@ -210,11 +213,11 @@ class ChatScreen(Screen[None]):
         text = event.value.strip()
         if not text:
             return
-        if self.busy:
+        name, arg = commands.parse(text)
+        if self.busy and name not in commands.COMMANDS:  # /help and /prefs may open
             self.notify("Still answering: wait for it, or press esc to stop it.")
             return
         event.input.clear()
-        name, arg = commands.parse(text)
         try:
             if name is None:
                 await self.send(arg)
@@ -224,70 +227,5 @@ class ChatScreen(Screen[None]):
             self.show_error(e)
             event.input.value = text  # nothing was done: give the text back
 
-    async def send(self, text: str) -> None:
-        """Log `text` as the user's turn and stream the answer into the view."""
-        if self.busy:
-            raise Busy("an answer is still streaming", hint="wait for it, or press esc to stop it")
-        turn = self.session.start(text)  # raises PersonalError if it cannot be logged
-        answer = await self.query_one(ChatView).add_turn(text, self.engine.info.model)
-        self._set_busy(turn, answer)
-        self._idle.clear()
-        self._generate(self.session, turn)
-        self.refresh_conversations()  # a new conversation, or a new title
-
-    @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
-    def _generate(self, session: ChatSession, turn: Turn) -> None:
-        """Iterate the answer in this thread (engines lock per thread) and post it back."""
-        status, error = "complete", None
-        try:
-            with closing(session.run(turn)) as pieces:
-                for piece in pieces:
-                    self.post_message(messages.AnswerPiece(turn.assistant_id, piece))
-            if turn.result is not None and turn.result.interrupted:
-                status = "interrupted"
-        except Exception as e:  # an engine or log failure must not take the UI down
-            status, error = "error", e
-        finally:
-            self._idle.set()
-        self.post_message(messages.AnswerEnded(turn.assistant_id, status, turn.result, error))
-
-    def _current(self, assistant_id: str) -> AssistantMessage | None:
-        """The widget streaming this answer, or None for a stopped turn whose view is gone
-        (or an app shutting down)."""
-        if self._turn is None or self._turn.assistant_id != assistant_id:
-            return None
-        return self._answer if self._answer is not None and self._answer.is_attached else None
-
-    async def on_answer_piece(self, message: messages.AnswerPiece) -> None:
-        if (answer := self._current(message.assistant_id)) is not None:
-            await answer.write(message.text)
-
-    async def on_answer_ended(self, message: messages.AnswerEnded) -> None:
-        if (answer := self._current(message.assistant_id)) is None:
-            return
-        await answer.finish(message.status)
-        self._set_busy(None)
-        status_bar = self.query_one(StatusBar)
-        status_bar.show_engine(self.engine)
-        if message.status != "error":
-            status_bar.show_speed(tokens_per_second(message.result))
-        if message.error is not None:
-            self.show_error(message.error)
-        self.refresh_conversations()
-
-    async def stop_generation(self) -> None:
-        """Cancel the answer in flight (if any) and wait until it is logged as such."""
-        if self._turn is None:
-            return
-        self._turn.cancel()
-        await asyncio.to_thread(self._idle.wait, STOP_TIMEOUT)  # the worker logs it
-        if self._answer is not None:
-            await self._answer.finish("interrupted")
-        self._set_busy(None)
-
-    def cancel_generation(self, timeout: float = STOP_TIMEOUT) -> bool:
-        """Cancel any answer in flight and wait (from any thread) for its worker to end,
-        so that the engine can be closed; False if it did not end in time."""
-        if (turn := self._turn) is not None:
-            turn.cancel()
-        return self._idle.wait(timeout)
+    def action_help(self) -> None:
+        commands.show_help(self)

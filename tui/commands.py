@@ -1,8 +1,9 @@
 """What a line typed into the prompt means: a chat turn, or `/name args` for a command.
 
-No commands exist yet; later ones register with `@command("name", "help")` and receive
-the chat screen (its session, log and engine) and the text after the name. A line that
-starts with "//" is sent as chat text with one slash removed.
+Commands register with `@command("name", "help")` and receive the chat screen (its
+session, log and engine) and the text after the name. Every tool of the session is a
+command too (`/calc 17*23`, `/remember buy milk`): it runs, then the model answers. A line
+that starts with "//" is sent as chat text with one slash removed.
 """
 
 from __future__ import annotations
@@ -56,14 +57,69 @@ def parse(text: str) -> tuple[str | None, str]:
 
 
 async def dispatch(screen: ChatScreen, name: str, arg: str) -> None:
-    """Run `/name arg`; UnknownCommand (a PersonalError) if there is no such command."""
+    """Run `/name arg`, or the tool `name`; UnknownCommand (a PersonalError) if there is
+    neither. A tool's bad arguments raise ToolArgumentError, with its usage as the hint."""
     found = COMMANDS.get(name)
+    tools = screen.session.tools
+    if found is None and tools is not None and name in tools:
+        await screen.invoke_tool(f"/{name} {arg}".rstrip())
+        return
     if found is None:
-        known = ", ".join(f"/{n}" for n in sorted(COMMANDS)) or "none yet"
+        known = ", ".join(f"/{n}" for n in sorted(COMMANDS)) or "none"
+        tool_names = ", ".join(f"/{n}" for n in tools.names()) if tools else "none"
         raise UnknownCommand(
             f"unknown command /{name}",
-            hint=f"commands: {known}; to send text starting with '/', type '//' first",
+            hint=f"commands: {known}; tools: {tool_names}; "
+            "to send text starting with '/', type '//' first",
         )
     result = found.handler(screen, arg)
     if result is not None:
         await result
+
+
+@command("help", "commands, tools and keys")
+def show_help(screen: ChatScreen, arg: str = "") -> None:
+    from tui.help_screen import HelpScreen
+
+    screen.app.push_screen(HelpScreen(help_text(screen)))
+
+
+@command("prefs", "review your preferences: add, edit, delete, switch on/off")
+def show_prefs(screen: ChatScreen, arg: str = "") -> None:
+    from tui.prefs_screen import PrefsScreen
+
+    screen.app.push_screen(PrefsScreen(screen.chat_log))
+
+
+KEYS = [
+    ("enter", "send the message (or run the /command)"),
+    ("esc", "stop the answer; otherwise go to the answers (and back to the prompt)"),
+    ("alt+↑ / alt+↓", "select an earlier / later answer (↑ ↓ in the answers)"),
+    ("+ / -", "rate the selected answer good / bad (again: take the rating back)"),
+    ("e", "edit the selected answer (ctrl+s saves)"),
+    ("o", "show the original of an edited answer"),
+    ("c / ctrl+y", "copy the selected answer"),
+    ("r / ctrl+r", "regenerate the last answer (the old one is kept as rejected)"),
+    ("ctrl+n / ctrl+l / ctrl+d", "new chat / conversations list / delete the chat"),
+    ("f1", "this help"),
+    ("ctrl+q", "quit"),
+]
+
+
+def help_text(screen: ChatScreen) -> str:
+    """Markdown: the commands, the session's tools with their usage, the keys."""
+    from personal.tools.invoke import usage
+
+    lines = ["# Commands", ""]
+    lines += [f"- `/{c.name}`: {c.help}" for c in sorted(COMMANDS.values(), key=lambda c: c.name)]
+    tools = screen.session.tools
+    if tools is not None and len(tools):
+        lines += ["", "# Tools", "", "Run one yourself; then the model answers.", ""]
+        for name in tools.names():
+            tool = tools.get(name)
+            side = " *(asks first)*" if tool.side_effects else ""
+            call = usage(tool).removeprefix("usage: ").split(" (or ")[0]
+            lines.append(f"- `{call}`: {tool.description}{side}")
+    lines += ["", "# Keys", "", "| key | does |", "|---|---|"]
+    lines += [f"| {key} | {does} |" for key, does in KEYS]
+    return "\n".join(lines)

@@ -1,6 +1,7 @@
-"""The chat UI's widgets: conversation list, message view, status bar."""
+"""The chat UI's widgets: conversation list, message view, answers, status bar."""
 
-from tui.widgets.chat_view import AssistantMessage, ChatView, SystemMessage, UserMessage
+from tui.widgets.answer import AssistantMessage, ToolLine
+from tui.widgets.chat_view import ChatView, SystemMessage, UserMessage
 from tui.widgets.conversations import NEW_CHAT, ConversationList
 from tui.widgets.status_bar import StatusBar
 
@@ -11,5 +12,6 @@ __all__ = [
     "ConversationList",
     "StatusBar",
     "SystemMessage",
+    "ToolLine",
     "UserMessage",
 ]
