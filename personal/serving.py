@@ -13,7 +13,7 @@ from personal.engine.load import open_engine
 from personal.errors import AdapterError, PersonalError, RegistryError
 from personal.registry import Registry, Revision
 
-FORMAT_FOR_BACKEND = {"llama.cpp": "gguf", "mlx": "mlx"}
+FORMAT_FOR_BACKEND = {"llama.cpp": "gguf", "mlx": "mlx", "fake": "gguf"}  # fake: records only
 
 
 def adapter_ref(rev: Revision, backend: str) -> AdapterRef:

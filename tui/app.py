@@ -12,6 +12,7 @@ from textual.binding import Binding
 from personal.engine.base import Engine
 from personal.errors import PersonalError
 from personal.log import Log
+from personal.swap import AdapterWatcher
 from personal.tools import ToolRegistry
 from tui.chat_screen import STOP_TIMEOUT, ChatScreen
 
@@ -27,11 +28,13 @@ class PersonalApp(App[None]):
     def __init__(
         self, engine: Engine, log: Log, conversation_id: str | None = None,
         notice: str | None = None, tools: ToolRegistry | None = None,
+        watcher: AdapterWatcher | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.engine, self.chat_log = engine, log  # (App.log is Textual's logger)
         self.tools = tools
-        self.chat = ChatScreen(engine, log, conversation_id, tools=tools)
+        self.watcher = watcher
+        self.chat = ChatScreen(engine, log, conversation_id, tools=tools, watcher=watcher)
         self.notice = notice  # shown once at start, e.g. why no adapter is attached
 
     async def on_mount(self) -> None:
@@ -80,11 +83,15 @@ def run(
             log.close()
         _fail(e)
     engine = served.engine
-    app = PersonalApp(engine, log, conversation, notice=served.warning, tools=tools)
+    watcher = AdapterWatcher(engine) if engine.info.backend != "fake" else None
+    app = PersonalApp(engine, log, conversation, notice=served.warning, tools=tools,
+                      watcher=watcher)  # fmt: skip
     try:
         app.run()
     finally:
         app.cancel_generation()  # however the app ended, no generation may outlive it
+        if watcher is not None:
+            watcher.stop()
         engine.close()
         log.close()
     if app.return_code:

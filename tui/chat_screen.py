@@ -19,10 +19,12 @@ from personal.chat import ChatSession
 from personal.engine.base import Engine
 from personal.errors import PersonalError
 from personal.log import Log
+from personal.swap import AdapterWatcher
 from personal.tools import ToolRegistry
 from tui import commands, messages
 from tui.confirm import ConfirmScreen
 from tui.feedback import FeedbackActions
+from tui.swapping import SwapActions
 from tui.turns import PROMPT, STOP_TIMEOUT, Busy, TurnRunner
 from tui.widgets import NEW_CHAT, ChatView, ConversationList, StatusBar
 
@@ -33,7 +35,7 @@ WHILE_BUSY = {"stop"}  # actions offered only while an answer streams
 WHILE_IDLE = {"focus_answers", "focus_prompt", "regenerate"}  # ... and only when none does
 
 
-class ChatScreen(TurnRunner, FeedbackActions, Screen[None]):
+class ChatScreen(TurnRunner, FeedbackActions, SwapActions, Screen[None]):
     """Chat with `engine`, logging to `log`, with `tools`; opens `conversation_id`."""
 
     CSS_PATH = "chat_screen.tcss"
@@ -54,11 +56,12 @@ class ChatScreen(TurnRunner, FeedbackActions, Screen[None]):
 
     def __init__(
         self, engine: Engine, log: Log, conversation_id: str | None = None,
-        tools: ToolRegistry | None = None,
+        tools: ToolRegistry | None = None, watcher: AdapterWatcher | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.engine, self.chat_log = engine, log  # (`log` is Textual's logger)
         self.tools = tools
+        self.watcher = watcher  # follows the registry's current revision (hot-swap)
         self.session = self._session(None)  # replaced on mount if one is to be opened
         self._initial = conversation_id
         self._init_turns()
@@ -81,6 +84,7 @@ class ChatScreen(TurnRunner, FeedbackActions, Screen[None]):
     async def on_mount(self) -> None:
         await self.open_conversation(self._initial)
         self.prompt.focus()
+        self.start_watching()
 
     # --- state ---------------------------------------------------------------------
     @property

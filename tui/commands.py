@@ -123,3 +123,8 @@ def help_text(screen: ChatScreen) -> str:
     lines += ["", "# Keys", "", "| key | does |", "|---|---|"]
     lines += [f"| {key} | {does} |" for key, does in KEYS]
     return "\n".join(lines)
+
+
+@command("adapter", "run with another adapter revision, none, or follow the current one")
+def _adapter(screen: ChatScreen, arg: str) -> None:
+    screen.choose_adapter()

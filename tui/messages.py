@@ -16,6 +16,7 @@ from personal.chat_events import Event
 from personal.engine.base import Completion
 
 if TYPE_CHECKING:
+    from personal.swap import SwapEvent
     from personal.tools import Tool
 
 
@@ -69,3 +70,12 @@ class ConversationChosen(Message):
     def __init__(self, conversation_id: str) -> None:
         super().__init__()
         self.conversation_id = conversation_id
+
+
+class AdapterSwapped(Message):
+    """The adapter watcher switched (or failed to switch) the engine's adapter; sent from
+    its thread, handled on the UI thread."""
+
+    def __init__(self, event: SwapEvent) -> None:
+        super().__init__()
+        self.event = event

@@ -33,6 +33,13 @@ class SystemMessage(Static):
         super().__init__(f"system: {text}", markup=False)
 
 
+class Notice(Static):
+    """Something that happened in the conversation, such as an adapter switch."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, markup=False)
+
+
 class ChatView(VerticalScroll):
     """The messages of the open conversation, kept scrolled to the newest.
 
@@ -85,6 +92,11 @@ class ChatView(VerticalScroll):
         """Show the user's message."""
         await self.query("#welcome").remove()
         await self.mount(UserMessage(text))
+        self.scroll_end(animate=False)
+
+    async def add_notice(self, text: str) -> None:
+        await self.query("#welcome").remove()
+        await self.mount(Notice(text))
         self.scroll_end(animate=False)
 
     async def add_answer(self, model: str | None, message_id: str | None) -> AssistantMessage:
