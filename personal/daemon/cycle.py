@@ -1,0 +1,126 @@
+"""One cycle of the learning loop, with its conditions, its lock and its record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from personal import catalog, paths
+from personal.daemon.conditions import DaemonConfig, enough_data, idle, on_mains
+from personal.daemon.lock import LockBusy, TrainingLock
+from personal.errors import NotEnoughData, PersonalError
+from personal.log import Log
+from personal.registry import Registry
+
+log = logging.getLogger("personal.daemon")
+HISTORY = 30  # cycles remembered in state.json
+
+
+@dataclass
+class CycleResult:
+    outcome: str  # promoted | kept | skipped | busy | stopped | failed
+    reasons: list[str] = field(default_factory=list)
+    revision: str | None = None
+    started_at: str = ""
+    finished_at: str = ""
+    seconds: float = 0.0
+
+
+def _stamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def state_path() -> Path:
+    return paths.sub("daemon") / "state.json"
+
+
+def read_state() -> dict[str, Any]:
+    try:
+        return json.loads(state_path().read_text())
+    except (OSError, ValueError):
+        return {"history": []}
+
+
+def write_state(**changes: Any) -> None:
+    state = {**read_state(), **changes}
+    fd, tmp = tempfile.mkstemp(dir=state_path().parent, prefix=".state.")
+    with os.fdopen(fd, "w") as f:
+        json.dump(state, f, indent=2)
+    os.replace(tmp, state_path())
+
+
+def _record(result: CycleResult) -> CycleResult:
+    state = read_state()
+    history = ([asdict(result)] + state.get("history", []))[:HISTORY]
+    write_state(last=asdict(result), history=history, running=None)
+    log.info("cycle %s: %s", result.outcome, "; ".join(result.reasons) or "-")
+    return result
+
+
+def conditions(config: DaemonConfig, force: bool) -> list[str]:
+    """Why the cycle may not run now (empty: it may)."""
+    base = catalog.resolve(config.model)
+    current = Registry().current(base.fingerprint)
+    since = current.manifest.get("dataset", {}).get("until") if current else None
+    with Log() as chat_log:
+        checks = [enough_data(chat_log, since, config.min_new_messages)]
+    if not force:
+        checks += [idle(config.max_load)]
+        if config.require_mains:
+            checks.append(on_mains())
+    for check in checks:
+        log.info("condition: %s (%s)", check.reason, "ok" if check.ok else "not met")
+    return [c.reason for c in checks if not c.ok]
+
+
+def run_cycle(
+    config: DaemonConfig, *, force: bool = False, stop: threading.Event | None = None
+) -> CycleResult:
+    """Check the conditions, take the lock, train once, record what happened."""
+    from personal.errors import TrainingStopped
+    from personal.learn.pipeline import train_once
+
+    started, t0 = _stamp(), time.monotonic()
+
+    def done(outcome: str, reasons: list[str], revision: str | None = None) -> CycleResult:
+        return _record(CycleResult(outcome, reasons, revision, started, _stamp(),
+                                   round(time.monotonic() - t0, 1)))  # fmt: skip
+
+    try:
+        blockers = conditions(config, force)
+        if blockers:
+            return done("skipped", blockers)
+        with TrainingLock("daemon cycle") as lock:
+            if lock.stale:
+                log.warning("cleared a stale lock left by pid %s", lock.stale.get("pid"))
+            write_state(running={"pid": os.getpid(), "since": started, "stage": "start"})
+            outcome = train_once(model=config.model, stop=stop, on_stage=_stage)
+        rev = outcome.revision
+        return done("promoted" if outcome.promoted else "kept", outcome.reasons,
+                    rev.id if rev else None)  # fmt: skip
+    except LockBusy as e:
+        return done("busy", [e.message])
+    except NotEnoughData as e:
+        return done("skipped", [e.message])
+    except TrainingStopped:
+        return done("stopped", ["stopped at a checkpoint; the next cycle resumes"])
+    except PersonalError as e:
+        return done("failed", [e.message])
+    except Exception as e:  # a bug: keep the daemon alive, keep the traceback in the log
+        log.error("cycle crashed:\n%s", traceback.format_exc())
+        return done("failed", [f"{type(e).__name__}: {e}"])
+
+
+def _stage(name: str) -> None:
+    log.info("stage: %s", name)
+    state = read_state()
+    if state.get("running"):
+        write_state(running={**state["running"], "stage": name})
