@@ -175,3 +175,7 @@ class NotEnoughData(PersonalError):
 
 class TrainingError(PersonalError):
     """Training failed or was stopped; the current revision is untouched."""
+
+
+class TrainingStopped(TrainingError):
+    """Training was stopped on request after checkpointing; the same job resumes it."""

@@ -72,6 +72,7 @@ class LlamaEngine(Engine):
         n_threads: int | None = None,
         seed: int | None = None,
         verbose: bool = False,
+        logits_all: bool = False,
     ):
         super().__init__()
         llama_cpp = import_llama_cpp()
@@ -86,6 +87,7 @@ class LlamaEngine(Engine):
                 n_threads_batch=n_threads,
                 seed=seed if seed is not None else llama_cpp.LLAMA_DEFAULT_SEED,
                 verbose=verbose,
+                logits_all=logits_all,  # not needed by `score`; keeps n_ctx × vocab floats
             )
         except (ValueError, RuntimeError) as e:
             raise ModelCorrupt(
@@ -202,6 +204,47 @@ class LlamaEngine(Engine):
     def reset(self) -> None:
         """Forget the KV/prefix cache (required after an adapter swap)."""
         self._llm.reset()
+
+    # --- scoring (the evaluation gate) ------------------------------------------------
+    def score(self, prompt: str, completion: str) -> list[float]:
+        """Teacher-forced log-probabilities (natural log) of `completion`'s tokens after
+        `prompt`, under the attached adapter: one decode, logits asked for at the answer's
+        positions only (no `logits_all` needed). The prompt is tokenized as `_generate`
+        tokenizes it and the completion on its own (as the trainer does); the common prefix
+        with the previous evaluation is reused from the KV cache, as `generate` does."""
+        import numpy as np
+
+        with self._lock:
+            llm = self._llm
+            p = self.tokenize(prompt)
+            c = llm.tokenize(completion.encode("utf-8"), add_bos=False, special=True)
+            tokens = self._fitting(p + c)
+            if not c or not p:
+                return []
+            keep = 0
+            for a, b in zip(llm._input_ids.tolist(), tokens[: len(p) - 1], strict=False):
+                if a != b:
+                    break
+                keep += 1
+            llm._ctx.kv_cache_seq_rm(-1, keep, -1)
+            llm.n_tokens = keep
+            first, out, n_vocab = len(p) - 1, [], llm.n_vocab()
+            for start in range(keep, len(tokens), llm.n_batch):
+                chunk = tokens[start : start + llm.n_batch]
+                llm._batch.set_batch(batch=chunk, n_past=start, logits_all=False)
+                wanted = [i for i in range(len(chunk)) if first <= start + i < len(tokens) - 1]
+                for i in wanted:
+                    llm._batch.batch.logits[i] = True
+                llm._ctx.decode(llm._batch)
+                llm.input_ids[start : start + len(chunk)] = chunk
+                llm.n_tokens = start + len(chunk)
+                for i in wanted:
+                    row = np.ctypeslib.as_array(llm._ctx.get_logits_ith(i), shape=(n_vocab,))
+                    top = float(row.max())
+                    norm = top + float(np.log(np.exp(row - top).sum()))
+                    out.append(float(row[tokens[start + i + 1]]) - norm)
+            llm._requires_eval = True  # the next generate replays a token for fresh logits
+            return out
 
     # --- adapters -------------------------------------------------------------------
     def _attach(self, ref: AdapterRef) -> None:

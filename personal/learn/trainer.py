@@ -1,0 +1,279 @@
+"""The LoRA training loop (MLX, fp32), run in-process by the worker.
+
+    report = train(model_dir, dataset_dir, run_dir, out_dir, TrainConfig())
+
+Reads top to bottom: load the converted base and freeze it, add LoRA layers, encode the
+dataset, then step. Everything a step depends on is a pure function of (seed, step) or is
+in the checkpoint (adapter weights, Adam state, loss history), so a run killed at any
+moment and restarted on the same run dir ends with bit-identical weights. Output: an
+mlx-lm adapter directory (`adapters.safetensors` + `adapter_config.json`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from personal.engine.convert import quiet_transformers, read_conversion
+from personal.engine.prompt import ChatFormat
+from personal.learn.checkpoint import load_checkpoint, load_parent, save_checkpoint
+from personal.learn.config import TrainConfig
+from personal.learn.examples import Encoded, batch_indices, encode_file
+
+Event = Callable[[dict[str, Any]], None]
+WEIGHTS, CONFIG = "adapters.safetensors", "adapter_config.json"
+
+
+class Stopped(Exception):
+    """Training stopped on request after checkpointing; the run dir resumes it."""
+
+    def __init__(self, step: int):
+        super().__init__(f"stopped at step {step}")
+        self.step = step
+
+
+def train(
+    model_dir: Path, dataset_dir: Path, run_dir: Path, out_dir: Path, config: TrainConfig, *,
+    warm_start: Path | None = None, on_event: Event | None = None,
+    should_stop: Callable[[], bool] = lambda: False, report_extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Train, checkpointing into `run_dir`, and write the adapter to `out_dir`.
+
+    Returns the report (also written to `run_dir/report.json`). Raises Stopped when
+    `should_stop()` turned true (after checkpointing), TrainingError / NotEnoughData."""
+    quiet_transformers()
+    import mlx.core as mx
+    import mlx.optimizers as optim
+    from mlx.utils import tree_flatten
+
+    started = time.perf_counter()
+    emit = on_event or (lambda event: None)
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model, fmt, tokenize = _load_base(Path(model_dir))
+    n_layers = min(config.layers, len(model.layers))
+    data = Path(dataset_dir)
+    train_set = encode_file(data / "train.jsonl", fmt, tokenize, config.max_seq_len, required=True)
+    val_set = encode_file(data / "valid.jsonl", fmt, tokenize, config.max_seq_len, required=False)
+
+    from mlx_lm.tuner.utils import linear_to_lora_layers
+
+    mx.random.seed(config.seed)  # LoRA A init
+    linear_to_lora_layers(model, n_layers, config.lora_parameters())
+    identity = {
+        "config": config.to_dict(),
+        "base": read_conversion(Path(model_dir))["source"]["fingerprint"],
+        "dataset": _digest(Path(dataset_dir) / "train.jsonl", Path(dataset_dir) / "valid.jsonl"),
+        "warm_start": _digest(Path(warm_start) / WEIGHTS) if warm_start else None,
+    }
+    optimizer = optim.Adam(learning_rate=config.learning_rate)
+    optimizer.init(model.trainable_parameters())
+    state = load_checkpoint(run_dir, model, optimizer, identity)
+    if state is None:
+        if warm_start is not None:
+            load_parent(model, Path(warm_start), config, n_layers)
+        state = {"step": 0, "train": [], "val": [], "trained_tokens": 0, "seen_tokens": 0}
+    resumed_from = state["step"]
+    emit({"event": "start", "iters": config.iters, "step": resumed_from,
+          "examples": len(train_set), "val_examples": len(val_set)})  # fmt: skip
+
+    step_fn = _make_step(model, config)
+    step_seconds, tokens_here, seen_here = 0.0, 0, 0
+    for step in range(state["step"], config.iters):
+        t0 = time.perf_counter()
+        batch = [
+            train_set[i]
+            for i in batch_indices(step, len(train_set), config.batch_size, config.seed)
+        ]
+        mx.random.seed(config.seed * 1_000_003 + step)  # dropout: a function of the step
+        loss = step_fn(batch, optimizer)
+        step_seconds += time.perf_counter() - t0
+        n_target = sum(e.n_target for e in batch)
+        tokens_here += n_target
+        state["step"] = step + 1
+        state["trained_tokens"] += n_target
+        seen = sum(len(e.ids) - 1 for e in batch)
+        seen_here += seen
+        state["seen_tokens"] += seen
+        state["train"].append([step + 1, loss])
+        emit({"event": "step", "step": step + 1, "iters": config.iters, "loss": loss,
+              "tokens": state["trained_tokens"], "seen_tokens": state["seen_tokens"],
+              "tok_s": round(tokens_here / step_seconds, 2)})  # fmt: skip
+        last = step + 1 == config.iters
+        if val_set and (last or (config.val_every and (step + 1) % config.val_every == 0)):
+            val = evaluate(model, val_set, config)
+            state["val"].append([step + 1, val])
+            emit({"event": "val", "step": step + 1, "val_loss": val})
+        stop = should_stop()
+        if last or stop or (step + 1) % config.save_every == 0:
+            save_checkpoint(run_dir, model, optimizer, identity, state)
+            emit({"event": "checkpoint", "step": step + 1})
+        if stop and not last:
+            raise Stopped(step + 1)
+
+    weights = dict(tree_flatten(model.trainable_parameters()))
+    write_adapter(out_dir, weights, config, n_layers, identity)
+    (run_dir / "loss.json").write_text(json.dumps({"train": state["train"], "val": state["val"]}))
+    trained_here = config.iters - resumed_from
+    report = {
+        "steps": config.iters, "resumed_from": resumed_from, "steps_this_run": trained_here,
+        "trained_tokens": state["trained_tokens"], "seen_tokens": state["seen_tokens"],
+        "tokens_per_s": round(tokens_here / step_seconds, 2) if step_seconds else None,
+        "seen_tokens_per_s": round(seen_here / step_seconds, 2) if step_seconds else None,
+        "train_seconds": round(step_seconds, 3),
+        "seconds_per_step": round(step_seconds / trained_here, 3) if trained_here else None,
+        "wall_s": round(time.perf_counter() - started, 2),
+        "peak_rss_mb": peak_rss_mb(),
+        "final_train_loss": state["train"][-1][1] if state["train"] else None,
+        "final_val_loss": state["val"][-1][1] if state["val"] else None,
+        "examples": len(train_set), "val_examples": len(val_set),
+        "truncated_examples": sum(e.truncated for e in train_set),
+        "output": str(out_dir), "config": config.to_dict(), **(report_extra or {}),
+    }  # fmt: skip
+    (run_dir / "report.json").write_text(json.dumps(report, indent=2))
+    emit({"event": "done", "report": report})
+    return report
+
+
+# --- the model ------------------------------------------------------------------------
+def _load_base(model_dir: Path) -> tuple[Any, ChatFormat, Callable[[str, bool], list[int]]]:
+    import mlx.core as mx
+    from mlx_lm.utils import load_model
+    from tokenizers import Tokenizer
+
+    model, _ = load_model(model_dir)
+    model.set_dtype(mx.float32)  # fp32: CPU BLAS; bf16/fp16 bypass it and are ~20x slower
+    model.freeze()
+    chat = read_conversion(model_dir)["chat"]
+    fmt = ChatFormat.from_metadata(chat["template"], chat["bos_token"], chat["eos_token"])
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    bos, add_bos = chat["bos_token"], bool(chat["add_bos_token"])
+
+    def tokenize(text: str, first: bool) -> list[int]:
+        # As MLXEngine.tokenize / llama.cpp: BOS once, only at the start of the prompt.
+        with_bos = first and add_bos and not (bos and text.startswith(bos))
+        return tok.encode(text, add_special_tokens=with_bos).ids
+
+    return model, fmt, tokenize
+
+
+def _head(model: Any) -> Callable[[Any], Any]:
+    inner = model.model
+    tied = getattr(model, "tie_word_embeddings", getattr(model.args, "tie_word_embeddings", True))
+    return inner.embed_tokens.as_linear if tied else model.lm_head
+
+
+def _pack(batch: list[Encoded]) -> tuple[Any, ...]:
+    """Right-padded inputs, and the flat positions/targets/weights of trained tokens only:
+    the LM head runs on those rows alone (it is 20% of SmolLM2's and 60% of Gemma's FLOPs)."""
+    import mlx.core as mx
+
+    width = max(len(e.ids) for e in batch) - 1
+    inputs = np.zeros((len(batch), width), np.int32)
+    pos, tgt, wts = [], [], []
+    for b, e in enumerate(batch):
+        ids = np.asarray(e.ids, np.int32)
+        inputs[b, : len(ids) - 1] = ids[:-1]
+        span = np.arange(e.n_prompt - 1, len(ids) - 1)
+        pos.append(b * width + span)
+        tgt.append(ids[span + 1])
+        wts.append(np.full(len(span), e.weight, np.float32))
+    return (mx.array(inputs), mx.array(np.concatenate(pos)), mx.array(np.concatenate(tgt)),
+            mx.array(np.concatenate(wts)))  # fmt: skip
+
+
+def _loss_sum(model: Any, inputs: Any, pos: Any, tgt: Any, wts: Any) -> Any:
+    import mlx.core as mx
+    import mlx.nn as nn
+
+    h = model.model(inputs)
+    h = mx.take(h.reshape(-1, h.shape[-1]), pos, axis=0)
+    return (nn.losses.cross_entropy(_head(model)(h), tgt) * wts).sum()
+
+
+def _make_step(model: Any, config: TrainConfig) -> Callable[[list[Encoded], Any], float]:
+    import mlx.core as mx
+    import mlx.nn as nn
+    from mlx.utils import tree_map
+
+    def scaled(inputs: Any, pos: Any, tgt: Any, wts: Any, norm: Any) -> Any:
+        return _loss_sum(model, inputs, pos, tgt, wts) / norm
+
+    loss_and_grad = nn.value_and_grad(model, scaled)
+
+    def step(batch: list[Encoded], optimizer: Any) -> float:
+        model.train()
+        norm = mx.array(sum(e.weight * e.n_target for e in batch), mx.float32)
+        per = len(batch) // config.grad_accumulation
+        total, grads = None, None
+        for k in range(config.grad_accumulation):  # micro-batches: same sum, less memory
+            loss, g = loss_and_grad(*_pack(batch[k * per : (k + 1) * per]), norm)
+            total = loss if total is None else total + loss
+            grads = g if grads is None else tree_map(mx.add, grads, g)
+            mx.eval(total, grads)
+        optimizer.update(model, grads)
+        mx.eval(model.trainable_parameters(), optimizer.state)
+        return round(float(total), 6)
+
+    return step
+
+
+def evaluate(model: Any, examples: list[Encoded], config: TrainConfig) -> float:
+    """Weighted mean loss per target token on the first `val_batches` batches, in order."""
+    import mlx.core as mx
+
+    model.eval()
+    n = len(examples) if not config.val_batches else config.val_batches * config.batch_size
+    total, norm = 0.0, 0.0
+    for i in range(0, min(n, len(examples)), config.batch_size):
+        batch = examples[i : i + config.batch_size]
+        total += float(mx.stop_gradient(_loss_sum(model, *_pack(batch))))
+        norm += sum(e.weight * e.n_target for e in batch)
+    return round(total / norm, 6) if norm else float("nan")
+
+
+# --- output ----------------------------------------------------------------------------
+def write_adapter(
+    out_dir: Path, weights: dict[str, Any], config: TrainConfig, n_layers: int,
+    identity: dict[str, Any],
+) -> None:  # fmt: skip
+    """An mlx-lm adapter directory, written whole into place (never half-written)."""
+    import mlx.core as mx
+
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    mx.save_safetensors(str(tmp / WEIGHTS), dict(sorted(weights.items())),
+                        metadata={"format": "mlx"})  # fmt: skip
+    adapter_config = {
+        "fine_tune_type": "lora", "num_layers": n_layers,
+        "lora_parameters": config.lora_parameters(),
+        "base_fingerprint": identity["base"], "dataset_sha256": identity["dataset"],
+        "train_config": config.to_dict(),
+    }  # fmt: skip
+    (tmp / CONFIG).write_text(json.dumps(adapter_config, indent=2))
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+
+
+def _digest(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes() if p.is_file() else b"\0missing")
+    return h.hexdigest()
+
+
+def peak_rss_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(rss / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)  # bytes vs KiB

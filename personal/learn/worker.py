@@ -1,0 +1,318 @@
+"""The training process, and the parent-side call that runs it.
+
+    report = run_training(TrainJob(...), on_progress=print)   # parent (daemon, CLI)
+    python -m personal.learn.worker JOB.json                  # child: prints JSON lines
+
+Training runs in its own process so that the chat keeps its cores and memory, a crash
+cannot take the app down, and the process can be started with OpenBLAS preloaded: the
+mlx-cpu wheel's reference BLAS is ~30x slower (FACTS.md). The child lowers its priority,
+checkpoints and exits with EXIT_STOPPED on SIGTERM/SIGINT; running the same job again
+resumes from its run directory.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from personal import errors
+from personal.errors import PersonalError, TrainingError, TrainingStopped
+from personal.learn.config import TrainConfig
+
+EXIT_STOPPED = 75  # EX_TEMPFAIL: stopped on request, resumable
+EXIT_FAILED = 2
+REEXEC_MARK = "PERSONAL_BLAS_CHECKED"  # set once the process has decided on its BLAS
+OPENBLAS_PATHS = (
+    "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",  # Debian/Ubuntu libopenblas0-pthread
+    "/usr/lib/aarch64-linux-gnu/openblas-pthread/libblas.so.3",
+)
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    base_path: Path
+    base_fingerprint: str
+    base_name: str
+    dataset_dir: Path
+    run_dir: Path
+    output_dir: Path  # the mlx-lm adapter directory to write
+    config: TrainConfig = field(default_factory=TrainConfig)
+    warm_start: Path | None = None  # a parent revision's mlx/ directory
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"base_path": str(self.base_path), "base_fingerprint": self.base_fingerprint,
+                "base_name": self.base_name, "dataset_dir": str(self.dataset_dir),
+                "run_dir": str(self.run_dir), "output_dir": str(self.output_dir),
+                "config": self.config.to_dict(),
+                "warm_start": str(self.warm_start) if self.warm_start else None}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainJob:
+        paths = {k: Path(d[k]) for k in ("base_path", "dataset_dir", "run_dir", "output_dir")}
+        return cls(**paths, base_fingerprint=d["base_fingerprint"], base_name=d["base_name"],
+                   config=TrainConfig.from_dict(d["config"]),
+                   warm_start=Path(d["warm_start"]) if d.get("warm_start") else None)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    steps: int
+    trained_tokens: int
+    tokens_per_s: float | None
+    wall_s: float
+    peak_rss_mb: float
+    blas: str
+    final_train_loss: float | None
+    final_val_loss: float | None
+    output_dir: Path
+    run_dir: Path
+    raw: dict[str, Any]  # everything in report.json
+
+
+# --- parent side ----------------------------------------------------------------------
+def run_training(
+    job: TrainJob, on_progress: Callable[[dict[str, Any]], None] | None = None, *,
+    stop: threading.Event | None = None,
+) -> TrainReport:  # fmt: skip
+    """Run `job` in a worker process; progress events go to `on_progress`.
+
+    Raises TrainingStopped when stopped (SIGTERM to this process, Ctrl-C, or `stop` set),
+    TrainingError (with the worker's last stderr lines) when it fails."""
+    job.run_dir.mkdir(parents=True, exist_ok=True)
+    job_file = job.run_dir / "job.json"
+    job_file.write_text(json.dumps(job.to_dict(), indent=2))
+    log = (job.run_dir / "worker.log").open("a")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "personal.learn.worker", str(job_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+        start_new_session=True,  # a terminal's Ctrl-C reaches us; we stop it cleanly
+        env={**os.environ, PARENT_ENV: str(os.getpid())},
+    )  # fmt: skip
+    tail: collections.deque[str] = collections.deque(maxlen=20)
+    drain = threading.Thread(target=_drain, args=(child.stderr, tail, log), daemon=True)
+    drain.start()
+
+    def terminate(*_: Any) -> None:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+
+    restore = _forward_sigterm(terminate)
+    if stop is not None:
+        threading.Thread(target=_watch, args=(stop, child, terminate), daemon=True).start()
+    last: dict[str, Any] = {}
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            event = _parse(line)
+            if event is None:
+                continue
+            last = event if event.get("event") in ("done", "error", "stopped") else last
+            if on_progress is not None:
+                on_progress(event)
+        rc = child.wait()
+    except KeyboardInterrupt:
+        terminate()
+        for line in child.stdout or ():  # the worker reports the step it stopped at
+            event = _parse(line) or {}
+            last = event if event.get("event") == "stopped" else last
+        rc = child.wait()
+    except BaseException:  # e.g. a failing progress callback: never leave the worker behind
+        terminate()
+        child.wait()
+        raise
+    finally:
+        restore()
+        drain.join(timeout=5)
+        log.close()
+    return _outcome(job, rc, last, list(tail))
+
+
+def _outcome(job: TrainJob, rc: int, last: dict[str, Any], tail: list[str]) -> TrainReport:
+    if rc == 0 and last.get("event") == "done":
+        r = last["report"]
+        return TrainReport(
+            steps=r["steps"], trained_tokens=r["trained_tokens"],
+            tokens_per_s=r["tokens_per_s"], wall_s=r["wall_s"], peak_rss_mb=r["peak_rss_mb"],
+            blas=r.get("blas", "unknown"), final_train_loss=r["final_train_loss"],
+            final_val_loss=r["final_val_loss"], output_dir=job.output_dir,
+            run_dir=job.run_dir, raw=r,
+        )  # fmt: skip
+    if rc == EXIT_STOPPED:
+        raise TrainingStopped(
+            f"training was stopped at step {last.get('step', '?')} of {job.config.iters}",
+            hint=f"run it again to resume from the checkpoint in {job.run_dir}",
+        )
+    if last.get("event") == "error":  # a user-facing error: re-raise it as its own type
+        cls = getattr(errors, str(last.get("type")), None)
+        if not (isinstance(cls, type) and issubclass(cls, PersonalError)):
+            cls = TrainingError
+        try:
+            raise cls(last["message"], hint=last.get("hint"))
+        except TypeError:  # an error class with a different constructor
+            raise TrainingError(last["message"], hint=last.get("hint")) from None
+    lines = "\n    ".join(tail[-12:]) or "(no output)"
+    raise TrainingError(
+        f"the training process failed (exit code {rc}); its last output:\n    {lines}",
+        hint=f"the full log is {job.run_dir / 'worker.log'}; the current revision is untouched",
+    )
+
+
+def _watch(
+    stop: threading.Event, child: subprocess.Popen[str], terminate: Callable[[], None]
+) -> None:
+    while child.poll() is None:
+        if stop.wait(0.2):
+            terminate()
+            return
+
+
+def _drain(stream: Any, tail: collections.deque[str], log: Any) -> None:
+    for line in stream:
+        tail.append(line.rstrip())
+        log.write(line)
+        log.flush()
+
+
+def _parse(line: str) -> dict[str, Any] | None:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def _forward_sigterm(handler: Callable[..., None]) -> Callable[[], None]:
+    """SIGTERM to this process stops the worker cleanly (only the main thread can hook it)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+# --- BLAS -----------------------------------------------------------------------------
+def find_openblas() -> str | None:
+    """A preloadable OpenBLAS `libblas.so.3` (Debian's paths, then the linker cache)."""
+    for path in OPENBLAS_PATHS:
+        if os.path.exists(path):
+            return path
+    try:
+        cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in cache.stdout.splitlines():
+        name, _, path = line.strip().partition(" => ")
+        if name.startswith(("libblas.so.3", "libopenblas.so.0")) and "openblas" in (
+            os.path.realpath(path) if path else ""
+        ):
+            return path
+    return None
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def reexec_with_openblas(python_args: list[str]) -> None:
+    """On Linux, restart this process (`python *python_args`) with OpenBLAS preloaded,
+    once; returns when that is not possible or already done. Call it before MLX loads."""
+    if not sys.platform.startswith("linux") or os.environ.get(REEXEC_MARK):
+        return
+    env = dict(os.environ, **{REEXEC_MARK: "1"})
+    lib = find_openblas()
+    if lib and "openblas" not in env.get("LD_PRELOAD", ""):
+        env["LD_PRELOAD"] = " ".join(filter(None, [lib, env.get("LD_PRELOAD")]))
+        env.setdefault("OPENBLAS_NUM_THREADS", str(cores()))
+        os.execve(sys.executable, [sys.executable, *python_args], env)
+    os.environ[REEXEC_MARK] = "1"
+
+
+def blas_in_use() -> str:
+    """Which BLAS this process has loaded, as a report line."""
+    if sys.platform == "darwin":
+        return "Accelerate"
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return "unknown"
+    # numpy bundles its own symbol-suffixed OpenBLAS, which MLX cannot use: skip it.
+    libs = {
+        line.split()[-1]
+        for line in maps.splitlines()
+        if "openblas" in line.lower() and "scipy_openblas" not in line and ".libs/" not in line
+    }
+    if libs:
+        return (
+            f"OpenBLAS ({sorted(libs)[0]}, {os.environ.get('OPENBLAS_NUM_THREADS', '?')} threads)"
+        )
+    return "reference BLAS (slow)"
+
+
+# --- child side -----------------------------------------------------------------------
+PARENT_ENV = "PERSONAL_TRAIN_PARENT"
+
+
+def die_with_parent() -> None:
+    """A worker whose parent is killed (kill -9 of the daemon) must not live on as an
+    orphan, training into a run dir the next cycle resumes from. Linux: the kernel sends
+    SIGKILL when the parent dies; elsewhere the broken event pipe stops it at its next
+    step."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    parent = os.environ.get(PARENT_ENV)
+    if parent and os.getppid() != int(parent):  # it died before the line above
+        os._exit(EXIT_FAILED)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m personal.learn.worker JOB.json", file=sys.stderr)
+        return EXIT_FAILED
+    reexec_with_openblas(["-m", "personal.learn.worker", argv[1]])
+    die_with_parent()
+    os.nice(10)  # the chat (llama.cpp) keeps priority over training
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything a library prints goes to stderr, not into the event stream
+    sys.stdout = sys.stderr
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())  # finish the step, checkpoint, exit
+
+    def emit(event: dict[str, Any]) -> None:
+        try:
+            out.write(json.dumps(event) + "\n")
+        except BrokenPipeError:  # the parent is gone: stop cleanly rather than crash
+            stop.set()
+
+    emit({"event": "worker", "pid": os.getpid(), "blas": blas_in_use()})
+    from personal.engine.convert import mlx_dir_for
+    from personal.learn.trainer import Stopped, train
+
+    try:
+        job = TrainJob.from_dict(json.loads(Path(argv[1]).read_text()))
+        model_dir = mlx_dir_for(job.base_path, job.base_fingerprint)
+        train(model_dir, job.dataset_dir, job.run_dir, job.output_dir, job.config,
+              warm_start=job.warm_start, on_event=emit, should_stop=stop.is_set,
+              report_extra={"blas": blas_in_use(), "base": job.base_name,
+                            "base_fingerprint": job.base_fingerprint})  # fmt: skip
+    except Stopped as e:
+        emit({"event": "stopped", "step": e.step})
+        return EXIT_STOPPED
+    except PersonalError as e:
+        emit({"event": "error", "type": type(e).__name__, "message": e.message, "hint": e.hint})
+        return EXIT_FAILED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
