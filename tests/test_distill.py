@@ -1,0 +1,310 @@
+"""The distill step on a real log with hand-built conversations and a scripted teacher."""
+
+from __future__ import annotations
+
+import json
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from personal.chat import DEFAULT_SYSTEM_PROMPT
+from personal.engine.fake import FakeEngine
+from personal.errors import NotEnoughData
+from personal.learn import dataset as dataset_mod
+from personal.learn.dataset import load_dataset, summarize, write_dataset
+from personal.learn.distill import DistillConfig, build_dataset
+from personal.learn.harvest import phrasings
+from personal.learn.retention import load_prompts, partition
+from personal.log import Log
+from personal.prefs import Preferences
+from personal.prefs_check import check
+from personal.tools import load_registry
+
+BASE = SimpleNamespace(name="fake-base", fingerprint="0" * 64)
+SMALL = DistillConfig(preference_prompts=12, test_preference_prompts=4, retention_prompts=3,
+                      min_examples=3)  # fmt: skip
+SIGNOFF = {"type": "signoff", "text": "— Sam"}
+NAME = {"type": "name", "name": "Sam"}
+
+
+class Teacher(FakeEngine):
+    """Answers by a rule on the last user message (default: a plain two-sentence answer)."""
+
+    def __init__(self, rule=None):
+        super().__init__()
+        self.rule = rule or (lambda q, system: "It is a good question. Here is the answer.")
+
+    def _generate(self, messages, params, cancel):
+        q = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+        self._queue.append(self.rule(q, messages[0]["content"]))
+        return (yield from super()._generate(messages, params, cancel))
+
+
+@pytest.fixture
+def log(tmp_path):
+    with Log(tmp_path / "log.db") as log:
+        yield log
+
+
+@pytest.fixture
+def tools(log):
+    return load_registry(log).schemas()
+
+
+def chat(log: Log, *turns: tuple[str, str], source: str = "chat", system: str | None = None):
+    c = log.create_conversation(source=source)
+    log.append(c.id, {"role": "system", "content": system or DEFAULT_SYSTEM_PROMPT})
+    answers = []
+    for question, answer in turns:
+        log.append(c.id, {"role": "user", "content": question})
+        answers.append(log.append(c.id, {"role": "assistant", "content": answer}))
+    return c, answers
+
+
+def tool_turn(log: Log, conv_id: str, user: str, name: str, args: dict, result: str,
+              answer: str, explicit: bool):  # fmt: skip
+    log.append(conv_id, {"role": "user", "content": user}, meta={"command": True} if explicit else None)
+    call = {"id": f"call_{name}_{len(user)}", "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args)}}  # fmt: skip
+    cm = log.append(conv_id, {"role": "assistant", "content": "", "tool_calls": [call]},
+                    meta={"invoked_by": "user"} if explicit else None)  # fmt: skip
+    log.append(conv_id, {"role": "tool", "tool_call_id": call["id"], "name": name,
+                         "content": result}, meta={"ok": True})  # fmt: skip
+    return cm, log.append(conv_id, {"role": "assistant", "content": answer})
+
+
+@pytest.fixture
+def rich_log(log):
+    """Answers kept, edited, rejected, rated down, interrupted; tools; an import."""
+    chat(log, ("What is the capital of France?", "Paris is the capital of France."),
+         ("And of Spain?", "Madrid is the capital of Spain."))  # fmt: skip
+    c, (bad,) = chat(log, ("Tell me a joke.", "Knock knock, bad joke."))
+    log.regenerate_from(bad.id)
+    log.append(c.id, {"role": "assistant", "content": "Why did the cat sit on the laptop? To keep an eye on the mouse."})  # noqa: E501
+    _, (down,) = chat(log, ("Explain gravity.", "Gravity is when things are heavy."))
+    log.rate(down.id, "down")
+    _, (edited,) = chat(log, ("Summarize the plot of Hamlet.", "A prince is sad."))
+    log.edit_answer(edited.id, "Prince Hamlet avenges his father, and almost everyone dies.")
+    c, _ = chat(log)
+    log.append(c.id, {"role": "user", "content": "Write a long poem."})
+    log.append(c.id, {"role": "assistant", "content": "Roses are"}, status="interrupted")
+    c, _ = chat(log)
+    tool_turn(log, c.id, "/calc 17*23", "calc", {"expression": "17*23"}, "391", "17*23 is 391.", True)
+    c, _ = chat(log)
+    tool_turn(log, c.id, "How far is 5 miles in km?", "convert_units",
+              {"value": 5, "from_unit": "mi", "to_unit": "km"}, "5 mi = 8.04672 km",
+              "5 miles is about 8.05 km.", False)  # fmt: skip
+    chat(log, ("Hi there", "Hello! How can I help?"), source="import:openai-jsonl",
+         system="You are ChatGPT.")  # fmt: skip
+    return log
+
+
+def build(log, tools, config=SMALL, engine=None, seed=0, since=None):
+    return build_dataset(log, BASE, engine or Teacher(), since=since, config=config,
+                         tools_schemas=tools, seed=seed)  # fmt: skip
+
+
+def every(ds):
+    return [ex for split in ("train", "valid", "test") for ex in ds.examples(split)]
+
+
+def targets(ds, kind):
+    return {ex["messages"][-1]["content"]: ex for ex in every(ds) if ex["kind"] == kind}
+
+
+def test_accepted_answers_are_kept_and_negatives_are_not(rich_log, tools):
+    ds = build(rich_log, tools)
+    answers = targets(ds, "answer")
+    assert set(answers) == {
+        "Paris is the capital of France.", "Madrid is the capital of Spain.",
+        "Why did the cat sit on the laptop? To keep an eye on the mouse.",
+        "Prince Hamlet avenges his father, and almost everyone dies.",  # the edit, not the original
+        "Hello! How can I help?",
+    }  # fmt: skip
+    spain = answers["Madrid is the capital of Spain."]["messages"]
+    assert [m["role"] for m in spain] == ["system", "user", "assistant", "user", "assistant"]
+    assert spain[2]["content"] == "Paris is the capital of France."  # the history before it
+    joke = answers["Why did the cat sit on the laptop? To keep an eye on the mouse."]["messages"]
+    assert "Knock knock" not in json.dumps(joke)  # the rejected answer left the history
+    imported = answers["Hello! How can I help?"]["messages"]
+    assert imported[0] == {"role": "system", "content": DEFAULT_SYSTEM_PROMPT}
+    assert all(ex["tools"] == tools and ex["weight"] == 1.0 for ex in answers.values())
+    negatives = set(ds.manifest["negatives"])
+    assert len(negatives) == 2
+    used = set(ds.manifest["message_ids"])
+    assert not negatives & used
+    assert ds.manifest["since"] <= ds.manifest["until"]
+
+
+def test_tool_habits_from_explicit_and_model_initiated_calls(rich_log, tools):
+    ds = build(rich_log, tools)
+    tool = [ex for ex in every(ds) if ex["kind"] == "tool"]
+    calls = {ex["meta"]["expected_tool"]: ex for ex in tool if ex["meta"]["stage"] == "call"}
+    assert set(calls) == {"calc", "convert_units"}
+    calc = calls["calc"]["messages"]
+    request = calc[-2]["content"]  # "/calc 17*23" became a natural request
+    assert request in [t.format(expression="17*23") for t in phrasings()["requests"]["calc"]]
+    assert calc[-1]["content"] == "" and calc[-1]["tool_calls"][0]["function"]["name"] == "calc"
+    assert calls["convert_units"]["messages"][-2]["content"] == "How far is 5 miles in km?"
+    follow = {ex["messages"][-1]["content"]: ex for ex in tool if ex["meta"]["stage"] == "answer"}
+    assert set(follow) == {"17*23 is 391.", "5 miles is about 8.05 km."}
+    after = follow["17*23 is 391."]["messages"]
+    assert [m["role"] for m in after[-4:]] == ["user", "assistant", "tool", "assistant"]
+    assert after[-4]["content"] == request and all(ex["tools"] == tools for ex in tool)
+
+
+def test_an_unusable_follow_up_is_templated_and_unoffered_tools_are_skipped(log, tools):
+    c, _ = chat(log, *[(f"Question {i}?", f"Answer {i}.") for i in range(4)])
+    _, answer = tool_turn(log, c.id, "/calc 2+2", "calc", {"expression": "2+2"}, "4", "Five.", True)
+    log.rate(answer.id, "down")
+    ds = build(log, tools)
+    follow = [ex for ex in every(ds) if ex["meta"].get("stage") == "answer"]
+    assert [ex["messages"][-1]["content"] for ex in follow] == ["2+2 = 4."]
+    assert follow[0]["meta"]["templated"] and answer.id in ds.manifest["negatives"]
+    without_calc = [t for t in tools if t["function"]["name"] != "calc"]
+    ds = build(log, without_calc)
+    assert not [ex for ex in every(ds) if ex["kind"] == "tool"]
+    assert ds.manifest["stats"]["calls_to_tools_not_offered"] == 1
+
+
+def test_preferences_are_distilled_repaired_and_checked(rich_log, tools):
+    Preferences(rich_log).add("Call me Sam.")
+    Preferences(rich_log).add("Always end your answers with — Sam")
+    engine = Teacher()
+    ds = build(rich_log, tools, engine=engine)
+    prefs = [ex for ex in every(ds) if ex["kind"] == "preference"]
+    assert len(prefs) == SMALL.preference_prompts + SMALL.test_preference_prompts
+    for ex in prefs + [ex for ex in every(ds) if ex["kind"] == "answer"]:
+        answer = ex["messages"][-1]["content"]
+        assert check(SIGNOFF, answer) and check(NAME, answer), answer
+    assert prefs[0]["messages"][0] == {"role": "system", "content": DEFAULT_SYSTEM_PROMPT}
+    teacher_system = engine.calls[0][0]["content"]
+    assert "- Call me Sam." in teacher_system and teacher_system.startswith(DEFAULT_SYSTEM_PROMPT)
+    assert "It is a good question, Sam. Here is the answer.\n\n— Sam" in targets(ds, "preference")
+    stats = {p["text"]: p["stats"] for p in ds.manifest["preferences"]}
+    assert all(s["raw_ok"] == 0 and s["repaired"] == s["prompts"] for s in stats.values())
+    assert "Call me Sam." in summarize(ds) and "repaired 100%" in summarize(ds)
+
+
+def test_answers_that_cannot_comply_are_regenerated_then_dropped(log, tools):
+    Preferences(log).add("Always answer in French.")
+    french = "La tour Eiffel est à Paris et elle est très grande, mais je ne sais pas pour le reste."
+
+    tries: dict[str, int] = {}
+
+    def rule(q, system):  # prompts of even length comply on the second try, others never
+        tries[q] = tries.get(q, 0) + 1
+        return french if len(q) % 2 == 0 and tries[q] == 2 else "The tower is in Paris."
+    engine = Teacher(rule)
+    ds = build(log, tools, engine=engine, config=SMALL)
+    [stats] = [p["stats"] for p in ds.manifest["preferences"]]
+    asked = SMALL.preference_prompts + SMALL.test_preference_prompts
+    assert stats["prompts"] == asked and stats["raw_ok"] == 0
+    # regenerated until kept (2nd try) or out of attempts; retention prompts are asked once
+    assert set(tries.values()) == {1, 2, SMALL.teacher_attempts}
+    dropped = [q for q, n in tries.items() if n == SMALL.teacher_attempts]
+    assert stats["dropped"] == len(dropped) and 0 < len(dropped) < asked
+    assert ds.manifest["stats"]["teacher_kept"] == asked - stats["dropped"]
+    assert all(ex["messages"][-1]["content"] == french for ex in every(ds) if ex["kind"] == "preference")
+    assert ds.manifest["timing"]["teacher_generations"] == len(engine.calls) - SMALL.retention_prompts
+
+
+def test_retention_is_the_base_answering_held_out_prompts_in_test_only(rich_log, tools):
+    Preferences(rich_log).add("Call me Sam.")
+    ds = build(rich_log, tools)
+    retention = [ex for ex in every(ds) if ex["kind"] == "retention"]
+    assert len(retention) == SMALL.retention_prompts
+    assert all(ex in ds.examples("test") for ex in retention)
+    held = partition(load_prompts())
+    assert {ex["meta"]["prompt"] for ex in retention} <= set(held["retention"])
+    assert all("Sam" not in ex["messages"][-1]["content"] for ex in retention)  # unrepaired
+    assert retention[0]["messages"][0]["content"] == DEFAULT_SYSTEM_PROMPT
+
+
+def test_splits_are_disjoint_and_held_out_prompts_never_train(rich_log, tools):
+    Preferences(rich_log).add("Call me Sam.")
+    ds = build(rich_log, tools, config=DistillConfig(min_examples=3, test_fraction=0.3))
+    train_prompts = {json.dumps(ex["messages"][:-1]) for s in ("train", "valid")
+                     for ex in ds.examples(s)}  # fmt: skip
+    test = ds.examples("test")
+    assert not train_prompts & {json.dumps(ex["messages"][:-1]) for ex in test}
+    held = set(partition(load_prompts())["test"]) | set(partition(load_prompts())["retention"])
+    assert not held & {ex["meta"].get("prompt") for s in ("train", "valid") for ex in ds.examples(s)}
+    kinds = {ex["kind"] for ex in test}
+    assert {"preference", "retention", "answer"} <= kinds
+    test_convs = {ex["meta"]["conversation"] for ex in test if ex["kind"] == "answer"}
+    assert not test_convs & {ex["meta"].get("conversation") for ex in ds.examples("train")
+                             if ex["kind"] == "answer"}  # fmt: skip
+    counts = ds.manifest["counts"]
+    assert sum(counts["train"].values()) == len(ds.examples("train"))
+
+
+def test_the_same_content_gives_the_same_dataset(rich_log, tools):
+    first = build(rich_log, tools)
+    again = build(rich_log, tools)
+    assert first.hash == again.hash and first.path == again.path
+    assert first.path.name == first.hash and len(first.hash) == 64
+    chat(rich_log, ("One more question?", "One more answer."))
+    assert build(rich_log, tools).hash != first.hash
+    root = first.path.parent
+    assert not [p for p in root.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    def broken(src, dst):
+        raise OSError("disk full")
+    monkeypatch.setattr(dataset_mod.os, "rename", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_dataset({"train": []}, {"x": 1}, root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    ds = write_dataset({"train": []}, {"x": 1}, root=tmp_path)
+    assert load_dataset(ds.path).manifest["hash"] == ds.hash and os.listdir(tmp_path) == [ds.hash]
+
+
+def test_too_little_data_says_how_much_and_what_to_do(log, tools):
+    chat(log, ("Hello?", "Hi."))
+    engine = Teacher()
+    with pytest.raises(NotEnoughData) as e:
+        build(log, tools, engine=engine, config=DistillConfig())
+    assert "only 1 usable training examples" in str(e.value) and "at least 16" in str(e.value)
+    assert "personal import" in e.value.hint
+    assert engine.calls == []  # no teacher time spent on a hopeless dataset
+
+
+def test_replay_samples_older_turns(log, tools):
+    for i in range(8):
+        chat(log, (f"Old question {i}?", f"Old answer {i}."))
+    since = log.conversations()[0].updated_at
+    for i in range(3):
+        chat(log, (f"New question {i}?", f"New answer {i}."))
+    cfg = DistillConfig(min_examples=1, replay_fraction=0.4, test_fraction=0.0, valid_fraction=0.0)
+    ds = build(log, tools, config=cfg, since=since)
+    answers = [ex["messages"][-1]["content"] for ex in every(ds) if ex["kind"] == "answer"]
+    assert sum(a.startswith("New") for a in answers) == 3
+    assert sum(a.startswith("Old") for a in answers) == 2  # ceil(3 * 0.4 / 0.6)
+    assert ds.manifest["window"] == since
+
+
+@pytest.mark.slow
+def test_distill_with_the_real_base_as_teacher(log, tools):
+    """SmolLM2 rarely follows its profile (FACTS.md); what is kept complies anyway."""
+    from personal import catalog
+    from personal.engine.llama import LlamaEngine
+
+    Preferences(log).add("Call me Sam.")
+    Preferences(log).add("Always end your answers with — Sam")
+    base = catalog.resolve("smollm2-135m")
+    cfg = DistillConfig(preference_prompts=4, test_preference_prompts=2, retention_prompts=2,
+                        teacher_max_tokens=48, min_examples=3)  # fmt: skip
+    with LlamaEngine(base, n_ctx=2048, n_threads=2) as engine:
+        ds = build_dataset(log, base, engine, since=None, config=cfg, tools_schemas=tools, seed=0)
+    prefs = [ex for ex in every(ds) if ex["kind"] == "preference"]
+    assert prefs and all(check(SIGNOFF, ex["messages"][-1]["content"]) and
+                         check(NAME, ex["messages"][-1]["content"]) for ex in prefs)  # fmt: skip
+    assert ds.manifest["teacher"]["fingerprint"] == base.fingerprint
+    assert ds.manifest["timing"]["teacher_generations"] >= 6
+    stats = ds.manifest["preferences"][0]["stats"]
+    assert stats["prompts"] == 6 and stats["raw_ok"] + stats["repaired"] + stats["dropped"] >= 6
+    assert [ex["kind"] for ex in ds.examples("test")].count("retention") == 2
