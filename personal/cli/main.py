@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from personal.cli import adapters_cmd, daemon_cmd, log_cmd, models_cmd, prefs_cmd, train_cmd
 from personal.cli import ask as ask_cmd
-from personal.cli import log_cmd, models_cmd, prefs_cmd
 from personal.errors import PersonalError
 
 app = typer.Typer(
@@ -23,6 +23,9 @@ app.command("ask")(ask_cmd.ask)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(log_cmd.app, name="log")
 app.add_typer(prefs_cmd.app, name="prefs")
+app.command("train")(train_cmd.train)
+app.add_typer(adapters_cmd.app, name="adapters")
+app.add_typer(daemon_cmd.app, name="daemon")
 err = Console(stderr=True)
 
 

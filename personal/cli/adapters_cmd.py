@@ -1,0 +1,179 @@
+"""`personal adapters`: inspect, compare, evaluate, export and roll back revisions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from personal import catalog
+from personal.errors import PersonalError
+from personal.registry import Registry, Revision
+
+app = typer.Typer(help="Adapter revisions: list, show, diff, eval, rollback, pin, export, rm.",
+                  no_args_is_help=True)  # fmt: skip
+out = Console(highlight=False)
+FORMATS = ("gguf", "peft", "mlx")
+
+
+def _base(model: str | None):
+    return catalog.resolve(model)
+
+
+def _rev(reg: Registry, ref: str, model: str | None) -> Revision:
+    base = _base(model)
+    return reg.get(ref, base.fingerprint)
+
+
+MODEL = typer.Option(None, "--model", "-m", help="Base model (default: the default).")
+
+
+@app.command("list")
+def list_(model: str | None = MODEL, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Revisions of the base model, newest first; * marks the current one."""
+    reg, base = Registry(), _base(model)
+    revs = reg.list(base.fingerprint)
+    cur = reg.pointer(base.fingerprint)
+    if as_json:
+        typer.echo(json.dumps([{**r.manifest, "current": r.id == cur["revision"]} for r in revs],
+                              indent=2))  # fmt: skip
+        return
+    if not revs:
+        out.print(f"no adapter revisions for {base.name} yet: personal train")
+        return
+    table = Table("", "revision", "created", "parent", "verdict", "steps", "dataset", box=None)
+    for r in revs:
+        verdict = "[green]promoted[/]" if r.promoted else "[yellow]rejected[/]"
+        table.add_row("*" if r.id == cur["revision"] else "", r.short, r.created_at[:16],
+                      (r.parent or "")[:12], verdict,
+                      str(r.manifest.get("training", {}).get("steps", "")),
+                      (r.manifest.get("dataset", {}).get("hash") or "")[:12])  # fmt: skip
+    out.print(table)
+    if cur.get("pinned"):
+        out.print("[bold]pinned[/]: the daemon will not promote new revisions (adapters unpin)")
+
+
+@app.command("show")
+def show(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."),
+         model: str | None = MODEL, as_json: bool = typer.Option(False, "--json")) -> None:  # fmt: skip
+    """A revision's provenance, metrics and verdict; verifies its files."""
+    reg = Registry()
+    rev = _rev(reg, ref, model)
+    problems = reg.verify(rev)
+    if as_json:
+        typer.echo(json.dumps({**rev.manifest, "problems": problems}, indent=2))
+        return
+    m = rev.manifest
+    out.print(f"[bold]{rev.id}[/]  {m.get('created_at', '')}")
+    out.print(f"  base       {m['base']['name']} ({m['base']['fingerprint'][:12]})")
+    out.print(f"  parent     {m.get('parent') or 'none'}")
+    ds = m.get("dataset", {})
+    out.print(f"  dataset    {str(ds.get('hash', ''))[:12]}  {ds.get('counts')}  "
+              f"{ds.get('messages', 0)} messages until {ds.get('until')}")  # fmt: skip
+    out.print(f"  config     {json.dumps(m.get('config', {}))}")
+    out.print(f"  training   {json.dumps(m.get('training', {}))}")
+    out.print(f"  verdict    {'promoted' if rev.promoted else 'not promoted'}")
+    for reason in m.get("verdict", {}).get("reasons", []):
+        out.print(f"             - {reason}")
+    eq = m.get("equivalence", {})
+    out.print(f"  equivalence {'passed' if eq.get('passed') else 'FAILED'}  "
+              + json.dumps({k: v for k, v in eq.items() if k != 'passed'}))  # fmt: skip
+    out.print(f"  formats    {', '.join(m.get('formats', {}))}")
+    out.print("  files      " + ("ok" if not problems else "[red]" + "; ".join(problems) + "[/]"))
+
+
+@app.command("diff")
+def diff(a: str, b: str, model: str | None = MODEL) -> None:
+    """What differs between two revisions: config, data, metrics, and the weights."""
+    from personal.learn.compare import weight_delta
+
+    reg = Registry()
+    ra, rb = _rev(reg, a, model), _rev(reg, b, model)
+    for section in ("config", "dataset", "training", "metrics"):
+        va, vb = ra.manifest.get(section, {}), rb.manifest.get(section, {})
+        keys = sorted(set(va) | set(vb))
+        changed = [(k, va.get(k), vb.get(k)) for k in keys if va.get(k) != vb.get(k)]
+        if changed:
+            out.print(f"[bold]{section}[/]")
+            for k, x, y in changed:
+                out.print(f"  {k}: {json.dumps(x)} → {json.dumps(y)}")
+    delta = weight_delta(ra.file("mlx"), rb.file("mlx"))
+    out.print(f"[bold]weights[/]  relative change of B·A: {delta:.4f} "
+              "(0: identical adapters)")  # fmt: skip
+
+
+@app.command("eval")
+def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."),
+          model: str | None = MODEL) -> None:  # fmt: skip
+    """Re-run the gate's measurements for a revision against the bare base."""
+    from personal.engine.llama import LlamaEngine
+    from personal.learn import gate
+    from personal.learn.dataset import load_dataset
+
+    reg = Registry()
+    rev = _rev(reg, ref, model)
+    base = _base(model)
+    dataset = load_dataset(Path(rev.manifest["dataset"]["path"]))
+    engine = LlamaEngine(base, n_ctx=2048)
+    try:
+        metrics = gate.evaluate(base, dataset, engine, {"none": None, rev.short: rev.file("gguf")})
+    finally:
+        engine.close()
+    out.print(gate.format_metrics(metrics))
+
+
+@app.command("rollback")
+def rollback(ref: str | None = typer.Argument(None, help="Revision to make current (default: "
+             "the one before the current one; none left: no adapter)."),
+             model: str | None = MODEL) -> None:  # fmt: skip
+    """Make an earlier revision current again."""
+    reg, base = Registry(), _base(model)
+    target = reg.get(ref, base.fingerprint) if ref else None
+    now = reg.rollback(base.fingerprint, target)
+    out.print(f"current: {now.short if now else 'none (bare base model)'}")
+
+
+@app.command("pin")
+def pin(ref: str | None = typer.Argument(None, help="Make this current first (default: keep)."),
+        model: str | None = MODEL, off: bool = typer.Option(False, "--off", help="Unpin.")) -> None:  # fmt: skip
+    """Pin the current revision: training keeps candidates but promotes nothing."""
+    reg, base = Registry(), _base(model)
+    if ref:
+        reg.set_current(base.fingerprint, reg.get(ref, base.fingerprint), "pin")
+    reg.set_pinned(base.fingerprint, not off)
+    cur = reg.current(base.fingerprint)
+    state = "unpinned" if off else "pinned"
+    out.print(f"{state}; current: {cur.short if cur else 'none'}")
+
+
+@app.command("export")
+def export(ref: str, directory: Path = typer.Argument(..., help="Where to write it."),
+           fmt: str = typer.Option("gguf", "--format", "-f", help="gguf, peft or mlx."),
+           model: str | None = MODEL) -> None:  # fmt: skip
+    """Copy one format of a revision out (GGUF-LoRA for llama.cpp, PEFT for HF/vLLM, MLX)."""
+    if fmt not in FORMATS:
+        raise PersonalError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    reg = Registry()
+    rev = _rev(reg, ref, model)
+    src = rev.file(fmt)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / src.name
+    if src.is_dir():
+        shutil.copytree(src, target, dirs_exist_ok=True)
+    else:
+        shutil.copyfile(src, target)
+    (directory / f"{rev.short}.manifest.json").write_text(json.dumps(rev.manifest, indent=2))
+    out.print(f"wrote {target} (+ its manifest)")
+
+
+@app.command("rm")
+def rm(ref: str, model: str | None = MODEL) -> None:
+    """Delete a revision (not the current one)."""
+    reg = Registry()
+    rev = _rev(reg, ref, model)
+    reg.remove(rev)
+    out.print(f"removed {rev.short}")

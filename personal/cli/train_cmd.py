@@ -1,0 +1,59 @@
+"""`personal train`: run the learning loop once, now."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from personal.learn.config import TrainConfig
+
+out = Console(highlight=False)
+
+
+def train(
+    model: str | None = typer.Option(None, "--model", "-m", help="Base model (default: the default)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Build and show the dataset; train nothing."),
+    iters: int | None = typer.Option(None, help="Optimizer steps (default: ~1.5 epochs, 20-100)."),
+    rank: int = typer.Option(TrainConfig.rank, help="LoRA rank."),
+    layers: int = typer.Option(TrainConfig.layers, help="Adapt the last N transformer blocks."),
+    learning_rate: float = typer.Option(TrainConfig.learning_rate, help="Adam learning rate."),
+    seed: int = typer.Option(TrainConfig.seed, help="Seed for data order, sampling and init."),
+) -> None:
+    """Distill the log into a dataset, train a LoRA adapter, check, gate and register it."""
+    from personal.learn.distill import summarize
+    from personal.learn.pipeline import train_once
+
+    config = TrainConfig(iters=iters or TrainConfig.iters, rank=rank, layers=layers,
+                         learning_rate=learning_rate, seed=seed)  # fmt: skip
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), console=out, transient=False) as bar:  # fmt: skip
+        task = bar.add_task("distill", total=None, info="")
+
+        def on_stage(name: str) -> None:
+            bar.update(task, description=name, total=None, completed=0, info="")
+
+        def on_progress(event: dict) -> None:
+            if event.get("event") == "start" and event.get("iters"):
+                bar.update(task, total=event["iters"])
+            if "step" in event:
+                loss = event.get("loss")
+                info = f"loss {loss:.3f}" if isinstance(loss, float) else ""
+                if event.get("tokens_per_s"):
+                    info += f"  {event['tokens_per_s']:.0f} tok/s"
+                bar.update(task, completed=event["step"], info=info)
+
+        outcome = train_once(model=model, config=config, auto_steps=iters is None,
+                             dry_run=dry_run, on_stage=on_stage, on_progress=on_progress)  # fmt: skip
+        bar.update(task, description="done", info="")
+    if dry_run:
+        out.print(summarize(outcome.dataset))
+        return
+    rev = outcome.revision
+    verdict = "[green]promoted[/]" if outcome.promoted else "[yellow]kept as a candidate[/]"
+    out.print(f"revision [bold]{rev.short}[/] {verdict}")
+    for reason in outcome.reasons:
+        out.print(f"  - {reason}")
+    t = outcome.train
+    out.print(f"[dim]trained {t.steps} steps, {t.trained_tokens} tokens in {t.wall_s:.0f} s "
+              f"({t.tokens_per_s or 0:.0f} tok/s, peak {t.peak_rss_mb:.0f} MB, {t.blas})[/]")  # fmt: skip
