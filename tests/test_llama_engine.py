@@ -160,3 +160,22 @@ def test_a_call_the_model_starts_is_completed_under_the_grammar(engine):
     assert result.usage.finish_reason == "tool_calls"
     assert [(c.name, c.arguments) for c in result.tool_calls] == [("calc", {"expression": "17*23"})]
     assert "<tool_call>" not in result.text and result.raw.endswith("</tool_call>")
+
+
+def test_switching_back_to_a_resident_adapter_reuses_it(engine, tmp_path):
+    from personal.engine import llama
+
+    paths = [write_random_lora(engine._model.path, tmp_path / f"r{i}.gguf", std=0.08,
+                               layers=8, seed=i) for i in range(llama.RESIDENT_ADAPTERS + 2)]  # fmt: skip
+    try:
+        engine.attach_adapter(AdapterRef("r0", paths[0]))
+        first = engine.chat(FRANCE, GREEDY).complete().text
+        engine.attach_adapter(AdapterRef("r1", paths[1]))
+        engine.attach_adapter(AdapterRef("r0", paths[0]))  # resident: activation only
+        assert engine.chat(FRANCE, GREEDY).complete().text == first
+        for i, path in enumerate(paths):
+            engine.attach_adapter(AdapterRef(f"r{i}", path))
+        assert engine.resident_adapters == llama.RESIDENT_ADAPTERS  # oldest ones freed
+        assert engine.adapter.id == f"r{len(paths) - 1}"
+    finally:
+        engine.detach_adapter()

@@ -45,6 +45,7 @@ class ContextOverflow(EngineError):
     pass
 
 
+RESIDENT_ADAPTERS = 4
 MAX_CALL_TOKENS = 256  # a tool call's JSON longer than this is cut off (and reported)
 
 
@@ -101,7 +102,8 @@ class LlamaEngine(Engine):
             model.chat_template, self._token_text(self._llm.token_bos()),
             self._token_text(self._llm.token_eos()),
         )  # fmt: skip
-        self._adapter_handle: Any = None
+        self._resident: dict[tuple[str, int, int], Any] = {}  # loaded adapter handles
+        self._active: tuple[str, int, int] | None = None
         self._grammars: dict[str, Any] = {}
         self.info = EngineInfo(
             backend="llama.cpp",
@@ -247,24 +249,41 @@ class LlamaEngine(Engine):
             return out
 
     # --- adapters -------------------------------------------------------------------
+    # A few adapters (a few MB each) stay loaded, so switching back to one is only an
+    # activation (~50 µs) instead of a load from disk (ms).
     def _attach(self, ref: AdapterRef) -> None:
-        if not ref.path.is_file():
-            raise AdapterError(f"adapter file not found: {ref.path}")
-        handle = self._lib.llama_adapter_lora_init(self._llm._model.model, str(ref.path).encode())
-        if not handle:
-            raise AdapterError(
-                f"llama.cpp rejected the adapter {ref.path.name}",
-                hint="it may be corrupt or made for another base model; the previous "
-                "adapter stays active",
-            )
-        self._activate(handle, ref.scale)
-        self._free(self._adapter_handle)
-        self._adapter_handle = handle
+        try:
+            st = ref.path.stat()
+        except OSError:
+            raise AdapterError(f"adapter file not found: {ref.path}") from None
+        key = (str(ref.path.resolve()), st.st_size, st.st_mtime_ns)
+        handle = self._resident.pop(key, None)
+        fresh = handle is None
+        if fresh:
+            handle = self._lib.llama_adapter_lora_init(self._llm._model.model, key[0].encode())
+            if not handle:
+                raise AdapterError(
+                    f"llama.cpp rejected the adapter {ref.path.name}",
+                    hint="it may be corrupt or made for another base model; the previous "
+                    "adapter stays active",
+                )
+        try:
+            self._activate(handle, ref.scale)
+        except AdapterError:
+            if fresh:
+                self._lib.llama_adapter_lora_free(handle)
+            else:
+                self._resident[key] = handle
+            raise
+        self._resident[key] = handle  # most recently used last
+        self._active = key
+        while len(self._resident) > RESIDENT_ADAPTERS:
+            oldest = next(k for k in self._resident if k != self._active)
+            self._lib.llama_adapter_lora_free(self._resident.pop(oldest))
 
     def _detach(self) -> None:
         self._activate(None, 0.0)
-        self._free(self._adapter_handle)
-        self._adapter_handle = None
+        self._active = None
 
     def _activate(self, handle: Any, scale: float) -> None:
         lib, ctx = self._lib, self._llm._ctx.ctx
@@ -274,18 +293,16 @@ class LlamaEngine(Engine):
             adapters = (lib.llama_adapter_lora_p_ctypes * 1)(handle)
             rc = lib.llama_set_adapters_lora(ctx, adapters, 1, (ctypes.c_float * 1)(scale))
         if rc != 0:
-            if handle is not None:
-                self._free(handle)
             raise AdapterError(f"llama.cpp could not activate the adapter (code {rc})")
         self.reset()  # a cached prefix computed under the old adapter is stale
 
-    def _free(self, handle: Any) -> None:
-        if handle:
-            self._lib.llama_adapter_lora_free(handle)
+    @property
+    def resident_adapters(self) -> int:
+        return len(self._resident)
 
     def close(self) -> None:
         with self._lock:
             if getattr(self, "_llm", None) is not None:
                 self._llm.close()
                 self._llm = None  # type: ignore[assignment]
-            self._adapter_handle = None
+            self._resident.clear()  # llama.cpp frees a model's adapters with the model
