@@ -9,10 +9,12 @@ import numpy as np
 
 from personal.gguf_meta import read_header
 
+ALL = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+
 
 def write_random_lora(
     base_gguf: Path, out: Path, *, rank: int = 4, alpha: float = 8.0, std: float = 0.05,
-    seed: int = 0, layers: int = 4, wrong_shape: bool = False,
+    seed: int = 0, layers: int = 4, wrong_shape: bool = False, all_projections: bool = False,
 ) -> Path:  # fmt: skip
     header = read_header(base_gguf)
     arch = header.architecture
@@ -24,7 +26,8 @@ def write_random_lora(
     writer.add_float32("adapter.lora.alpha", alpha)
     n_layers = int(header.arch_get("block_count"))
     for i in range(n_layers - layers, n_layers):
-        for proj in ("attn_q", "attn_v", "ffn_down"):
+        projections = ALL if all_projections else ("attn_q", "attn_v", "ffn_down")
+        for proj in projections:
             n_in, n_out = shapes[f"blk.{i}.{proj}.weight"]  # GGUF order: (in, out)
             if wrong_shape:
                 n_in += 1

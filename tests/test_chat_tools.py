@@ -72,7 +72,7 @@ def test_an_explicit_invocation_is_logged_like_a_model_call(log):
         ("assistant", "17 times 23 is 391."),
     ]
     assert log.messages(s.conversation_id)[2].meta["invoked_by"] == "user"
-    assert "You can use tools" not in engine.calls[0][0]["content"]  # the user chose the tool
+    assert "Available tools:" not in engine.calls[0][0]["content"]  # the user chose the tool
 
 
 def test_bad_explicit_invocations_are_typed_errors(log):
@@ -153,7 +153,7 @@ def test_tool_rounds_are_bounded(log):
     s = session(log, engine)
     list(s.events(s.start("loop")))
     assert len([m for m in log.messages(s.conversation_id) if m.role == "tool"]) == MAX_TOOL_ROUNDS
-    assert "You can use tools" not in engine.calls[-1][0]["content"]  # last answer: no tools
+    assert "Available tools:" not in engine.calls[-1][0]["content"]  # last answer: no tools
 
 
 def test_cancel_during_a_tool_turn_stops_the_loop(log):

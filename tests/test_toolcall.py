@@ -69,11 +69,11 @@ def test_history_with_tool_calls_renders_as_text_and_tools_join_the_system_promp
         {"role": "tool", "tool_call_id": "c1", "name": "calc", "content": "6"},
     ]
     out = to_text_messages(messages, [CALC])
-    assert out[0]["content"].startswith("Be brief.\n\nYou can use tools.")
-    assert "- calc(expression: string): Evaluate arithmetic." in out[0]["content"]
+    assert out[0]["content"].startswith("Be brief.\n\nTools: to call one")
+    assert "- calc(expression): Evaluate arithmetic" in out[0]["content"]
     assert out[2] == {"role": "assistant", "content": render_call("calc", {"expression": "2*3"})}
     assert out[3] == {"role": "tool", "content": "6"}
-    assert "You can use tools" not in to_text_messages(messages)[0]["content"]
+    assert "Available tools:" not in to_text_messages(messages)[0]["content"]
     assert "tools" in describe_tools([CALC])
 
 
@@ -111,7 +111,7 @@ def test_stream_hides_a_call_even_when_the_tag_arrives_in_pieces(size):
     r = stream.result
     assert r.usage.finish_reason == "tool_calls"
     assert r.tool_calls[0].arguments == {"expression": "17*23"} and r.raw == text
-    assert "calc(expression: string)" in engine.calls[-1][0]["content"]
+    assert "calc(expression)" in engine.calls[-1][0]["content"]
 
 
 def test_without_tools_call_markup_ends_the_answer_and_is_never_shown():
@@ -119,3 +119,11 @@ def test_without_tools_call_markup_ends_the_answer_and_is_never_shown():
     engine.enqueue("a " + OPEN + " b")
     r = engine.chat([{"role": "user", "content": "x"}]).complete()
     assert r.text == "a " and r.tool_calls == []
+
+
+def test_tool_descriptions_stay_short():
+    long = {"type": "function", "function": {
+        "name": "convert", "description": "Convert a quantity between units: length, mass (e.g. 5 mi to km). More.",
+        "parameters": {"type": "object", "properties": {"value": {}, "unit": {}},
+                       "required": ["value"]}}}  # fmt: skip
+    assert describe_tools([long]).endswith("- convert(value, unit?): Convert a quantity between units")

@@ -49,6 +49,18 @@ RESIDENT_ADAPTERS = 4
 MAX_CALL_TOKENS = 256  # a tool call's JSON longer than this is cut off (and reported)
 
 
+def call_grammar(schema: str) -> str:
+    """GBNF for one tool call. llama-cpp-python's converter lets raw control characters
+    (a newline) into JSON strings, which is not JSON; exclude them, as llama.cpp does."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    # "name" first, as calls are rendered everywhere else (the converter sorts otherwise)
+    gbnf = json_schema_to_gbnf(schema, prop_order=["name", "arguments"])
+    loose = 'char ::= [^"\\\\]'
+    assert loose in gbnf, "llama-cpp-python's JSON grammar changed: review call_grammar"
+    return gbnf.replace(loose, 'char ::= [^"\\\\\\x7F\\x00-\\x1F]')
+
+
 def _sampling(params: GenerationParams) -> dict[str, Any]:
     return {
         "top_k": params.top_k,
@@ -188,7 +200,7 @@ class LlamaEngine(Engine):
         schema = json.dumps(call_schema(list(params.tools)), sort_keys=True)
         grammar = self._grammars.get(schema)
         if grammar is None:
-            grammar = self._lib.LlamaGrammar.from_json_schema(schema, verbose=False)
+            grammar = self._lib.LlamaGrammar.from_string(call_grammar(schema), verbose=False)
             self._grammars[schema] = grammar
         tokens = self._fitting(self.tokenize(prefix))
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

@@ -19,10 +19,8 @@ from typing import Any
 OPEN, CLOSE = "<tool_call>", "</tool_call>"
 
 TOOLS_PREAMBLE = (
-    "You can use tools. To call one, reply with exactly:\n"
-    f'{OPEN}\n{{"name": "<tool name>", "arguments": {{...}}}}\n{CLOSE}\n'
-    "The result comes back in a tool message; then answer the user.\n"
-    "Available tools:"
+    f'Tools: to call one, reply {OPEN}{{"name": ..., "arguments": {{...}}}}{CLOSE}, '
+    "then answer from its result.\nAvailable tools:"
 )
 
 
@@ -51,14 +49,25 @@ class Parsed:
 
 
 def describe_tools(tools: list[dict[str, Any]]) -> str:
-    """The system-prompt block listing OpenAI-shaped tool schemas, one line each."""
+    """The system-prompt block listing OpenAI-shaped tool schemas, one short line each.
+
+    Every prompt carries this block (and every training example: it is most of their
+    tokens), so it stays compact: the description's first clause, then argument names,
+    optional ones marked "?". The grammar, not this text, enforces argument types."""
     lines = [TOOLS_PREAMBLE]
     for tool in tools:
         fn = tool.get("function", tool)
-        props = fn.get("parameters", {}).get("properties", {})
-        args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in props.items())
-        lines.append(f"- {fn['name']}({args}): {fn.get('description', '')}".rstrip())
+        params = fn.get("parameters", {})
+        required = set(params.get("required", []))
+        args = ", ".join(k if k in required else f"{k}?" for k in params.get("properties", {}))
+        lines.append(f"- {fn['name']}({args}): {_gist(fn.get('description', ''))}".rstrip(": "))
     return "\n".join(lines)
+
+
+def _gist(description: str, limit: int = 60) -> str:
+    """The first clause of a description, at most `limit` characters."""
+    text = re.split(r"(?<=[.;:])\s|, e\.g\.|\s\(", description.strip(), maxsplit=1)[0].rstrip(".;:")
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def render_call(name: str, arguments: dict[str, Any]) -> str:
