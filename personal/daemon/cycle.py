@@ -102,7 +102,8 @@ def run_cycle(
             if lock.stale:
                 log.warning("cleared a stale lock left by pid %s", lock.stale.get("pid"))
             write_state(running={"pid": os.getpid(), "since": started, "stage": "start"})
-            outcome = train_once(model=config.model, stop=stop, on_stage=_stage)
+            outcome = train_once(model=config.model, stop=stop, on_stage=_stage,
+                                 on_progress=_progress)  # fmt: skip
         rev = outcome.revision
         return done("promoted" if outcome.promoted else "kept", outcome.reasons,
                     rev.id if rev else None)  # fmt: skip
@@ -124,3 +125,17 @@ def _stage(name: str) -> None:
     state = read_state()
     if state.get("running"):
         write_state(running={**state["running"], "stage": name})
+
+
+def _progress(event: dict[str, Any]) -> None:
+    kind = event.get("event")
+    if kind == "start":
+        resumed = event.get("step") or 0
+        log.info("training %s steps%s", event.get("iters"),
+                 f", resumed from step {resumed}" if resumed else "")  # fmt: skip
+    elif kind == "checkpoint":
+        log.info("checkpoint at step %s", event.get("step"))
+    elif kind == "done":
+        report = event.get("report", {})
+        log.info("trained %s tokens at %s tok/s, peak %s MB", report.get("trained_tokens"),
+                 report.get("tokens_per_s"), report.get("peak_rss_mb"))  # fmt: skip
