@@ -14,7 +14,7 @@ out = Console(highlight=False)
 def train(
     model: str | None = typer.Option(None, "--model", "-m", help="Base model (default: the default)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Build and show the dataset; train nothing."),
-    iters: int | None = typer.Option(None, help="Optimizer steps (default: ~1.5 epochs, 20-100)."),
+    iters: int | None = typer.Option(None, help="Optimizer steps (default: ~1.5 epochs, 20-50)."),
     rank: int = typer.Option(TrainConfig.rank, help="LoRA rank."),
     layers: int = typer.Option(TrainConfig.layers, help="Adapt the last N transformer blocks."),
     learning_rate: float = typer.Option(TrainConfig.learning_rate, help="Adam learning rate."),

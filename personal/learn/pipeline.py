@@ -25,7 +25,7 @@ from personal.log import Log
 from personal.registry import Registry, Revision
 
 Stage = Callable[[str], None]  # told the name of each stage as it starts
-EPOCHS, MIN_STEPS, MAX_STEPS = 1.5, 20, 100
+EPOCHS, MIN_STEPS, MAX_STEPS = 1.5, 20, 50
 
 
 @dataclass
@@ -56,7 +56,7 @@ def warm_start(current: Revision | None, config: TrainConfig) -> Path | None:
 
 
 def sized(config: TrainConfig, dataset: Any) -> TrainConfig:
-    """Train ~1.5 epochs (20 to 100 steps): past that, validation loss rises on these
+    """Train ~1.5 epochs (20 to 50 steps): past that, validation loss rises on these
     small datasets (FACTS.md; measured again here)."""
     n_train = sum(dataset.manifest.get("counts", {}).get("train", {}).values())
     steps = round(EPOCHS * n_train / max(1, config.batch_size))

@@ -29,6 +29,7 @@ from personal.engine.prompt import ChatFormat
 from personal.learn.checkpoint import load_checkpoint, load_parent, save_checkpoint
 from personal.learn.config import TrainConfig
 from personal.learn.examples import Encoded, batch_indices, encode_file
+from personal.learn.prefix import MIN_SHARED, common_prefix, forward
 
 Event = Callable[[dict[str, Any]], None]
 WEIGHTS, CONFIG = "adapters.safetensors", "adapter_config.json"
@@ -173,30 +174,38 @@ def _head(model: Any) -> Callable[[Any], Any]:
     return inner.embed_tokens.as_linear if tied else model.lm_head
 
 
-def _pack(batch: list[Encoded]) -> tuple[Any, ...]:
-    """Right-padded inputs, and the flat positions/targets/weights of trained tokens only:
-    the LM head runs on those rows alone (it is 20% of SmolLM2's and 60% of Gemma's FLOPs)."""
+def _pack(batch: list[Encoded], share: bool = True) -> tuple[Any, ...]:
+    """The batch's shared prefix (1, L) or None, the right-padded remainders, and the flat
+    positions/targets/weights of trained tokens only: the LM head runs on those rows alone
+    (it is 20% of SmolLM2's and 60% of Gemma's FLOPs)."""
     import mlx.core as mx
 
-    width = max(len(e.ids) for e in batch) - 1
+    # the prefix stops before each example's last prompt token, whose output predicts
+    # the first answer token
+    limit = min(e.n_prompt for e in batch) - 1
+    shared = common_prefix([e.ids for e in batch], limit) if share else 0
+    if shared < MIN_SHARED:
+        shared = 0
+    width = max(len(e.ids) for e in batch) - 1 - shared
     inputs = np.zeros((len(batch), width), np.int32)
     pos, tgt, wts = [], [], []
     for b, e in enumerate(batch):
         ids = np.asarray(e.ids, np.int32)
-        inputs[b, : len(ids) - 1] = ids[:-1]
+        inputs[b, : len(ids) - 1 - shared] = ids[shared:-1]
         span = np.arange(e.n_prompt - 1, len(ids) - 1)
-        pos.append(b * width + span)
+        pos.append(b * width + span - shared)
         tgt.append(ids[span + 1])
         wts.append(np.full(len(span), e.weight, np.float32))
-    return (mx.array(inputs), mx.array(np.concatenate(pos)), mx.array(np.concatenate(tgt)),
-            mx.array(np.concatenate(wts)))  # fmt: skip
+    prefix = mx.array(np.asarray(batch[0].ids[:shared], np.int32)[None]) if shared else None
+    return (prefix, mx.array(inputs), mx.array(np.concatenate(pos)),
+            mx.array(np.concatenate(tgt)), mx.array(np.concatenate(wts)))  # fmt: skip
 
 
-def _loss_sum(model: Any, inputs: Any, pos: Any, tgt: Any, wts: Any) -> Any:
+def _loss_sum(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any) -> Any:
     import mlx.core as mx
     import mlx.nn as nn
 
-    h = model.model(inputs)
+    h = forward(model, prefix, inputs)
     h = mx.take(h.reshape(-1, h.shape[-1]), pos, axis=0)
     return (nn.losses.cross_entropy(_head(model)(h), tgt) * wts).sum()
 
@@ -206,8 +215,8 @@ def _make_step(model: Any, config: TrainConfig) -> Callable[[list[Encoded], Any]
     import mlx.nn as nn
     from mlx.utils import tree_map
 
-    def scaled(inputs: Any, pos: Any, tgt: Any, wts: Any, norm: Any) -> Any:
-        return _loss_sum(model, inputs, pos, tgt, wts) / norm
+    def scaled(prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any, norm: Any) -> Any:
+        return _loss_sum(model, prefix, inputs, pos, tgt, wts) / norm
 
     loss_and_grad = nn.value_and_grad(model, scaled)
 

@@ -1,0 +1,52 @@
+"""Shared-prefix batches give the same loss and gradients as whole examples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from personal.learn.examples import Encoded
+from personal.learn.prefix import SharedPrefix, common_prefix
+
+
+def test_common_prefix():
+    assert common_prefix([(1, 2, 3, 4), (1, 2, 5), (1, 2, 3)], limit=10) == 2
+    assert common_prefix([(1, 2, 3), (1, 2, 3)], limit=2) == 2
+
+
+@pytest.mark.parametrize("arch", ["llama", "gemma3"])
+def test_shared_prefix_loss_and_gradients_match(tmp_path, arch):
+    import mlx.core as mx
+    import mlx.nn as nn
+    from mlx.utils import tree_flatten
+    from mlx_lm import load
+    from mlx_lm.tuner.utils import linear_to_lora_layers
+
+    from personal.engine.convert import convert_gguf
+    from personal.learn import trainer
+    from tests.tinymodel import write_tiny_gemma3_gguf, write_tiny_llama_gguf
+
+    write = write_tiny_llama_gguf if arch == "llama" else write_tiny_gemma3_gguf
+    model_dir = convert_gguf(write(tmp_path / "t.gguf"), tmp_path / "mlx")
+    model, _ = load(str(model_dir))
+    model.freeze()
+    linear_to_lora_layers(model, 2, {"rank": 4, "scale": 20.0, "dropout": 0.0})
+    mx.random.seed(0)
+    for _, module in model.named_modules():  # non-zero B, so the adapter has an effect
+        if hasattr(module, "lora_b"):
+            module.lora_b = mx.random.normal(module.lora_b.shape) * 0.1
+    rng = np.random.default_rng(0)
+    shared = tuple(int(x) for x in rng.integers(3, 60, 24))
+    batch = [Encoded(shared + tuple(int(x) for x in rng.integers(3, 60, n)), len(shared) + p, 1.0)
+             for n, p in ((10, 4), (6, 2), (14, 9))]  # fmt: skip
+
+    def loss(share: bool):
+        args = trainer._pack(batch, share=share)
+        assert (args[0] is not None) == share
+        return nn.value_and_grad(model, lambda *a: trainer._loss_sum(model, *a))(*args)
+
+    (l1, g1), (l2, g2) = loss(False), loss(True)
+    assert abs(float(l1) - float(l2)) < 1e-3 * abs(float(l1))
+    for (k, a), (_, b) in zip(tree_flatten(g1), tree_flatten(g2), strict=True):
+        assert np.allclose(np.array(a), np.array(b), rtol=1e-3, atol=1e-5), k
+    assert SharedPrefix().offset == 0
