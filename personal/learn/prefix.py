@@ -40,8 +40,6 @@ class SharedPrefix:
 
     def make_mask(self, n: int, return_array: bool = False, window_size: int | None = None) -> Any:
         """Causal over prefix + new tokens: new token i sees keys 0 .. offset + i."""
-        import mlx.core as mx
-
         if self.offset == 0:
             return "causal" if n > 1 and not return_array and not window_size else (
                 _causal(n, 0, window_size))  # fmt: skip
