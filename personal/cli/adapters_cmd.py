@@ -177,3 +177,17 @@ def rm(ref: str, model: str | None = MODEL) -> None:
     rev = _rev(reg, ref, model)
     reg.remove(rev)
     out.print(f"removed {rev.short}")
+
+
+@app.command("import")
+def import_(path: Path = typer.Argument(..., help="An MLX or PEFT adapter (directory or "
+                                        ".safetensors file)."),
+            scale: float | None = typer.Option(None, help="LoRA multiplier, if the adapter's "
+                                               "config does not say."),
+            model: str | None = MODEL) -> None:  # fmt: skip
+    """Register an adapter made elsewhere (safetensors only; checked against the base)."""
+    from personal.learn.importer import import_adapter
+
+    rev = import_adapter(path, _base(model), Registry(), scale)
+    out.print(f"imported as revision {rev.short} (not current: personal adapters eval "
+              f"{rev.short}, then personal adapters rollback {rev.short} to use it)")  # fmt: skip
