@@ -7,7 +7,6 @@ file) that adapters trained on it are bound to.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from personal import paths
 from personal.errors import ModelFileMissing, UnknownModel, UnsupportedArchitecture
+from personal.files import sha256_file, write_json_atomic
 from personal.gguf_meta import GGUFHeader, read_header
 
 # Architectures the whole loop (chat, MLX conversion, LoRA export) supports.
@@ -147,9 +147,7 @@ def set_default(name: str) -> BaseModel:
     config = paths.home() / "config.json"
     data = json.loads(config.read_text()) if config.exists() else {}
     data["default_model"] = name
-    tmp = config.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, config)
+    write_json_atomic(config, data)
     return model
 
 
@@ -202,9 +200,7 @@ def _load_cache() -> dict[str, str]:
 def _remember_fingerprint(path: Path, digest: str) -> None:
     cache = _load_cache()
     cache[_stat_key(path)] = digest
-    tmp = _fingerprint_cache().with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(cache, indent=1))
-    os.replace(tmp, _fingerprint_cache())
+    write_json_atomic(_fingerprint_cache(), cache)
 
 
 def fingerprint(path: Path) -> str:
@@ -212,9 +208,6 @@ def fingerprint(path: Path) -> str:
     cached = _load_cache().get(_stat_key(path))
     if cached:
         return cached
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    _remember_fingerprint(path, h.hexdigest())
-    return h.hexdigest()
+    digest = sha256_file(path)
+    _remember_fingerprint(path, digest)
+    return digest

@@ -16,7 +16,6 @@ or the new one, plus at most some debris in staging/ (cleared on the next `stage
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from typing import Any
 
 from personal import paths
 from personal.errors import AmbiguousRevision, RegistryError, RevisionNotFound
+from personal.files import sha256_file, write_json_atomic
 
 WEIGHTS = "mlx/adapters.safetensors"  # the file whose hash is the revision id
 
@@ -36,22 +36,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+file_sha256 = sha256_file  # the name importers know
 
 
 @dataclass(frozen=True)
@@ -124,7 +109,7 @@ class Registry:
         }
         manifest = {**manifest, "id": rev_id, "files": files}
         manifest.setdefault("created_at", _now())
-        _write_json_atomic(staged / "manifest.json", manifest)
+        write_json_atomic(staged / "manifest.json", manifest)
         for p in staged.rglob("*"):
             if p.is_file():
                 p.chmod(0o444)
@@ -210,7 +195,7 @@ class Registry:
             stack.append(rev.id)
         state["revision"] = rev.id if rev else None
         state["history"].append({"revision": state["revision"], "at": _now(), "reason": reason})
-        _write_json_atomic(self._pointer(base_fingerprint), state)
+        write_json_atomic(self._pointer(base_fingerprint), state)
 
     def rollback(self, base_fingerprint: str, to: Revision | None = None) -> Revision | None:
         """Make `to` current, or the revision promoted before the current one (None when
@@ -224,7 +209,7 @@ class Registry:
     def set_pinned(self, base_fingerprint: str, pinned: bool) -> None:
         state = self.pointer(base_fingerprint)
         state["pinned"] = pinned
-        _write_json_atomic(self._pointer(base_fingerprint), state)
+        write_json_atomic(self._pointer(base_fingerprint), state)
 
     def remove(self, rev: Revision) -> None:
         if self.pointer(rev.base_fingerprint)["revision"] == rev.id:

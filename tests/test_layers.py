@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {
     "personal.errors": 0, "personal.paths": 0, "personal.gguf_meta": 0, "personal": 0,
+    "personal.files": 0,
     "personal.catalog": 1, "personal.engine": 1, "personal.log": 1,
     "personal.chat": 2, "personal.chat_events": 2, "personal.tools": 2,
     "personal.prefs": 2, "personal.prefs_check": 2, "personal.prefs_extract": 2,

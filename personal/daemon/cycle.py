@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 import traceback
@@ -17,6 +16,7 @@ from personal import catalog, paths
 from personal.daemon.conditions import DaemonConfig, enough_data, idle, on_mains
 from personal.daemon.lock import LockBusy, TrainingLock
 from personal.errors import NotEnoughData, PersonalError
+from personal.files import write_json_atomic
 from personal.log import Log
 from personal.registry import Registry
 
@@ -50,11 +50,7 @@ def read_state() -> dict[str, Any]:
 
 
 def write_state(**changes: Any) -> None:
-    state = {**read_state(), **changes}
-    fd, tmp = tempfile.mkstemp(dir=state_path().parent, prefix=".state.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(state, f, indent=2)
-    os.replace(tmp, state_path())
+    write_json_atomic(state_path(), {**read_state(), **changes})
 
 
 def _record(result: CycleResult) -> CycleResult:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -35,6 +34,7 @@ from gguf.quants import dequantize
 
 from personal import paths
 from personal.errors import ModelCorrupt, UnsupportedArchitecture
+from personal.files import sha256_file
 from personal.gguf_meta import GGUFHeader, read_header
 
 CONVERTER_VERSION = 1  # bump whenever the output of a conversion changes
@@ -125,7 +125,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path, *, fingerprint: str | None = No
         config = _model_config(header, tensors, chat["eog_token_ids"])
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         source = {"file": gguf_path.name, "size": gguf_path.stat().st_size,
-                  "fingerprint": fingerprint or _sha256(gguf_path)}  # fmt: skip
+                  "fingerprint": fingerprint or sha256_file(gguf_path)}  # fmt: skip
         record = {
             "converter_version": CONVERTER_VERSION, "source": source, "architecture": arch,
             "model_type": config["model_type"], "dtype": "float32", "chat": chat,
@@ -406,9 +406,3 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
