@@ -14,7 +14,8 @@ ALL = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_d
 
 def write_random_lora(
     base_gguf: Path, out: Path, *, rank: int = 4, alpha: float = 8.0, std: float = 0.05,
-    seed: int = 0, layers: int = 4, wrong_shape: bool = False, all_projections: bool = False,
+    seed: int = 0, layers: int = 4, wrong_shape: bool = False,
+    projections: tuple[str, ...] = ("attn_q", "attn_v", "ffn_down"),
 ) -> Path:  # fmt: skip
     header = read_header(base_gguf)
     arch = header.architecture
@@ -26,7 +27,6 @@ def write_random_lora(
     writer.add_float32("adapter.lora.alpha", alpha)
     n_layers = int(header.arch_get("block_count"))
     for i in range(n_layers - layers, n_layers):
-        projections = ALL if all_projections else ("attn_q", "attn_v", "ffn_down")
         for proj in projections:
             n_in, n_out = shapes[f"blk.{i}.{proj}.weight"]  # GGUF order: (in, out)
             if wrong_shape:

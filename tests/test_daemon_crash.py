@@ -22,7 +22,7 @@ from personal.registry import Registry
 from tests.persona import write_export
 from tests.tinymodel import write_tiny_llama_gguf
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 STAGES = ("distill", "train", "export", "equivalence", "gate", "register")
 KILLS = 20
 

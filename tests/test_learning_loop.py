@@ -18,7 +18,7 @@ from personal import catalog
 from personal.registry import Registry
 from tests.persona import SIGNOFF, write_export
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 def cli(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
