@@ -42,14 +42,18 @@ def main() -> None:
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     ap.add_argument("--iters", type=int, default=40)
     ap.add_argument("--limit", type=int, default=12, help="held-out prompts per metric")
+    ap.add_argument("--layers", type=int, default=TrainConfig.layers, help="last N blocks")
+    ap.add_argument("--targets", default="all", help="'all' or e.g. self_attn.q_proj,self_attn.v_proj")
     args = ap.parse_args()
     base = catalog.resolve(None)
     dataset = load_dataset(newest_dataset())
     work = Path(tempfile.mkdtemp(prefix="scale-down-"))
     adapters: dict[str, Path | None] = {"none": None}
+    targets = {} if args.targets == "all" else {"targets": tuple(args.targets.split(","))}
     rows = []
     for rank in args.ranks:
-        config = replace(TrainConfig(), rank=rank, iters=args.iters, save_every=1000)
+        config = replace(TrainConfig(), rank=rank, iters=args.iters, save_every=1000,
+                         layers=args.layers, **targets)  # fmt: skip
         out = work / f"r{rank}"
         t = time.perf_counter()
         report = run_training(TrainJob(base.path, base.fingerprint, base.name, dataset.path,
@@ -62,8 +66,8 @@ def main() -> None:
     engine = LlamaEngine(base, n_ctx=2048)
     metrics = gate.evaluate(base, dataset, engine, adapters, limit=args.limit)
     engine.close()
-    print(f"\nbase {base.name}, dataset {dataset.short}, {args.iters} steps, "
-          f"{args.limit} held-out prompts per metric\n")  # fmt: skip
+    print(f"\nbase {base.name}, dataset {dataset.short}, {args.iters} steps, last {args.layers} "
+          f"blocks, targets {args.targets}, {args.limit} held-out prompts per metric\n")  # fmt: skip
     prefs = list(metrics["none"].adherence)
     head = "| rank | MLX bytes | GGUF bytes | " + " | ".join(f"adherence: {p}" for p in prefs)
     print(head + " | tool habit | held-out CE | train tok/s |")
