@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
 
 import typer
 
@@ -76,14 +79,43 @@ def ask(
                 params=params, tools=tools, confirm=_confirm,
             )  # fmt: skip
             turn = session.invoke(tool) if tool else session.start(text or "")
-            for event in session.events(turn):
-                _show(event, as_json)
+            with _ctrl_c_cancels(turn) as interrupted:
+                for event in session.events(turn):
+                    _show(event, as_json)
+            if interrupted:
+                sys.stdout.write("\n")
+                typer.secho("interrupted (the partial answer is kept)", err=True, fg="yellow")
+                raise typer.Exit(130)
             if as_json:
                 _print_json(session, turn, log)
             else:
                 sys.stdout.write("\n")
         finally:
             engine.close()
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(turn: Turn) -> Iterator[list[bool]]:
+    """The first Ctrl-C cancels the answer between tokens, so it is logged whole as
+    interrupted (a KeyboardInterrupt could land inside a database write); a second one
+    interrupts at once."""
+    hit: list[bool] = []
+
+    def on_sigint(*_: object) -> None:
+        if hit:
+            raise KeyboardInterrupt
+        hit.append(True)
+        turn.cancel()
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: leave Ctrl-C alone
+        yield hit
+        return
+    try:
+        yield hit
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _show(event: Event, as_json: bool) -> None:
