@@ -18,3 +18,12 @@ def personal_home(tmp_path, monkeypatch):
     home = tmp_path / "personal-home"
     monkeypatch.setenv("PERSONAL_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def log(tmp_path):
+    """A real conversation log in the test's temp dir."""
+    from personal.log import Log
+
+    with Log(tmp_path / "log.db") as log:
+        yield log

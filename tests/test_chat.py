@@ -9,13 +9,6 @@ import pytest
 from personal.chat import ChatSession
 from personal.engine.fake import FakeEngine
 from personal.errors import EngineError
-from personal.log import Log
-
-
-@pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
 
 
 def test_a_turn_is_logged_with_its_provenance(log):

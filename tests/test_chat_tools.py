@@ -13,14 +13,7 @@ from personal.chat_events import AnswerStarted, TextDelta, ToolCalled, ToolProbl
 from personal.engine.fake import FakeEngine
 from personal.engine.toolcall import OPEN, render_call
 from personal.errors import ToolArgumentError, UnknownTool
-from personal.log import Log
 from personal.tools import Tool, ToolRegistry, load_registry
-
-
-@pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
 
 
 def session(log, engine, **kw):

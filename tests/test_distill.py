@@ -42,12 +42,6 @@ class Teacher(FakeEngine):
 
 
 @pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
-
-
-@pytest.fixture
 def tools(log):
     return load_registry(log).schemas()
 

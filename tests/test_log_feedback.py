@@ -12,12 +12,6 @@ from personal.log import AnswerState, Log, new_id
 from personal.log.transfer import export_jsonl
 
 
-@pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
-
-
 def qa(log: Log, question: str = "What is rye?", answer: str = "A grain."):
     c = log.create_conversation()
     log.append(c.id, {"role": "system", "content": "Be brief."})

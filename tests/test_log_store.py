@@ -16,12 +16,6 @@ from personal.log import Log, new_id
 from personal.log.ids import ALPHABET, is_id
 
 
-@pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
-
-
 def chat(log: Log, *turns: str):
     """A conversation alternating user/assistant turns."""
     c = log.create_conversation()

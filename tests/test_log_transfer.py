@@ -19,12 +19,6 @@ from personal.prefs import Preferences, scan
 CHATGPT = Path(__file__).parent / "data" / "chatgpt_conversations.json"
 
 
-@pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
-
-
 def snapshot(log: Log) -> list:
     """Everything the log holds, comparable across an export/import."""
     scanned = "SELECT message_id FROM preference_scans ORDER BY message_id"

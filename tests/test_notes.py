@@ -8,14 +8,7 @@ import time
 import pytest
 
 from personal.errors import AmbiguousId, InvalidSignal, NotFound
-from personal.log import Log
 from personal.log.notes import Note, Notes
-
-
-@pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
 
 
 @pytest.fixture

@@ -13,12 +13,6 @@ from personal.prefs import Preferences, ScanReport, extract_from_message, scan
 
 
 @pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
-
-
-@pytest.fixture
 def prefs(log):
     return Preferences(log)
 

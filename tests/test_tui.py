@@ -27,12 +27,6 @@ pytestmark = pytest.mark.anyio  # async tests run on asyncio (anyio's pytest plu
 
 
 @pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
-
-
-@pytest.fixture
 def engine():
     engine = FakeEngine(model="fake-model")
     yield engine

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from personal.engine.fake import FakeEngine
-from personal.log import Log
 from personal.prefs import Preferences
 from tests.test_tui import SIZE, send, wait_for
 from tui.app import PersonalApp
@@ -14,12 +13,6 @@ from tui.confirm import ConfirmScreen
 from tui.prefs_screen import PrefsScreen, TextPrompt
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
 
 
 def rows(screen: PrefsScreen) -> list[list[str]]:

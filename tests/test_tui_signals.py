@@ -9,7 +9,6 @@ import pytest
 from personal.chat import ChatSession
 from personal.engine.fake import FakeEngine
 from personal.engine.toolcall import render_call
-from personal.log import Log
 from personal.tools import Tool, load_registry, params
 from tests.test_tui import SIZE, send, toasts, wait_for
 from tui.app import PersonalApp
@@ -19,12 +18,6 @@ from tui.help_screen import HelpScreen
 from tui.widgets import AssistantMessage, ChatView, ToolLine
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
 
 
 @pytest.fixture

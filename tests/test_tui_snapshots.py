@@ -23,12 +23,6 @@ from tui.widgets import StatusBar
 SIZE = (100, 30)
 
 
-@pytest.fixture
-def log(tmp_path):
-    with Log(tmp_path / "log.db") as log:
-        yield log
-
-
 def conversation(log: Log, at: str, question: str, answer: str, status: str) -> str:
     conv = log.create_conversation(created_at=at)
     log.append(conv.id, {"role": "system", "content": "Be brief."}, created_at=at)
