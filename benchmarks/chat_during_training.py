@@ -6,6 +6,7 @@ alone, then while a real training worker (nice 10, OpenBLAS) trains on SmolLM2.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import sys
@@ -21,6 +22,7 @@ from benchmarks.scale_down import newest_dataset  # noqa: E402
 from benchmarks.swap_latency import decode_rate  # noqa: E402
 from personal import catalog  # noqa: E402
 from personal.engine.llama import LlamaEngine  # noqa: E402
+from personal.errors import TrainingStopped  # noqa: E402
 from personal.learn.config import TrainConfig  # noqa: E402
 from personal.learn.worker import TrainJob, run_training  # noqa: E402
 
@@ -38,9 +40,13 @@ def main() -> None:
     job = TrainJob(base.path, base.fingerprint, base.name, newest_dataset(), work / "run",
                    work / "mlx", replace(TrainConfig(), iters=1000, save_every=1000))  # fmt: skip
     stop, started = threading.Event(), threading.Event()
-    trainer = threading.Thread(target=lambda: run_training(
-        job, lambda e: started.set() if e.get("event") == "step" else None, stop=stop),
-        daemon=True)  # fmt: skip
+
+    def train() -> None:
+        with contextlib.suppress(TrainingStopped):  # we stop it once measured
+            run_training(job, lambda e: started.set() if e.get("event") == "step" else None,
+                         stop=stop)  # fmt: skip
+
+    trainer = threading.Thread(target=train, daemon=True)
     trainer.start()
     started.wait(600)  # measure once training is really under way
     busy = rates(engine, 5)
