@@ -10,6 +10,7 @@ from personal.chat import ChatSession
 from personal.engine.fake import FakeEngine
 from personal.engine.toolcall import render_call
 from personal.tools import Tool, load_registry, params
+from tests.test_chat_tools import shape
 from tests.test_tui import SIZE, send, toasts, wait_for
 from tui.app import PersonalApp
 from tui.confirm import ConfirmScreen
@@ -34,14 +35,6 @@ def tools(log):
 
 def answers(app) -> list[AssistantMessage]:
     return list(app.chat.query(AssistantMessage))
-
-
-def shape(log, conv):
-    out = []
-    for m in log.messages(conv)[1:]:
-        calls = [c["function"]["name"] for c in m.tool_calls or []]
-        out.append((m.role, m.content, calls) if calls else (m.role, m.content))
-    return out
 
 
 async def ask(pilot, text: str) -> None:
