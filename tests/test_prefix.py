@@ -48,5 +48,10 @@ def test_shared_prefix_loss_and_gradients_match(tmp_path, arch):
     (l1, g1), (l2, g2) = loss(False), loss(True)
     assert abs(float(l1) - float(l2)) < 1e-3 * abs(float(l1))
     for (k, a), (_, b) in zip(tree_flatten(g1), tree_flatten(g2), strict=True):
-        assert np.allclose(np.array(a), np.array(b), rtol=1e-3, atol=1e-5), k
+        a, b = np.array(a), np.array(b)
+        # fp32 sums taken in another order differ by ~1e-7 of the tensor's scale (the SIMD
+        # path varies by CPU); an element-wise rtol is ill-posed for the elements near zero.
+        scale = float(np.abs(a).max())
+        assert scale > 0, k
+        assert float(np.abs(a - b).max()) <= 1e-5 * scale, k
     assert SharedPrefix().offset == 0
