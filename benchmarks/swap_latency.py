@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from personal import catalog  # noqa: E402
 from personal.engine import AdapterRef, GenerationParams  # noqa: E402
 from personal.engine.llama import LlamaEngine  # noqa: E402
+from personal.learn.config import TrainConfig  # noqa: E402
 from tests.lora_gguf import ALL, write_random_lora  # noqa: E402
 
 QV = ("attn_q", "attn_v")
@@ -51,7 +52,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--rank", type=int, default=8)
-    ap.add_argument("--layers", type=int, default=16)
+    ap.add_argument("--layers", type=int, default=TrainConfig.layers)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--tokens", type=int, default=128)

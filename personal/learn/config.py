@@ -1,8 +1,10 @@
 """The training configuration: one dataclass, every field documented, validated up front.
 
-Defaults are the calibration in FACTS.md: rank 8, scale 20, the last 16 blocks, all seven
-projections, lr 2e-4, batch 4. Fifty steps over ~90 short conversations is ~1.5 epochs,
-where validation loss stopped falling.
+Defaults are the calibration in FACTS.md (rank 8, scale 20, all seven projections, lr 2e-4,
+batch 4; fifty steps over ~90 short conversations is ~1.5 epochs, where validation loss
+stopped falling) on the last 3 blocks: the smallest layout that learned the persona's
+preference and tool habit as well as 16 blocks did, while meeting the hot-swap targets
+(docs/benchmarks.md, "Which layout").
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class TrainConfig:
     )
     dropout: float = field(default=0.0, metadata={"help": "Dropout on the LoRA input, 0 to 1."})
     layers: int = field(
-        default=16,
+        default=3,
         metadata={"help": "Adapt the last N transformer blocks (more than the model has: all)."},
     )
     targets: tuple[str, ...] = field(
