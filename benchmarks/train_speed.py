@@ -23,7 +23,7 @@ The ratio divides the FLOPs done per second by the FLOP/s the same matmul shapes
 alone, so 1.0 means "as fast as the BLAS allows"; what is lost is padding, attention,
 element-wise ops and Python.
 
-    .venv/bin/python benchmarks/train_speed.py [--iters 12] [--no-openblas]
+    .venv/bin/python benchmarks/train_speed.py [--iters 12] [--layers N] [--no-openblas]
 """
 
 from __future__ import annotations
@@ -117,6 +117,7 @@ def main() -> None:
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--iters", type=int, default=12, help="training steps (0: matmuls only)")
     ap.add_argument("--no-openblas", action="store_true", help="keep the wheel's reference BLAS")
+    ap.add_argument("--layers", type=int, help="adapt the last N blocks (default: TrainConfig's)")
     args = ap.parse_args()
     from personal.learn.worker import blas_in_use, reexec_with_openblas
 
@@ -133,7 +134,8 @@ def main() -> None:
     base = catalog.resolve(args.model)
     model_dir = mlx_dir_for(base.path, base.fingerprint)
     c = json.loads((model_dir / "config.json").read_text())
-    config = TrainConfig(iters=max(args.iters, 2), val_every=0, save_every=max(args.iters, 2))
+    config = TrainConfig(iters=max(args.iters, 2), val_every=0, save_every=max(args.iters, 2),
+                         layers=args.layers or TrainConfig.layers)  # fmt: skip
     k = min(config.layers, c["num_hidden_layers"])
     print(f"matmul fp32 1024²: {gflops(mx, 1024, 1024, 1024):.1f} GFLOP/s")
     # The step's shapes depend on its token counts: measure those after training, in the
