@@ -63,6 +63,14 @@ async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+async def answer_started(pilot) -> None:
+    """Wait until the answer's first text has streamed in (the generation is under way)."""
+    chat = pilot.app.chat
+    await wait_for(
+        pilot, lambda: chat.query(AssistantMessage) and chat.query_one(AssistantMessage).source
+    )
+
+
 async def send(pilot, text: str) -> None:
     pilot.app.chat.prompt.value = text
     pilot.app.chat.prompt.focus()
@@ -122,12 +130,7 @@ async def test_escape_cancels_and_keeps_partial_answer(engine, log):
     app = PersonalApp(engine, log)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await send(pilot, "Tell me a long story")
-        await wait_for(
-            pilot,
-            lambda: (
-                app.chat.query(AssistantMessage) and app.chat.query_one(AssistantMessage).source
-            ),
-        )
+        await answer_started(pilot)
         assert app.chat.busy and "answering" in app.chat.query_one(StatusBar).plain
         # a second prompt while answering is refused, and stays in the input
         await send(pilot, "and another")
@@ -148,12 +151,7 @@ async def test_quit_while_answering_logs_interrupted(engine, log):
     app = PersonalApp(engine, log)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await send(pilot, "hello")
-        await wait_for(
-            pilot,
-            lambda: (
-                app.chat.query(AssistantMessage) and app.chat.query_one(AssistantMessage).source
-            ),
-        )
+        await answer_started(pilot)
         conv_id = app.chat.session.conversation_id
         await pilot.press("ctrl+q")
     assert log.messages(conv_id)[-1].status == "interrupted"
@@ -246,12 +244,7 @@ async def test_delete_while_answering_stops_first(engine, log):
     app = PersonalApp(engine, log)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await send(pilot, "doomed")
-        await wait_for(
-            pilot,
-            lambda: (
-                app.chat.query(AssistantMessage) and app.chat.query_one(AssistantMessage).source
-            ),
-        )
+        await answer_started(pilot)
         await pilot.press("ctrl+d", "y")
         await wait_for(pilot, lambda: not log.conversations())
         assert not app.chat.busy and app.chat.session.conversation_id is None
@@ -356,12 +349,7 @@ async def test_new_chat_while_answering_stops_the_answer(engine, log):
     app = PersonalApp(engine, log)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await send(pilot, "first")
-        await wait_for(
-            pilot,
-            lambda: (
-                app.chat.query(AssistantMessage) and app.chat.query_one(AssistantMessage).source
-            ),
-        )
+        await answer_started(pilot)
         first = app.chat.session.conversation_id
         await pilot.press("ctrl+n")
         assert not app.chat.busy and app.chat.session.conversation_id is None
