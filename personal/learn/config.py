@@ -21,6 +21,11 @@ ALL_TARGETS = (
 )  # fmt: skip
 
 
+def documented(default: Any, text: str) -> Any:
+    """A dataclass field with help text (shown by the CLI and the docs)."""
+    return field(default=default, metadata={"help": text})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     rank: int = field(default=8, metadata={"help": "LoRA rank r of every adapted projection."})

@@ -23,7 +23,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -32,6 +32,7 @@ from personal.chat import DEFAULT_SYSTEM_PROMPT
 from personal.engine.base import Engine
 from personal.errors import NotEnoughData, TrainingError
 from personal.learn import harvest
+from personal.learn.config import documented
 from personal.learn.dataset import Dataset, example, split_groups, write_dataset
 from personal.learn.dataset import summarize as summarize
 from personal.learn.retention import load_prompts, partition, retention_examples
@@ -42,35 +43,31 @@ from personal.prefs import Preference, Preferences
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
-def _help(default: Any, text: str) -> Any:
-    return field(default=default, metadata={"help": text})
-
-
 @dataclass(frozen=True)
 class DistillConfig:
-    replay_fraction: float = _help(0.25, "Share of log examples replayed from before `since` "
+    replay_fraction: float = documented(0.25, "Share of log examples replayed from before `since` "
                                    "(seeded sample), so earlier habits are not forgotten.")
-    max_log_examples: int = _help(300, "At most this many answer and tool examples (newest kept).")
-    preference_prompts: int = _help(
+    max_log_examples: int = documented(300, "At most this many answer and tool examples (newest kept).")
+    preference_prompts: int = documented(
         90, "Prompts the teacher answers for training when preferences are active. All "
         "checkable preferences apply to every answer at once, so this counts per profile; "
         "~90 compliant examples teach a rank-8 adapter (FACTS.md).")
-    max_log_prompts: int = _help(30, "Of those, at most this many are log turns (the rest are "
+    max_log_prompts: int = documented(30, "Of those, at most this many are log turns (the rest are "
                                  "shipped everyday prompts).")
-    test_preference_prompts: int = _help(16, "Held-out everyday prompts answered by the teacher "
+    test_preference_prompts: int = documented(16, "Held-out everyday prompts answered by the teacher "
                                          "for the gate (adherence, cross-entropy).")
-    retention_prompts: int = _help(16, "Held-out everyday prompts answered by the bare base, "
+    retention_prompts: int = documented(16, "Held-out everyday prompts answered by the bare base, "
                                    "for the gate's retention bound.")
-    test_fraction: float = _help(0.15, "Share of conversations (answers) and tool turns held "
+    test_fraction: float = documented(0.15, "Share of conversations (answers) and tool turns held "
                                  "out for the gate.")
-    valid_fraction: float = _help(0.1, "Share held out for the trainer's validation loss.")
-    teacher_max_tokens: int = _help(96, "Longest teacher answer in tokens; short targets "
+    valid_fraction: float = documented(0.1, "Share held out for the trainer's validation loss.")
+    teacher_max_tokens: int = documented(96, "Longest teacher answer in tokens; short targets "
                                     "train fast, and the adapter copies their length.")
-    teacher_attempts: int = _help(3, "Generations per prompt before it is dropped (the first "
+    teacher_attempts: int = documented(3, "Generations per prompt before it is dropped (the first "
                                   "greedy, the others sampled with other seeds).")
-    teacher_temperature: float = _help(0.8, "Sampling temperature of the regenerations.")
-    min_examples: int = _help(16, "Fewer training examples than this: NotEnoughData.")
-    system_prompt: str = _help(DEFAULT_SYSTEM_PROMPT, "The chat's system prompt: student "
+    teacher_temperature: float = documented(0.8, "Sampling temperature of the regenerations.")
+    min_examples: int = documented(16, "Fewer training examples than this: NotEnoughData.")
+    system_prompt: str = documented(DEFAULT_SYSTEM_PROMPT, "The chat's system prompt: student "
                                "examples carry it (imported conversations get it too).")
 
     def __post_init__(self) -> None:

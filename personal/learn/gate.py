@@ -30,6 +30,7 @@ from personal.catalog import BaseModel
 from personal.engine.base import AdapterRef, GenerationParams
 from personal.engine.llama import ContextOverflow, LlamaEngine
 from personal.errors import TrainingError
+from personal.learn.config import documented
 from personal.learn.dataset import Dataset
 from personal.learn.examples import render_example
 from personal.prefs_check import check
@@ -50,26 +51,22 @@ class Metrics:
     seconds: float = 0.0
 
 
-def _help(default: float, text: str) -> Any:
-    return field(default=default, metadata={"help": text})
-
-
 @dataclass(frozen=True)
 class GateBounds:
-    ce_margin: float = _help(0.02, "An objective improvement: held-out cross-entropy falls by "
+    ce_margin: float = documented(0.02, "An objective improvement: held-out cross-entropy falls by "
                              "more than this (nats per token).")
-    adherence_margin: float = _help(0.10, "An objective improvement: a preference's adherence "
+    adherence_margin: float = documented(0.10, "An objective improvement: a preference's adherence "
                                     "rises by at least this share (and by 2 prompts or more).")
-    tool_margin: float = _help(0.10, "An objective improvement: the tool-habit rate rises by "
+    tool_margin: float = documented(0.10, "An objective improvement: the tool-habit rate rises by "
                                "at least this share (and by 2 requests or more).")
-    max_ce_rise: float = _help(0.05, "Reject if held-out cross-entropy rises by more than this "
+    max_ce_rise: float = documented(0.05, "Reject if held-out cross-entropy rises by more than this "
                                "over the reference (current revision, else the bare base).")
-    max_adherence_drop: float = _help(0.15, "Reject if any preference's adherence falls by "
+    max_adherence_drop: float = documented(0.15, "Reject if any preference's adherence falls by "
                                       "more than this share below the reference.")
-    max_tool_drop: float = _help(0.15, "Reject if the tool-habit rate falls by more than this.")
-    max_false_call_rise: float = _help(0.10, "Reject if tools are called on ordinary prompts "
+    max_tool_drop: float = documented(0.15, "Reject if the tool-habit rate falls by more than this.")
+    max_false_call_rise: float = documented(0.10, "Reject if tools are called on ordinary prompts "
                                        "this much more often than by the reference.")
-    max_retention_rise: float = _help(0.25, "Reject if retention cross-entropy (the bare "
+    max_retention_rise: float = documented(0.25, "Reject if retention cross-entropy (the bare "
                                       "base's own answers) rises by more than this over the "
                                       "bare base (nats per token).")
 
