@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.scale_down import newest_dataset  # noqa: E402
 from benchmarks.swap_latency import decode_rate  # noqa: E402
-from personal import catalog  # noqa: E402
 from personal.engine.llama import LlamaEngine  # noqa: E402
 from personal.errors import TrainingStopped  # noqa: E402
 from personal.learn.config import TrainConfig  # noqa: E402
-from personal.learn.worker import TrainJob, run_training  # noqa: E402
+from personal.learn.train.worker import TrainJob, run_training  # noqa: E402
+from personal.models import catalog  # noqa: E402
 
 
 def rates(engine: LlamaEngine, rounds: int) -> list[float]:

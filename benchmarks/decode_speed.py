@@ -16,9 +16,9 @@ import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from personal import catalog  # noqa: E402
 from personal.engine import GenerationParams  # noqa: E402
 from personal.engine.llama import LlamaEngine, import_llama_cpp  # noqa: E402
+from personal.models import catalog  # noqa: E402
 
 PROMPT = [{"role": "user", "content": "Write a long, detailed story about a lighthouse keeper."}]
 SAMPLER = dict(temperature=0.0, top_k=40, top_p=0.95, repeat_penalty=1.1)

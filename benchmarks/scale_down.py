@@ -25,13 +25,14 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from personal import catalog, paths  # noqa: E402
+from personal import paths
+from personal.adapters.formats import export_gguf  # noqa: E402
 from personal.engine.llama import LlamaEngine  # noqa: E402
-from personal.learn import gate  # noqa: E402
 from personal.learn.config import ALL_TARGETS, TrainConfig  # noqa: E402
 from personal.learn.dataset import load_dataset  # noqa: E402
-from personal.learn.export import export_gguf  # noqa: E402
-from personal.learn.worker import TrainJob, run_training  # noqa: E402
+from personal.learn.judge import gate  # noqa: E402
+from personal.learn.train.worker import TrainJob, run_training  # noqa: E402
+from personal.models import catalog  # noqa: E402
 
 
 def newest_dataset() -> Path:

@@ -23,10 +23,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from personal import catalog  # noqa: E402
 from personal.engine import AdapterRef, GenerationParams  # noqa: E402
 from personal.engine.llama import LlamaEngine  # noqa: E402
 from personal.learn.config import TrainConfig  # noqa: E402
+from personal.models import catalog  # noqa: E402
 from tests.lora_gguf import ALL, write_random_lora  # noqa: E402
 
 QV = ("attn_q", "attn_v")

@@ -89,7 +89,7 @@ def flops_per_token(c: dict, k: int, r: int, length: float) -> tuple[float, floa
 
 
 def measure_training(model_dir: Path, config) -> dict:
-    from personal.learn.trainer import train
+    from personal.learn.train.trainer import train
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
@@ -119,16 +119,16 @@ def main() -> None:
     ap.add_argument("--no-openblas", action="store_true", help="keep the wheel's reference BLAS")
     ap.add_argument("--layers", type=int, help="adapt the last N blocks (default: TrainConfig's)")
     args = ap.parse_args()
-    from personal.learn.worker import blas_in_use, reexec_with_openblas
+    from personal.learn.train.worker import blas_in_use, reexec_with_openblas
 
     if not args.no_openblas:
         reexec_with_openblas([str(Path(__file__).resolve()), *sys.argv[1:]])
     import mlx.core as mx
 
-    from personal import catalog
-    from personal.engine.convert import mlx_dir_for
     from personal.learn.config import TrainConfig
-    from personal.learn.trainer import peak_rss_mb
+    from personal.learn.train.trainer import peak_rss_mb
+    from personal.models import catalog
+    from personal.models.convert import mlx_dir_for
 
     print(f"BLAS: {blas_in_use()}")
     base = catalog.resolve(args.model)

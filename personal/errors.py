@@ -165,6 +165,10 @@ class AmbiguousRevision(RegistryError):
     pass
 
 
+class ManifestError(RegistryError):
+    """A revision's manifest is missing, unreadable or malformed."""
+
+
 class AdapterFormatError(RegistryError):
     """An adapter file is corrupt, of the wrong kind, or made for another base model."""
 

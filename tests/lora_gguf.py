@@ -7,7 +7,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from personal.gguf_meta import read_header
+from personal.models.header import read_header
 
 ALL = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
 

@@ -11,7 +11,7 @@ import json
 import random
 from pathlib import Path
 
-from personal.chat import DEFAULT_SYSTEM_PROMPT
+from personal.chat.session import DEFAULT_SYSTEM_PROMPT
 from personal.engine.toolcall import ToolCall
 
 SIGNOFF = "— Sam"

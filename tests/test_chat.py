@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from personal.chat import ChatSession
+from personal.chat.session import ChatSession
 from personal.engine.fake import FakeEngine
 from personal.errors import EngineError
 
@@ -97,7 +97,7 @@ def test_an_engine_error_is_logged_as_error_and_the_user_turn_is_kept(log):
 
 
 def test_long_answers_are_saved_while_streaming(log, monkeypatch):
-    monkeypatch.setattr("personal.chat.FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr("personal.chat.session.FLUSH_SECONDS", 0.0)
     engine = FakeEngine()
     engine.enqueue("a b c d")
     session = ChatSession(engine, log)
@@ -115,7 +115,7 @@ def test_stated_preferences_are_extracted_with_their_source(log):
     session = ChatSession(FakeEngine(), log)
     list(session.send("From now on, call me Sam."))
     assert [p.text for p in session.preferences_found] == ["Call the user Sam."]
-    from personal.prefs import Preferences
+    from personal.prefs.preferences import Preferences
 
     (pref,) = Preferences(log).list()
     user = log.messages(session.conversation_id)[1]

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from personal.chat import MAX_TOOL_ROUNDS, ChatSession
-from personal.chat_events import AnswerStarted, TextDelta, ToolCalled, ToolProblem, ToolReturned
+from personal.chat.events import AnswerStarted, TextDelta, ToolCalled, ToolProblem, ToolReturned
+from personal.chat.session import MAX_TOOL_ROUNDS, ChatSession
 from personal.engine.fake import FakeEngine
 from personal.engine.toolcall import OPEN, render_call
 from personal.errors import ToolArgumentError, UnknownTool

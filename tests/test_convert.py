@@ -12,9 +12,9 @@ import gguf
 import numpy as np
 import pytest
 
-from personal.engine import convert
-from personal.engine.convert import CONVERTER_VERSION, convert_gguf, mlx_dir_for, read_conversion
 from personal.errors import ModelCorrupt, UnsupportedArchitecture
+from personal.models import convert
+from personal.models.convert import CONVERTER_VERSION, convert_gguf, mlx_dir_for, read_conversion
 from tests.tinymodel import (
     GEMMA_SPECIALS,
     byte_level_vocab,

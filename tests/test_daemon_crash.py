@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from personal.adapters.registry import Registry
 from personal.daemon.lock import holder
-from personal.registry import Registry
 from tests.persona import write_export
 from tests.tinymodel import write_tiny_llama_gguf
 
@@ -41,7 +41,7 @@ def workers_alive(home: Path) -> list[int]:
                 cmd = (proc / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if "personal.learn.worker" in cmd and str(home) in cmd:
+            if "personal.learn.train.worker" in cmd and str(home) in cmd:
                 found.append(int(proc.name))
     return found
 

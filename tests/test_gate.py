@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from personal.learn.gate import GateBounds, Metrics, format_metrics, verdict
+from personal.learn.judge.gate import GateBounds, Metrics, format_metrics, verdict
 
 SAM = "End every answer with — Sam"
 
@@ -69,8 +69,8 @@ def test_format_metrics_is_a_table_per_label():
 # --- real: SmolLM2-135M with random adapters --------------------------------------------------
 @pytest.fixture(scope="module")
 def smol(tmp_path_factory):
-    from personal import catalog
     from personal.engine.llama import LlamaEngine
+    from personal.models import catalog
 
     base = catalog.resolve("smollm2-135m")
     engine = LlamaEngine(base, n_ctx=2048, n_threads=2)
@@ -81,7 +81,7 @@ def smol(tmp_path_factory):
 def _dataset(base, engine, root):
     """A hand-made test split: the base's own answers (retention), a preference target, and
     two tool requests, with the chat's tools offered."""
-    from personal.chat import DEFAULT_SYSTEM_PROMPT
+    from personal.chat.session import DEFAULT_SYSTEM_PROMPT
     from personal.engine import GenerationParams
     from personal.learn.dataset import example, write_dataset
     from personal.tools import load_registry
@@ -113,7 +113,7 @@ def _dataset(base, engine, root):
 
 @pytest.mark.slow
 def test_gate_hot_swaps_adapters_on_one_engine_and_rejects_a_wrecked_model(smol, tmp_path):
-    from personal.learn.gate import evaluate
+    from personal.learn.judge.gate import evaluate
     from tests.lora_gguf import write_random_lora
 
     base, engine = smol

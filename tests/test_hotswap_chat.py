@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from personal import catalog
+from personal.adapters.registry import Registry
+from personal.adapters.swap import AdapterWatcher
 from personal.engine.llama import LlamaEngine
 from personal.log import Log
-from personal.registry import Registry
-from personal.swap import AdapterWatcher
+from personal.models import catalog
 from tests.test_serving import register
 from tests.test_swap import promote_elsewhere
 from tests.test_tui import send, wait_for

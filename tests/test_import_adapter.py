@@ -9,13 +9,12 @@ import sys
 import numpy as np
 import pytest
 
-from personal import catalog
+from personal.adapters.formats import export_peft, write_mlx_adapter
+from personal.adapters.importer import import_adapter
+from personal.adapters.registry import Registry
 from personal.errors import AdapterFormatError
 from personal.learn.config import TrainConfig
-from personal.learn.export import export_peft
-from personal.learn.importer import import_adapter
-from personal.learn.trainer import write_adapter
-from personal.registry import Registry
+from personal.models import catalog
 from tests.tinymodel import write_tiny_llama_gguf
 
 
@@ -34,8 +33,9 @@ def mlx_adapter(tmp_path, base, rank=2, d=64):
 
     out = tmp_path / "src-mlx"
     config = TrainConfig(rank=rank, scale=4.0, layers=2, targets=("self_attn.q_proj",))
-    write_adapter(out, {k: mx.array(v) for k, v in weights.items()}, config, 2,
-                  {"base": base.fingerprint, "dataset": None})  # fmt: skip
+    write_mlx_adapter(out, {k: mx.array(v) for k, v in weights.items()},
+                      config.lora_parameters(), 2,
+                      {"base_fingerprint": base.fingerprint, "dataset_sha256": None})  # fmt: skip
     return out
 
 
@@ -45,8 +45,8 @@ def test_a_peft_adapter_is_imported_as_an_unevaluated_revision(tmp_path, tiny):
     reg = Registry()
     rev = import_adapter(peft, tiny, reg)
     assert not rev.promoted and reg.current(tiny.fingerprint) is None
-    assert set(rev.manifest["formats"]) == {"mlx", "gguf", "peft"}
-    assert rev.manifest["config"]["rank"] == 2 and rev.manifest["config"]["scale"] == 4.0
+    assert set(rev.manifest.formats) == {"mlx", "gguf", "peft"}
+    assert rev.manifest.config["rank"] == 2 and rev.manifest.config["scale"] == 4.0
     assert reg.verify(rev) == []
     again = import_adapter(src, tiny, reg)  # the same weights from MLX: the same revision
     assert again.id == rev.id

@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from personal import catalog
-from personal.registry import Registry
+from personal.adapters.registry import Registry
+from personal.models import catalog
 from tests.persona import SIGNOFF, write_export
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]

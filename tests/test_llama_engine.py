@@ -7,11 +7,11 @@ import threading
 
 import pytest
 
-from personal import catalog
 from personal.engine import AdapterRef, GenerationParams
 from personal.engine.llama import ContextOverflow, LlamaEngine
 from personal.engine.stops import StopFilter
 from personal.errors import AdapterError, ModelCorrupt
+from personal.models import catalog
 from tests.lora_gguf import write_random_lora
 
 GREEDY = GenerationParams(temperature=0.0, max_tokens=24)

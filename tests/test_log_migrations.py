@@ -9,7 +9,7 @@ from personal.errors import LogError
 from personal.log import Log
 from personal.log.migrations import MIGRATIONS, migrate, migration_names
 from personal.log.notes import Notes
-from personal.prefs import Preferences, scan
+from personal.prefs.preferences import Preferences, scan
 
 
 def applied(path) -> list[str]:

@@ -14,7 +14,7 @@ from personal.errors import ImportFormatError, LogError
 from personal.log import Log, transfer
 from personal.log.notes import Notes
 from personal.log.transfer import ImportReport, export_jsonl, import_file
-from personal.prefs import Preferences, scan
+from personal.prefs.preferences import Preferences, scan
 
 CHATGPT = Path(__file__).parent / "data" / "chatgpt_conversations.json"
 

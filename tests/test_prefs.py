@@ -9,7 +9,7 @@ import pytest
 from personal.errors import AmbiguousId, InvalidSignal, NotFound
 from personal.log import Log
 from personal.log.transfer import import_file
-from personal.prefs import Preferences, ScanReport, extract_from_message, scan
+from personal.prefs.preferences import Preferences, ScanReport, extract_from_message, scan
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def test_scan_covers_imported_conversations(log, prefs, tmp_path):
 
 
 def test_scan_works_in_batches(log, monkeypatch):
-    monkeypatch.setattr("personal.prefs.SCAN_BATCH", 2)
+    monkeypatch.setattr("personal.prefs.preferences.SCAN_BATCH", 2)
     said(log, "call me Sam", "hi", "use bullet points", "ok", "answer in French")
     report = scan(log)
     assert len(report.new) == 3 and report.scanned == 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personal.prefs_check import check, detect_language
+from personal.prefs.check import check, detect_language
 
 SAMPLES = {
     "en": "Rye bread is dense and you should let it rest overnight before you slice it.",

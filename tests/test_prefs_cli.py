@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from personal.cli import main, prefs_cmd
 from personal.errors import InvalidSignal, NotFound, PersonalError
 from personal.log import Log
-from personal.prefs import Preferences
+from personal.prefs.preferences import Preferences
 
 runner = CliRunner()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personal.prefs_extract import Candidate, classify, extract
+from personal.prefs.extract import Candidate, classify, extract
 
 NAME, SIGNOFF = "name", "signoff"
 POSITIVE = [

@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
+from personal.adapters.manifest import BaseIdentity, Manifest, Verdict
+from personal.adapters.registry import WEIGHTS, Registry
 from personal.errors import AmbiguousRevision, RegistryError, RevisionNotFound
-from personal.registry import WEIGHTS, Registry
 
 BASE = "b" * 64
 
@@ -21,9 +22,8 @@ def build(reg: Registry, payload: bytes, parent: str | None = None, base: str = 
     (staged / "mlx").mkdir()
     (staged / WEIGHTS).write_bytes(payload)
     (staged / "adapter.gguf").write_bytes(b"gguf" + payload)
-    manifest = {"parent": parent, "base": {"fingerprint": base, "name": "tiny"},
-                "formats": {"mlx": "mlx", "gguf": "adapter.gguf"},
-                "verdict": {"promote": True, "reasons": []}}  # fmt: skip
+    manifest = Manifest(parent=parent, base=BaseIdentity("tiny", "llama", base),
+                        formats={"mlx": "mlx", "gguf": "adapter.gguf"}, verdict=Verdict(True))
     return reg.commit(staged, manifest)
 
 
@@ -34,7 +34,7 @@ def test_revisions_are_content_addressed_and_immutable(tmp_path):
     assert build(reg, b"weights-a").id == a.id  # same weights, same revision
     assert len(reg.list()) == 1
     assert (a.path / WEIGHTS).stat().st_mode & 0o222 == 0  # read-only
-    assert set(a.manifest["files"]) == {WEIGHTS, "adapter.gguf"}
+    assert set(a.manifest.files) == {WEIGHTS, "adapter.gguf"}
     assert reg.verify(a) == []
     os.chmod(a.path / "adapter.gguf", 0o644)
     (a.path / "adapter.gguf").write_bytes(b"tampered")
@@ -104,7 +104,7 @@ def test_a_crash_mid_write_leaves_no_visible_revision(tmp_path):
     # A process stages a revision and is SIGKILLed before commit: nothing becomes visible,
     # and the next run clears the debris.
     code = (
-        "import os, sys; from pathlib import Path; from personal.registry import Registry;"
+        "import os, sys; from pathlib import Path; from personal.adapters.registry import Registry;"
         f"r = Registry(Path({str(tmp_path)!r})); s = r.stage();"
         "(s / 'mlx').mkdir(); (s / 'mlx' / 'adapters.safetensors').write_bytes(b'x' * 10**6);"
         "print(s, flush=True); os.kill(os.getpid(), 9)"

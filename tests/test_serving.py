@@ -9,10 +9,11 @@ import sys
 
 import pytest
 
-from personal import catalog
+from personal.adapters.manifest import BaseIdentity, Manifest
+from personal.adapters.registry import WEIGHTS, Registry
+from personal.adapters.serving import open_served
 from personal.errors import AdapterError
-from personal.registry import WEIGHTS, Registry
-from personal.serving import open_served
+from personal.models import catalog
 from tests.lora_gguf import write_random_lora
 
 
@@ -22,8 +23,8 @@ def register(reg: Registry, base, *, seed: int, broken: bool = False, std: float
     (staged / WEIGHTS).write_bytes(f"weights {seed}".encode())
     gguf = staged / "adapter.gguf"
     write_random_lora(base.path, gguf, std=std, layers=8, seed=seed, wrong_shape=broken)
-    manifest = {"parent": None, "formats": {"mlx": "mlx", "gguf": "adapter.gguf"},
-                "base": {"fingerprint": base.fingerprint, "name": base.name}}  # fmt: skip
+    manifest = Manifest(base=BaseIdentity(base.name, base.architecture, base.fingerprint),
+                        formats={"mlx": "mlx", "gguf": "adapter.gguf"})
     return reg.commit(staged, manifest)
 
 

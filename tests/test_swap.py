@@ -8,11 +8,11 @@ import threading
 
 import pytest
 
-from personal import catalog
+from personal.adapters.registry import Registry
+from personal.adapters.swap import AdapterWatcher
 from personal.engine import GenerationParams
 from personal.engine.llama import LlamaEngine
-from personal.registry import Registry
-from personal.swap import AdapterWatcher
+from personal.models import catalog
 from tests.test_serving import register
 
 GREEDY = GenerationParams(temperature=0.0, max_tokens=16)
@@ -33,7 +33,7 @@ def engine(base):
 
 def promote_elsewhere(rev_id: str, base_fp: str) -> None:
     """Move the pointer from another process, as `personal train` or the daemon would."""
-    code = ("from personal.registry import Registry; r = Registry();"
+    code = ("from personal.adapters.registry import Registry; r = Registry();"
             f"r.set_current({base_fp!r}, r.get({rev_id!r}), 'promote')")  # fmt: skip
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -41,7 +41,7 @@ def promote_elsewhere(rev_id: str, base_fp: str) -> None:
 def fresh_answer(base, rev) -> str:
     eng = LlamaEngine(base, n_ctx=512, n_threads=2)
     try:
-        from personal.serving import attach
+        from personal.adapters.serving import attach
 
         attach(eng, rev)
         return eng.chat(ASK, GREEDY).complete().text

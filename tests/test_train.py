@@ -1,6 +1,6 @@
 """LoRA training on the tiny model: it learns, it resumes exactly, it stops cleanly.
 
-The worker tests run the real `python -m personal.learn.worker` process (OpenBLAS
+The worker tests run the real `python -m personal.learn.train.worker` process (OpenBLAS
 preloaded where the machine has it)."""
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 
 from personal.engine import AdapterRef
-from personal.engine.convert import mlx_dir_for
 from personal.engine.prompt import ChatFormat
 from personal.errors import NotEnoughData, TrainingError, TrainingStopped
 from personal.learn.config import TrainConfig
 from personal.learn.examples import batch_indices, render_example
-from personal.learn.trainer import train
-from personal.learn.worker import EXIT_STOPPED, TrainJob, find_openblas, run_training
+from personal.learn.train.events import Done, Event, Stopped, WorkerStarted
+from personal.learn.train.trainer import train
+from personal.learn.train.worker import EXIT_STOPPED, TrainJob, find_openblas, run_training
+from personal.models.convert import mlx_dir_for
 from tests.tinymodel import CHATML, write_tiny_llama_gguf
 
 FP = "5" * 64
@@ -156,9 +157,9 @@ def test_training_lowers_loss_and_writes_a_loadable_adapter(tiny, dataset, tmp_p
     curve = json.loads((tmp_path / "run" / "loss.json").read_text())
     assert [s for s, _ in curve["train"]] == list(range(1, 31))
     assert curve["val"][-1][1] < 0.7 * curve["val"][0][1]
-    assert report["trained_tokens"] > 0 and report["peak_rss_mb"] > 0
+    assert report.trained_tokens > 0 and report.peak_rss_mb > 0
     assert json.loads((tmp_path / "run" / "report.json").read_text())["steps"] == 30
-    assert [e["event"] for e in events][-1] == "done"
+    assert isinstance(events[-1], Done)
     config = json.loads((tmp_path / "out" / "adapter_config.json").read_text())
     assert config["num_layers"] == 2 and config["lora_parameters"]["rank"] == 8
     engine = MLXEngine(tiny[0], fingerprint=FP, model_name="tiny")
@@ -183,7 +184,7 @@ def test_gradient_accumulation_matches_one_batch(tiny, dataset, tmp_path):
     )
     b = train(tiny[1], dataset, tmp_path / "b", tmp_path / "ob",
               TrainConfig(**{**FAST, "iters": 3, "grad_accumulation": 2}))  # fmt: skip
-    assert a["final_train_loss"] == pytest.approx(b["final_train_loss"], rel=1e-4)
+    assert a.final_train_loss == pytest.approx(b.final_train_loss, rel=1e-4)
     wa, wb = weights(tmp_path / "oa"), weights(tmp_path / "ob")
     assert all(np.allclose(wa[k], wb[k], atol=1e-5) for k in wa)
 
@@ -206,12 +207,13 @@ def test_warm_start_loads_the_parent_and_checks_its_shape(tiny, dataset, tmp_pat
 
 # --- the worker process -------------------------------------------------------------------
 def test_resume_after_sigkill_reaches_the_same_weights(tiny, dataset, tmp_path, shared_home):
-    straight = run_training(job(tiny, dataset, tmp_path, "straight", iters=40))
+    straight_job = job(tiny, dataset, tmp_path, "straight", iters=40)
+    straight = run_training(straight_job)
     assert straight.blas.startswith("OpenBLAS" if find_openblas() else "reference BLAS")
     killed = job(tiny, dataset, tmp_path, "killed", iters=40)
     killed.run_dir.mkdir(parents=True)
     (killed.run_dir / "job.json").write_text(json.dumps(killed.to_dict()))
-    child = subprocess.Popen([sys.executable, "-m", "personal.learn.worker",
+    child = subprocess.Popen([sys.executable, "-m", "personal.learn.train.worker",
                               str(killed.run_dir / "job.json")], stdout=subprocess.PIPE, text=True)  # fmt: skip
     for line in child.stdout:
         if json.loads(line).get("event") == "checkpoint":
@@ -220,12 +222,12 @@ def test_resume_after_sigkill_reaches_the_same_weights(tiny, dataset, tmp_path, 
     child.wait()
     assert child.returncode == -signal.SIGKILL
     resumed = run_training(killed)
-    assert 0 < resumed.raw["resumed_from"] < 40
+    assert 0 < resumed.resumed_from < 40
     assert (killed.output_dir / "adapters.safetensors").read_bytes() == (
-        straight.output_dir / "adapters.safetensors"
+        straight_job.output_dir / "adapters.safetensors"
     ).read_bytes()
     curve = json.loads((killed.run_dir / "loss.json").read_text())
-    assert curve == json.loads((straight.run_dir / "loss.json").read_text())
+    assert curve == json.loads((straight_job.run_dir / "loss.json").read_text())
 
 
 def test_sigterm_checkpoints_and_the_job_resumes(tiny, dataset, tmp_path, shared_home):
@@ -235,9 +237,9 @@ def test_sigterm_checkpoints_and_the_job_resumes(tiny, dataset, tmp_path, shared
     the_job = job(tiny, dataset, tmp_path, "stopped", iters=400, save_every=1000, val_every=0)
     seen = []
 
-    def progress(event: dict) -> None:
+    def progress(event: Event) -> None:
         seen.append(event)
-        if event.get("step") == 3:
+        if getattr(event, "step", None) == 3:
             stop.set()  # run_training sends the worker SIGTERM
 
     with pytest.raises(TrainingStopped, match="stopped at step"):
@@ -245,8 +247,8 @@ def test_sigterm_checkpoints_and_the_job_resumes(tiny, dataset, tmp_path, shared
     state = json.loads((the_job.run_dir / "checkpoint.json").read_text())
     step = int(state["latest"].split("-")[1])
     assert 3 <= step < 400  # saved off-schedule (save_every is 1000) at the step it stopped
-    assert seen[-1] == {"event": "stopped", "step": step}
-    child = subprocess.Popen([sys.executable, "-m", "personal.learn.worker",
+    assert seen[-1] == Stopped(step)
+    child = subprocess.Popen([sys.executable, "-m", "personal.learn.train.worker",
                               str(the_job.run_dir / "job.json")], stdout=subprocess.PIPE, text=True)  # fmt: skip
     for line in child.stdout:
         if json.loads(line).get("event") == "step":
@@ -261,9 +263,9 @@ def test_worker_failures_surface_as_typed_errors(tiny, tmp_path, shared_home):
         run_training(job(tiny, empty, tmp_path, "empty"))
     import os
 
-    def kill(event: dict) -> None:
-        if event["event"] == "worker":
-            os.kill(event["pid"], signal.SIGKILL)  # a crash, not a user-facing error
+    def kill(event: Event) -> None:
+        if isinstance(event, WorkerStarted):
+            os.kill(event.pid, signal.SIGKILL)  # a crash, not a user-facing error
 
     with pytest.raises(TrainingError, match="exit code -9") as err:
         run_training(job(tiny, empty, tmp_path, "crashed"), kill)

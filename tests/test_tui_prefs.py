@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from personal.engine.fake import FakeEngine
-from personal.prefs import Preferences
+from personal.prefs.preferences import Preferences
 from tests.test_tui import SIZE, send, wait_for
 from tui.app import PersonalApp
 from tui.confirm import ConfirmScreen

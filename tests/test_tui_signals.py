@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from personal.chat import ChatSession
+from personal.chat.session import ChatSession
 from personal.engine.fake import FakeEngine
 from personal.engine.toolcall import render_call
 from personal.tools import Tool, load_registry, params

@@ -15,7 +15,7 @@ from personal.engine.fake import FakeEngine
 from personal.engine.toolcall import render_call
 from personal.log import Log, store
 from personal.log.ids import id_at
-from personal.prefs import Preferences, extract_from_message
+from personal.prefs.preferences import Preferences, extract_from_message
 from personal.tools import load_registry
 from tui.app import PersonalApp
 from tui.widgets import StatusBar

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from personal.adapters.registry import Registry
+from personal.adapters.swap import AdapterWatcher
 from personal.engine.fake import FakeEngine
 from personal.log import Log
-from personal.registry import Registry
-from personal.swap import AdapterWatcher
 from tests.test_registry import build
 from tests.test_tui import send, wait_for
 from tui.adapter_picker import AdapterPicker

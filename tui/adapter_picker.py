@@ -8,7 +8,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from personal.registry import Registry
+from personal.adapters.registry import Registry
 
 FOLLOW, NONE = "follow", "none"
 

@@ -9,10 +9,10 @@ from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
 
+from personal.adapters.swap import AdapterWatcher
 from personal.engine.base import Engine
 from personal.errors import PersonalError
 from personal.log import Log
-from personal.swap import AdapterWatcher
 from personal.tools import ToolRegistry
 from tui.chat_screen import STOP_TIMEOUT, ChatScreen
 
@@ -68,7 +68,7 @@ def run(
 
     A PersonalError while starting is printed with its hint (no traceback) and exits 1.
     """
-    from personal.serving import open_served
+    from personal.adapters.serving import open_served
     from personal.tools import load_registry
 
     log: Log | None = None

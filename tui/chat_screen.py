@@ -15,11 +15,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label
 
-from personal.chat import ChatSession
+from personal.adapters.swap import AdapterWatcher
+from personal.chat.session import ChatSession
 from personal.engine.base import Engine
 from personal.errors import PersonalError
 from personal.log import Log
-from personal.swap import AdapterWatcher
 from personal.tools import ToolRegistry
 from tui import commands, messages
 from tui.confirm import ConfirmScreen

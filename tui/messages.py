@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from personal.chat_events import Event
+from personal.chat.events import Event
 from personal.engine.base import Completion
 
 if TYPE_CHECKING:
-    from personal.swap import SwapEvent
+    from personal.adapters.swap import SwapEvent
     from personal.tools import Tool
 
 
 class TurnEvent(Message):
-    """Something the turn reported (`personal.chat_events`: text, a tool call or its
+    """Something the turn reported (`personal.chat.events`: text, a tool call or its
     result, a new answer after tool results, an unreadable call)."""
 
     def __init__(self, generation: int, event: Event) -> None:

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Label
 
 from personal.errors import NotFound, PersonalError
 from personal.log import Log
-from personal.prefs import Preference, Preferences
+from personal.prefs.preferences import Preference, Preferences
 from tui.confirm import ConfirmScreen
 
 PREVIEW_WORDS = 6

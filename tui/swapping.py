@@ -1,6 +1,6 @@
 """The chat screen's side of hot-swapping: show switches, let the person pick a revision.
 
-The watcher (personal.swap) polls the registry in its own thread and swaps the adapter on
+The watcher (personal.adapters.swap) polls the registry in its own thread and swaps the adapter on
 the live engine; here its reports become a status-bar update and a notice in the
 conversation. Picking by hand runs in a worker thread, since a swap waits for an answer
 in flight.
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from personal.swap import AdapterWatcher, SwapEvent
+from personal.adapters.swap import AdapterWatcher, SwapEvent
 from tui import messages
 from tui.adapter_picker import FOLLOW, NONE, AdapterPicker
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from personal.chat import ChatSession, Turn
-from personal.chat_events import AnswerStarted, TextDelta, ToolCalled, ToolProblem, ToolReturned
+from personal.chat.events import AnswerStarted, TextDelta, ToolCalled, ToolProblem, ToolReturned
+from personal.chat.session import ChatSession, Turn
 from personal.errors import InvalidSignal, PersonalError
 from tui import messages
 from tui.confirm import ConfirmScreen

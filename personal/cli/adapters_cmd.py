@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from personal import catalog
+from personal.adapters.registry import Registry, Revision
 from personal.errors import PersonalError
-from personal.registry import Registry, Revision
+from personal.models import catalog
 
 app = typer.Typer(help="Adapter revisions: list, show, diff, eval, rollback, pin, export, rm.",
                   no_args_is_help=True)  # fmt: skip
@@ -39,8 +40,8 @@ def list_(model: str | None = MODEL, as_json: bool = typer.Option(False, "--json
     revs = reg.list(base.fingerprint)
     cur = reg.pointer(base.fingerprint)
     if as_json:
-        typer.echo(json.dumps([{**r.manifest, "current": r.id == cur["revision"]} for r in revs],
-                              indent=2))  # fmt: skip
+        typer.echo(json.dumps([{**r.manifest.to_dict(), "current": r.id == cur["revision"]}
+                               for r in revs], indent=2))  # fmt: skip
         return
     if not revs:
         out.print(f"no adapter revisions for {base.name} yet: personal train")
@@ -50,8 +51,8 @@ def list_(model: str | None = MODEL, as_json: bool = typer.Option(False, "--json
         verdict = "[green]promoted[/]" if r.promoted else "[yellow]rejected[/]"
         table.add_row("*" if r.id == cur["revision"] else "", r.short, r.created_at[:16],
                       (r.parent or "")[:12], verdict,
-                      str(r.manifest.get("training", {}).get("steps", "")),
-                      (r.manifest.get("dataset", {}).get("hash") or "")[:12])  # fmt: skip
+                      str(r.manifest.training.steps or ""),
+                      (r.manifest.dataset.hash or "")[:12])  # fmt: skip
     out.print(table)
     if cur.get("pinned"):
         out.print("[bold]pinned[/]: the daemon will not promote new revisions (adapters unpin)")
@@ -65,36 +66,38 @@ def show(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."
     rev = _rev(reg, ref, model)
     problems = reg.verify(rev)
     if as_json:
-        typer.echo(json.dumps({**rev.manifest, "problems": problems}, indent=2))
+        typer.echo(json.dumps({**rev.manifest.to_dict(), "problems": problems}, indent=2))
         return
     m = rev.manifest
-    out.print(f"[bold]{rev.id}[/]  {m.get('created_at', '')}")
-    out.print(f"  base       {m['base']['name']} ({m['base']['fingerprint'][:12]})")
-    out.print(f"  parent     {m.get('parent') or 'none'}")
-    ds = m.get("dataset", {})
-    out.print(f"  dataset    {str(ds.get('hash', ''))[:12]}  {ds.get('counts')}  "
-              f"{ds.get('messages', 0)} messages until {ds.get('until')}")  # fmt: skip
-    out.print(f"  config     {json.dumps(m.get('config', {}))}")
-    out.print(f"  training   {json.dumps(m.get('training', {}))}")
+    out.print(f"[bold]{rev.id}[/]  {m.created_at}")
+    out.print(f"  base       {m.base.name} ({m.base.fingerprint[:12]})")
+    out.print(f"  parent     {m.parent or 'none'}")
+    ds = m.dataset
+    out.print(f"  dataset    {(ds.hash or '')[:12]}  {ds.counts}  "
+              f"{ds.messages} messages until {ds.until}")  # fmt: skip
+    out.print(f"  config     {json.dumps(m.config)}")
+    out.print(f"  training   {json.dumps(asdict(m.training))}")
     out.print(f"  verdict    {'promoted' if rev.promoted else 'not promoted'}")
-    for reason in m.get("verdict", {}).get("reasons", []):
+    for reason in m.verdict.reasons:
         out.print(f"             - {reason}")
-    eq = m.get("equivalence", {})
-    out.print(f"  equivalence {'passed' if eq.get('passed') else 'FAILED'}  "
-              + json.dumps({k: v for k, v in eq.items() if k != 'passed'}))  # fmt: skip
-    out.print(f"  formats    {', '.join(m.get('formats', {}))}")
+    eq = m.equivalence
+    if eq is not None:
+        out.print(f"  equivalence {'passed' if eq.passed else 'FAILED'}  "
+                  + json.dumps({**eq.figures, "reasons": list(eq.reasons)}))  # fmt: skip
+    out.print(f"  formats    {', '.join(m.formats)}")
     out.print("  files      " + ("ok" if not problems else "[red]" + "; ".join(problems) + "[/]"))
 
 
 @app.command("diff")
 def diff(a: str, b: str, model: str | None = MODEL) -> None:
     """What differs between two revisions: config, data, metrics, and the weights."""
-    from personal.learn.compare import weight_delta
+    from personal.adapters.compare import weight_delta
 
     reg = Registry()
     ra, rb = _rev(reg, a, model), _rev(reg, b, model)
+    da, db = ra.manifest.to_dict(), rb.manifest.to_dict()
     for section in ("config", "dataset", "training", "metrics"):
-        va, vb = ra.manifest.get(section, {}), rb.manifest.get(section, {})
+        va, vb = da.get(section) or {}, db.get(section) or {}
         keys = sorted(set(va) | set(vb))
         changed = [(k, va.get(k), vb.get(k)) for k in keys if va.get(k) != vb.get(k)]
         if changed:
@@ -111,13 +114,16 @@ def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'.
           model: str | None = MODEL) -> None:  # fmt: skip
     """Re-run the gate's measurements for a revision against the bare base."""
     from personal.engine.llama import LlamaEngine
-    from personal.learn import gate
     from personal.learn.dataset import load_dataset
+    from personal.learn.judge import gate
 
     reg = Registry()
     rev = _rev(reg, ref, model)
     base = _base(model)
-    dataset = load_dataset(Path(rev.manifest["dataset"]["path"]))
+    if not rev.manifest.dataset.path:
+        raise PersonalError(f"revision {rev.short} records no dataset to evaluate it on",
+                            hint="it was imported; evaluate a trained revision")  # fmt: skip
+    dataset = load_dataset(Path(rev.manifest.dataset.path))
     engine = LlamaEngine(base, n_ctx=2048)
     try:
         metrics = gate.evaluate(base, dataset, engine, {"none": None, rev.short: rev.file("gguf")})
@@ -166,8 +172,9 @@ def export(ref: str, directory: Path = typer.Argument(..., help="Where to write 
         shutil.copytree(src, target, dirs_exist_ok=True)
     else:
         shutil.copyfile(src, target)
-    (directory / f"{rev.short}.manifest.json").write_text(json.dumps(rev.manifest, indent=2))
-    out.print(f"wrote {target} (+ its manifest)")
+    # the public projection: an export may be shared, the person's own words may not
+    (directory / f"{rev.short}.manifest.json").write_text(json.dumps(rev.manifest.public(), indent=2))
+    out.print(f"wrote {target} (+ its public manifest)")
 
 
 @app.command("rm")
@@ -186,7 +193,7 @@ def import_(path: Path = typer.Argument(..., help="An MLX or PEFT adapter (direc
                                                "config does not say."),
             model: str | None = MODEL) -> None:  # fmt: skip
     """Register an adapter made elsewhere (safetensors only; checked against the base)."""
-    from personal.learn.importer import import_adapter
+    from personal.adapters.importer import import_adapter
 
     rev = import_adapter(path, _base(model), Registry(), scale)
     out.print(f"imported as revision {rev.short} (not current: personal adapters eval "

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import typer
 
-from personal.chat import DEFAULT_SYSTEM_PROMPT, ChatSession, Turn
-from personal.chat_events import Event, TextDelta, ToolCalled, ToolProblem, ToolReturned
+from personal.chat.events import Event, TextDelta, ToolCalled, ToolProblem, ToolReturned
+from personal.chat.session import DEFAULT_SYSTEM_PROMPT, ChatSession, Turn
 from personal.engine.base import GenerationParams
 from personal.errors import PersonalError
 from personal.log import Log
@@ -59,7 +59,7 @@ def ask(
     no_adapter: bool = typer.Option(False, "--no-adapter", help="Run the bare base model."),
 ) -> None:
     """Ask once; the answer streams to stdout, tool activity to stderr; the turn is logged."""
-    from personal.serving import open_served
+    from personal.adapters.serving import open_served
     from personal.tools import load_registry
 
     text = None if tool else _read_prompt(prompt)

@@ -64,11 +64,11 @@ def once(force: bool = typer.Option(False, help="Ignore the idle and power condi
 @app.command("status")
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """Last and next run, their outcome, whether one is running, the current revision."""
-    from personal import catalog
+    from personal.adapters.registry import Registry
     from personal.daemon.cycle import read_state
     from personal.daemon.lock import holder
     from personal.daemon.service import next_run
-    from personal.registry import Registry
+    from personal.models import catalog
 
     config = load_config()
     state = read_state()

@@ -50,7 +50,7 @@ def import_(
     """Import conversations into the log (all of the file, or nothing)."""
     from personal.log import Log
     from personal.log.transfer import import_file
-    from personal.prefs import scan
+    from personal.prefs.preferences import scan
 
     with Log() as log:
         report = import_file(log, file)

@@ -8,8 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from personal import catalog
 from personal.errors import ModelError
+from personal.models import catalog
 
 app = typer.Typer(help="List and inspect base models; choose the default.", no_args_is_help=True)
 out = Console(highlight=False)

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from personal.errors import NotFound
 from personal.log import Log
-from personal.prefs import Preference, Preferences, scan
+from personal.prefs.preferences import Preference, Preferences, scan
 
 app = typer.Typer(help="List, add, edit and extract your stated preferences.",
                   no_args_is_help=True)  # fmt: skip

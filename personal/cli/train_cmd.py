@@ -21,8 +21,9 @@ def train(
     seed: int = typer.Option(TrainConfig.seed, help="Seed for data order, sampling and init."),
 ) -> None:
     """Distill the log into a dataset, train a LoRA adapter, check, gate and register it."""
-    from personal.learn.distill import summarize
+    from personal.learn.distill.build import summarize
     from personal.learn.pipeline import train_once
+    from personal.learn.train import events
 
     config = TrainConfig(iters=iters or TrainConfig.iters, rank=rank, layers=layers,
                          learning_rate=learning_rate, seed=seed)  # fmt: skip
@@ -33,15 +34,12 @@ def train(
         def on_stage(name: str) -> None:
             bar.update(task, description=name, total=None, completed=0, info="")
 
-        def on_progress(event: dict) -> None:
-            if event.get("event") == "start" and event.get("iters"):
-                bar.update(task, total=event["iters"])
-            if "step" in event:
-                loss = event.get("loss")
-                info = f"loss {loss:.3f}" if isinstance(loss, float) else ""
-                if event.get("tokens_per_s"):
-                    info += f"  {event['tokens_per_s']:.0f} tok/s"
-                bar.update(task, completed=event["step"], info=info)
+        def on_progress(event: events.Event) -> None:
+            if isinstance(event, events.Started):
+                bar.update(task, total=event.iters, completed=event.step)
+            elif isinstance(event, events.Step):
+                info = f"loss {event.loss:.3f}  {event.tokens_per_s:.0f} tok/s"
+                bar.update(task, completed=event.step, info=info)
 
         outcome = train_once(model=model, config=config, auto_steps=iters is None,
                              dry_run=dry_run, on_stage=on_stage, on_progress=on_progress)  # fmt: skip

@@ -12,13 +12,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from personal import catalog, paths
+from personal import paths
+from personal.adapters.registry import Registry
 from personal.daemon.conditions import DaemonConfig, enough_data, idle, on_mains
 from personal.daemon.lock import LockBusy, TrainingLock
 from personal.errors import NotEnoughData, PersonalError
-from personal.files import write_json_atomic
+from personal.fileio import write_json_atomic
+from personal.learn.train import events
 from personal.log import Log
-from personal.registry import Registry
+from personal.models import catalog
 
 log = logging.getLogger("personal.daemon")
 HISTORY = 30  # cycles remembered in state.json
@@ -65,7 +67,7 @@ def conditions(config: DaemonConfig, force: bool) -> list[str]:
     """Why the cycle may not run now (empty: it may)."""
     base = catalog.resolve(config.model)
     current = Registry().current(base.fingerprint)
-    since = current.manifest.get("dataset", {}).get("until") if current else None
+    since = current.manifest.dataset.until if current else None
     with Log() as chat_log:
         checks = [enough_data(chat_log, since, config.min_new_messages)]
     if not force:
@@ -123,15 +125,13 @@ def _stage(name: str) -> None:
         write_state(running={**state["running"], "stage": name})
 
 
-def _progress(event: dict[str, Any]) -> None:
-    kind = event.get("event")
-    if kind == "start":
-        resumed = event.get("step") or 0
-        log.info("training %s steps%s", event.get("iters"),
-                 f", resumed from step {resumed}" if resumed else "")  # fmt: skip
-    elif kind == "checkpoint":
-        log.info("checkpoint at step %s", event.get("step"))
-    elif kind == "done":
-        report = event.get("report", {})
-        log.info("trained %s tokens at %s tok/s, peak %s MB", report.get("trained_tokens"),
-                 report.get("tokens_per_s"), report.get("peak_rss_mb"))  # fmt: skip
+def _progress(event: events.Event) -> None:
+    if isinstance(event, events.Started):
+        log.info("training %s steps%s", event.iters,
+                 f", resumed from step {event.step}" if event.step else "")  # fmt: skip
+    elif isinstance(event, events.Checkpointed):
+        log.info("checkpoint at step %s", event.step)
+    elif isinstance(event, events.Done):
+        r = event.report
+        log.info("trained %s tokens at %s tok/s, peak %s MB", r.trained_tokens,
+                 r.tokens_per_s, r.peak_rss_mb)  # fmt: skip

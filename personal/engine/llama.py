@@ -16,12 +16,12 @@ import threading
 from collections.abc import Generator
 from typing import Any
 
-from personal.catalog import BaseModel
 from personal.engine.base import AdapterRef, Engine, EngineInfo, GenerationParams, Message, Usage
 from personal.engine.prompt import ChatFormat
 from personal.engine.stops import StopFilter
 from personal.engine.toolcall import CLOSE, OPEN, call_schema
 from personal.errors import AdapterError, EngineError, EngineUnavailable, ModelCorrupt
+from personal.models.catalog import BaseModel
 
 
 def import_llama_cpp() -> Any:

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import os
 
-from personal.catalog import BaseModel, resolve
 from personal.engine.base import Engine
 from personal.errors import EngineUnavailable
+from personal.models.catalog import BaseModel, resolve
 
 BACKENDS = ("llama.cpp", "mlx", "fake")
 
 
 def open_engine(
-    model: str | None = None,
+    model: str | BaseModel | None = None,
     *,
     backend: str | None = None,
     n_ctx: int = 4096,
     n_threads: int | None = None,
 ) -> Engine:
-    """Load `model` (catalog name or .gguf path; default model if None) with `backend`.
+    """Load `model` (a resolved BaseModel, a catalog name or .gguf path; the default model
+    if None) with `backend`.
 
     `$PERSONAL_BACKEND` picks the backend when none is given ("fake" is for tests and
     demos: it needs no model file and answers by echoing).
@@ -27,8 +28,8 @@ def open_engine(
     if backend == "fake":
         from personal.engine.fake import FakeEngine
 
-        return FakeEngine(model=model or "fake")
-    base: BaseModel = resolve(model)
+        return FakeEngine(model=getattr(model, "name", model) or "fake")
+    base = model if isinstance(model, BaseModel) else resolve(model)
     if backend == "llama.cpp":
         from personal.engine.llama import LlamaEngine
 

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 
 from personal.engine.base import AdapterRef, Engine, EngineInfo, GenerationParams, Message, Usage
-from personal.engine.convert import mlx_dir_for, quiet_transformers, read_conversion
 from personal.engine.llama import ContextOverflow
 from personal.engine.prompt import ChatFormat
 from personal.engine.stops import StopFilter
 from personal.engine.toolcall import CLOSE
 from personal.errors import AdapterError, EngineUnavailable
+from personal.models.convert import mlx_dir_for, quiet_transformers, read_conversion
 
 PREFILL_CHUNK = 128  # prompt tokens per forward pass; cancel is checked between chunks
 REPEAT_WINDOW = 64  # llama.cpp's default repeat_last_n

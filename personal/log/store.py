@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from personal import paths
 from personal.errors import InvalidSignal, NotFound
-from personal.log import feedback, records
+from personal.log import feedback, preferences, records
 from personal.log.connection import connect, translate, translated
 from personal.log.feedback import AnswerState
 from personal.log.ids import new_id, now
@@ -153,10 +153,8 @@ class Log:
             count = self.db.execute(f"SELECT COUNT(*) FROM messages {where}", params).fetchone()[0]
             in_scope = f"IN (SELECT id FROM messages {where})"
             self.db.execute(f"DELETE FROM notes WHERE source_message_id {in_scope}", params)
-            self.db.execute(f"DELETE FROM preference_scans WHERE message_id {in_scope}", params)
-            self.db.execute(
-                "DELETE FROM preferences WHERE origin = 'extracted' AND conversation_id "
-                f"IN (SELECT id FROM conversations {where.replace('conversation_', '')})",
+            preferences.forget_conversations(
+                self.db, f"SELECT id FROM conversations {where.replace('conversation_', '')}",
                 params,
             )
             self.db.execute(

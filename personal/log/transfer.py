@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from personal.errors import ImportFormatError, LogError
-from personal.log import records, signals
+from personal.log import export_extras as signals
+from personal.log import records
 from personal.log.chatgpt import parse_chatgpt
 from personal.log.ids import is_id, new_id, now, to_epoch_ms
 from personal.log.store import Log

@@ -7,6 +7,6 @@ own command tools from tools.toml, and plugins (entry points in "personal.tools"
 
 from personal.tools.base import Tool, ToolResult, params
 from personal.tools.load import load_registry
-from personal.tools.registry import ToolRegistry
+from personal.tools.toolbox import ToolRegistry
 
 __all__ = ["Tool", "ToolRegistry", "ToolResult", "load_registry", "params"]

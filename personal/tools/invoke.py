@@ -12,7 +12,7 @@ from personal.tools.base import Tool
 from personal.tools.validate import check_arguments
 
 if TYPE_CHECKING:
-    from personal.tools.registry import ToolRegistry
+    from personal.tools.toolbox import ToolRegistry
 
 
 def parse_command(registry: ToolRegistry, line: str) -> tuple[str, dict]:

@@ -18,7 +18,7 @@ from personal.tools.config import default_path, read_config
 from personal.tools.dates import date_tools
 from personal.tools.files import file_tools
 from personal.tools.notes import NOTES_TOOLS, notes_tools
-from personal.tools.registry import ToolRegistry
+from personal.tools.toolbox import ToolRegistry
 from personal.tools.units import units_tool
 
 if TYPE_CHECKING:

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from personal import paths
+from personal.adapters.manifest import FileEntry, Manifest
 from personal.errors import AmbiguousRevision, RegistryError, RevisionNotFound
-from personal.files import sha256_file, write_json_atomic
+from personal.fileio import sha256_file, write_json_atomic, write_text_atomic
 
 WEIGHTS = "mlx/adapters.safetensors"  # the file whose hash is the revision id
 
@@ -43,7 +44,7 @@ file_sha256 = sha256_file  # the name importers know
 class Revision:
     id: str
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
 
     @property
     def short(self) -> str:
@@ -51,23 +52,23 @@ class Revision:
 
     @property
     def parent(self) -> str | None:
-        return self.manifest.get("parent")
+        return self.manifest.parent
 
     @property
     def base_fingerprint(self) -> str:
-        return self.manifest["base"]["fingerprint"]
+        return self.manifest.base.fingerprint
 
     @property
     def promoted(self) -> bool:
-        return bool(self.manifest.get("verdict", {}).get("promote"))
+        return self.manifest.promoted
 
     @property
     def created_at(self) -> str:
-        return self.manifest.get("created_at", "")
+        return self.manifest.created_at
 
     def file(self, fmt: str) -> Path:
         """The path of one export format ("gguf", "peft", "mlx")."""
-        rel = self.manifest.get("formats", {}).get(fmt)
+        rel = self.manifest.formats.get(fmt)
         if rel is None:
             raise RegistryError(f"revision {self.short} has no {fmt!r} export")
         return self.path / rel
@@ -92,7 +93,7 @@ class Registry:
                 shutil.rmtree(old, ignore_errors=True)
         return Path(tempfile.mkdtemp(dir=self.staging, prefix=f"{os.getpid()}-"))
 
-    def commit(self, staged: Path, manifest: dict[str, Any]) -> Revision:
+    def commit(self, staged: Path, manifest: Manifest) -> Revision:
         """Seal a staged directory as a revision: hash, record files, rename into place."""
         weights = staged / WEIGHTS
         if not weights.is_file():
@@ -103,13 +104,12 @@ class Registry:
             shutil.rmtree(staged, ignore_errors=True)
             return self.get(rev_id)
         files = {
-            str(p.relative_to(staged)): file_sha256(p)
+            str(p.relative_to(staged)): FileEntry(file_sha256(p), p.stat().st_size)
             for p in sorted(staged.rglob("*"))
             if p.is_file()
         }
-        manifest = {**manifest, "id": rev_id, "files": files}
-        manifest.setdefault("created_at", _now())
-        write_json_atomic(staged / "manifest.json", manifest)
+        manifest = manifest.with_(id=rev_id, files=files, created_at=manifest.created_at or _now())
+        write_text_atomic(staged / "manifest.json", manifest.to_json())
         for p in staged.rglob("*"):
             if p.is_file():
                 p.chmod(0o444)
@@ -122,7 +122,7 @@ class Registry:
         for d in self.revisions.iterdir():
             manifest = d / "manifest.json"
             if manifest.is_file():
-                rev = Revision(d.name, d, json.loads(manifest.read_text()))
+                rev = Revision(d.name, d, Manifest.read(manifest))
                 if base_fingerprint is None or rev.base_fingerprint == base_fingerprint:
                     revs.append(rev)
         return sorted(revs, key=lambda r: r.created_at, reverse=True)
@@ -151,11 +151,11 @@ class Registry:
     def verify(self, rev: Revision) -> list[str]:
         """Every file that is missing or no longer matches its recorded hash."""
         problems = []
-        for rel, digest in rev.manifest.get("files", {}).items():
+        for rel, entry in rev.manifest.files.items():
             p = rev.path / rel
             if not p.is_file():
                 problems.append(f"{rel}: missing")
-            elif file_sha256(p) != digest:
+            elif file_sha256(p) != entry.sha256:
                 problems.append(f"{rel}: contents changed (hash mismatch)")
         return problems
 
@@ -179,7 +179,7 @@ class Registry:
         if not (d / "manifest.json").is_file():
             raise RegistryError(f"the current revision {rev_id[:12]} is missing from disk",
                                 hint="personal adapters rollback")  # fmt: skip
-        return Revision(rev_id, d, json.loads((d / "manifest.json").read_text()))
+        return Revision(rev_id, d, Manifest.read(d / "manifest.json"))
 
     def set_current(self, base_fingerprint: str, rev: Revision | None, reason: str) -> None:
         """Make `rev` current (None: no adapter), atomically, remembering the move."""

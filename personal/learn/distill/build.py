@@ -27,18 +27,18 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from personal.catalog import BaseModel
-from personal.chat import DEFAULT_SYSTEM_PROMPT
+from personal.chat.session import DEFAULT_SYSTEM_PROMPT
 from personal.engine.base import Engine
 from personal.errors import NotEnoughData, TrainingError
-from personal.learn import harvest
 from personal.learn.config import documented
 from personal.learn.dataset import Dataset, example, split_groups, write_dataset
 from personal.learn.dataset import summarize as summarize
-from personal.learn.retention import load_prompts, partition, retention_examples
-from personal.learn.teacher import Teacher, teacher_system
+from personal.learn.distill import harvest
+from personal.learn.distill.retention import load_prompts, partition, retention_examples
+from personal.learn.distill.teacher import Teacher, teacher_system
 from personal.log import Log
-from personal.prefs import Preference, Preferences
+from personal.models.catalog import BaseModel
+from personal.prefs.preferences import Preference, Preferences
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 

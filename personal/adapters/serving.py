@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from personal.adapters.registry import Registry, Revision
 from personal.engine.base import AdapterRef, Engine
 from personal.engine.load import open_engine
 from personal.errors import AdapterError, PersonalError, RegistryError
-from personal.registry import Registry, Revision
 
 FORMAT_FOR_BACKEND = {"llama.cpp": "gguf", "mlx": "mlx", "fake": "gguf"}  # fake: records only
 

@@ -1,7 +1,7 @@
 """The training process, and the parent-side call that runs it.
 
     report = run_training(TrainJob(...), on_progress=print)   # parent (daemon, CLI)
-    python -m personal.learn.worker JOB.json                  # child: prints JSON lines
+    python -m personal.learn.train.worker JOB.json                  # child: prints JSON lines
 
 Training runs in its own process so that the chat keeps its cores and memory, a crash
 cannot take the app down, and the process can be started with OpenBLAS preloaded: the
@@ -27,6 +27,8 @@ from typing import Any
 from personal import errors
 from personal.errors import PersonalError, TrainingError, TrainingStopped
 from personal.learn.config import TrainConfig
+from personal.learn.train import events
+from personal.learn.train.events import TrainReport
 
 EXIT_STOPPED = 75  # EX_TEMPFAIL: stopped on request, resumable
 EXIT_FAILED = 2
@@ -63,27 +65,12 @@ class TrainJob:
                    warm_start=Path(d["warm_start"]) if d.get("warm_start") else None)  # fmt: skip
 
 
-@dataclass(frozen=True)
-class TrainReport:
-    steps: int
-    trained_tokens: int
-    tokens_per_s: float | None
-    wall_s: float
-    peak_rss_mb: float
-    blas: str
-    final_train_loss: float | None
-    final_val_loss: float | None
-    output_dir: Path
-    run_dir: Path
-    raw: dict[str, Any]  # everything in report.json
-
-
 # --- parent side ----------------------------------------------------------------------
 def run_training(
-    job: TrainJob, on_progress: Callable[[dict[str, Any]], None] | None = None, *,
+    job: TrainJob, on_progress: Callable[[events.Event], None] | None = None, *,
     stop: threading.Event | None = None,
 ) -> TrainReport:  # fmt: skip
-    """Run `job` in a worker process; progress events go to `on_progress`.
+    """Run `job` in a worker process; its typed events go to `on_progress`.
 
     Raises TrainingStopped when stopped (SIGTERM to this process, Ctrl-C, or `stop` set),
     TrainingError (with the worker's last stderr lines) when it fails."""
@@ -92,7 +79,7 @@ def run_training(
     job_file.write_text(json.dumps(job.to_dict(), indent=2))
     log = (job.run_dir / "worker.log").open("a")
     child = subprocess.Popen(
-        [sys.executable, "-m", "personal.learn.worker", str(job_file)],
+        [sys.executable, "-m", "personal.learn.train.worker", str(job_file)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
         start_new_session=True,  # a terminal's Ctrl-C reaches us; we stop it cleanly
         env={**os.environ, PARENT_ENV: str(os.getpid())},
@@ -108,22 +95,23 @@ def run_training(
     restore = _forward_sigterm(terminate)
     if stop is not None:
         threading.Thread(target=_watch, args=(stop, child, terminate), daemon=True).start()
-    last: dict[str, Any] = {}
+    last: events.Event | None = None
+    final = (events.Done, events.Failed, events.Stopped)
     try:
         assert child.stdout is not None
         for line in child.stdout:
-            event = _parse(line)
+            event = events.decode(line)
             if event is None:
                 continue
-            last = event if event.get("event") in ("done", "error", "stopped") else last
+            last = event if isinstance(event, final) else last
             if on_progress is not None:
                 on_progress(event)
         rc = child.wait()
     except KeyboardInterrupt:
         terminate()
         for line in child.stdout or ():  # the worker reports the step it stopped at
-            event = _parse(line) or {}
-            last = event if event.get("event") == "stopped" else last
+            event = events.decode(line)
+            last = event if isinstance(event, events.Stopped) else last
         rc = child.wait()
     except BaseException:  # e.g. a failing progress callback: never leave the worker behind
         terminate()
@@ -136,29 +124,23 @@ def run_training(
     return _outcome(job, rc, last, list(tail))
 
 
-def _outcome(job: TrainJob, rc: int, last: dict[str, Any], tail: list[str]) -> TrainReport:
-    if rc == 0 and last.get("event") == "done":
-        r = last["report"]
-        return TrainReport(
-            steps=r["steps"], trained_tokens=r["trained_tokens"],
-            tokens_per_s=r["tokens_per_s"], wall_s=r["wall_s"], peak_rss_mb=r["peak_rss_mb"],
-            blas=r.get("blas", "unknown"), final_train_loss=r["final_train_loss"],
-            final_val_loss=r["final_val_loss"], output_dir=job.output_dir,
-            run_dir=job.run_dir, raw=r,
-        )  # fmt: skip
+def _outcome(job: TrainJob, rc: int, last: events.Event | None, tail: list[str]) -> TrainReport:
+    if rc == 0 and isinstance(last, events.Done):
+        return last.report
     if rc == EXIT_STOPPED:
+        step = last.step if isinstance(last, events.Stopped) else "?"
         raise TrainingStopped(
-            f"training was stopped at step {last.get('step', '?')} of {job.config.iters}",
+            f"training was stopped at step {step} of {job.config.iters}",
             hint=f"run it again to resume from the checkpoint in {job.run_dir}",
         )
-    if last.get("event") == "error":  # a user-facing error: re-raise it as its own type
-        cls = getattr(errors, str(last.get("type")), None)
+    if isinstance(last, events.Failed):  # a user-facing error: re-raise it as its own type
+        cls = getattr(errors, last.type, None)
         if not (isinstance(cls, type) and issubclass(cls, PersonalError)):
             cls = TrainingError
         try:
-            raise cls(last["message"], hint=last.get("hint"))
+            raise cls(last.message, hint=last.hint)
         except TypeError:  # an error class with a different constructor
-            raise TrainingError(last["message"], hint=last.get("hint")) from None
+            raise TrainingError(last.message, hint=last.hint) from None
     lines = "\n    ".join(tail[-12:]) or "(no output)"
     raise TrainingError(
         f"the training process failed (exit code {rc}); its last output:\n    {lines}",
@@ -180,14 +162,6 @@ def _drain(stream: Any, tail: collections.deque[str], log: Any) -> None:
         tail.append(line.rstrip())
         log.write(line)
         log.flush()
-
-
-def _parse(line: str) -> dict[str, Any] | None:
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) else None
 
 
 def _forward_sigterm(handler: Callable[..., None]) -> Callable[[], None]:
@@ -276,9 +250,9 @@ def die_with_parent() -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m personal.learn.worker JOB.json", file=sys.stderr)
+        print("usage: python -m personal.learn.train.worker JOB.json", file=sys.stderr)
         return EXIT_FAILED
-    reexec_with_openblas(["-m", "personal.learn.worker", argv[1]])
+    reexec_with_openblas(["-m", "personal.learn.train.worker", argv[1]])
     die_with_parent()
     os.nice(10)  # the chat (llama.cpp) keeps priority over training
     out = os.fdopen(os.dup(1), "w", buffering=1)
@@ -288,15 +262,15 @@ def main(argv: list[str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())  # finish the step, checkpoint, exit
 
-    def emit(event: dict[str, Any]) -> None:
+    def emit(event: events.Event) -> None:
         try:
-            out.write(json.dumps(event) + "\n")
+            out.write(events.encode(event) + "\n")
         except BrokenPipeError:  # the parent is gone: stop cleanly rather than crash
             stop.set()
 
-    emit({"event": "worker", "pid": os.getpid(), "blas": blas_in_use()})
-    from personal.engine.convert import mlx_dir_for
-    from personal.learn.trainer import Stopped, train
+    emit(events.WorkerStarted(os.getpid(), blas_in_use()))
+    from personal.learn.train.trainer import Stopped, train
+    from personal.models.convert import mlx_dir_for
 
     try:
         job = TrainJob.from_dict(json.loads(Path(argv[1]).read_text()))
@@ -306,10 +280,10 @@ def main(argv: list[str]) -> int:
               report_extra={"blas": blas_in_use(), "base": job.base_name,
                             "base_fingerprint": job.base_fingerprint})  # fmt: skip
     except Stopped as e:
-        emit({"event": "stopped", "step": e.step})
+        emit(events.Stopped(e.step))
         return EXIT_STOPPED
     except PersonalError as e:
-        emit({"event": "error", "type": type(e).__name__, "message": e.message, "hint": e.hint})
+        emit(events.Failed(type(e).__name__, e.message, e.hint))
         return EXIT_FAILED
     return 0
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from personal.engine.base import Engine, GenerationParams
 from personal.learn.dataset import example
-from personal.learn.teacher import trim_truncated
+from personal.learn.distill.teacher import trim_truncated
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 PARTS = ("train", "test", "retention")
 _BUCKETS = 8  # of every 8 prompts (by hash): 1 retention, 1 held-out test, 6 training
 

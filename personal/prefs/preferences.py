@@ -2,8 +2,8 @@
 
 A preference is an instruction in the person's favour ("Call the user Sam.", "Answer in
 French.") with a kind and, when an answer can be checked against it, a checker (see
-`prefs_check.check`). It is either added by hand (origin "manual") or extracted from a
-user message (origin "extracted", see `prefs_extract.extract`): the chat calls
+`personal.prefs.check.check`). It is either added by hand (origin "manual") or extracted from a
+user message (origin "extracted", see `personal.prefs.extract.extract`): the chat calls
 `extract_from_message` after logging each user turn, and `scan` catches up on everything
 else (imported conversations included).
 
@@ -21,37 +21,21 @@ Rules the store keeps:
 from __future__ import annotations
 
 import builtins
-import json
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from personal.errors import InvalidSignal
 from personal.log import Log, LoggedMessage, records
-from personal.log.ids import new_scattered_id, now
-from personal.prefs_check import check
-from personal.prefs_extract import KINDS, Candidate, classify, extract
+from personal.log import preferences as rows
+from personal.log.ids import now
+from personal.log.preferences import Preference
+from personal.prefs.check import check
+from personal.prefs.extract import KINDS, Candidate, classify, extract
 
 ORIGINS = ("extracted", "manual")
 SINGLE_VALUED = ("name", "signoff", "language", "length")
 SCAN_BATCH = 200  # user messages read per write transaction, so a chat never waits long
-_COLUMNS = ("id, text, kind, checker, origin, source_message_id, conversation_id, active, "
-            "created_at, updated_at, stated_at")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Preference:
-    id: str
-    text: str
-    kind: str
-    checker: dict | None
-    origin: str  # "extracted" | "manual"
-    source_message_id: str | None
-    conversation_id: str | None
-    active: bool
-    created_at: str
-    updated_at: str
-    stated_at: str  # when the person said it (the source message's time for extracted ones)
 
 
 @dataclass(frozen=True)
@@ -89,23 +73,21 @@ class Preferences:
             db, conversation_id, stated_at = self.log.db, None, now()
             if source_message_id is not None:
                 source_message_id = records.resolve(db, "messages", source_message_id, "message")
-                conversation_id, stated_at = db.execute(
-                    "SELECT conversation_id, created_at FROM messages WHERE id = ?",
-                    [source_message_id],
-                ).fetchone()
-            candidate = Candidate(text, kind or derived, checker)
-            pref_id = _insert(db, candidate, origin, source_message_id, conversation_id, stated_at)
+                conversation_id, stated_at = rows.source_of(db, source_message_id)
+            pref_id = _insert(db, Candidate(text, kind or derived, checker), origin,
+                              source_message_id, conversation_id, stated_at)  # fmt: skip
         return self.get(pref_id)
 
     def list(self, active_only: bool = False) -> builtins.list[Preference]:
         """In the order they were stated."""
-        where = "WHERE active = 1 " if active_only else ""
-        return self._select(f"{where}ORDER BY stated_at, created_at, id", [])
+        where = "WHERE p.active = 1 " if active_only else ""
+        with self.log.locked() as db:
+            return rows.select(db, f"{where}ORDER BY p.stated_at, p.created_at, p.id")
 
     def get(self, id_or_prefix: str) -> Preference:
         with self.log.locked() as db:
             pref_id = records.resolve(db, "preferences", id_or_prefix, "preference")
-        return self._select("WHERE id = ?", [pref_id])[0]
+            return rows.select(db, "WHERE p.id = ?", [pref_id])[0]
 
     def edit(self, id_or_prefix: str, text: str) -> Preference:
         """Reword a preference; its kind and checker are derived again."""
@@ -113,18 +95,14 @@ class Preferences:
         kind, checker = classify(text)
         with self.log.transaction():
             pref_id = records.resolve(self.log.db, "preferences", id_or_prefix, "preference")
-            self.log.db.execute(
-                "UPDATE preferences SET text = ?, kind = ?, checker = ?, updated_at = ? "
-                "WHERE id = ?",
-                [text, kind, _json(checker), now(), pref_id],
-            )
+            rows.reword(self.log.db, pref_id, text, kind, checker)
         return self.get(pref_id)
 
     def remove(self, id_or_prefix: str) -> None:
         """Delete a preference (its source message stays scanned: not extracted again)."""
         with self.log.transaction():
             pref_id = records.resolve(self.log.db, "preferences", id_or_prefix, "preference")
-            self.log.db.execute("DELETE FROM preferences WHERE id = ?", [pref_id])
+            rows.delete(self.log.db, pref_id)
 
     def set_active(self, id_or_prefix: str, active: bool) -> Preference:
         """Switch a preference on or off; switching one on switches off the others of a
@@ -132,25 +110,13 @@ class Preferences:
         with self.log.transaction():
             db = self.log.db
             pref_id = records.resolve(db, "preferences", id_or_prefix, "preference")
-            if active:
-                (kind,) = db.execute(
-                    "SELECT kind FROM preferences WHERE id = ?", [pref_id]
-                ).fetchone()
-                _supersede(db, kind, pref_id)
-            db.execute(
-                "UPDATE preferences SET active = ?, updated_at = ? WHERE id = ?",
-                [int(bool(active)), now(), pref_id],
-            )
+            kind = rows.select(db, "WHERE p.id = ?", [pref_id])[0].kind
+            rows.set_active(db, pref_id, active, kind in SINGLE_VALUED)
         return self.get(pref_id)
 
     def profile(self) -> str:
         """The active preferences as a bullet list for a system prompt ("" if none)."""
         return "\n".join(f"- {p.text}" for p in self.list(active_only=True))
-
-    def _select(self, rest: str, params: builtins.list) -> builtins.list[Preference]:
-        with self.log.locked() as db:
-            rows = records.dicts(db.execute(f"SELECT {_COLUMNS} FROM preferences {rest}", params))
-        return [_preference(row) for row in rows]
 
 
 # --- extraction from the log ------------------------------------------------------------
@@ -159,12 +125,7 @@ def extract_from_message(log: Log, message: LoggedMessage | str) -> list[Prefere
     message_id = message.id if isinstance(message, LoggedMessage) else message
     with log.transaction():
         message_id = records.resolve(log.db, "messages", message_id, "message")
-        row = log.db.execute(
-            "SELECT m.id, m.conversation_id, m.content, m.created_at FROM messages m "
-            "WHERE m.id = ? AND m.role = 'user' AND NOT EXISTS "
-            "(SELECT 1 FROM preference_scans s WHERE s.message_id = m.id)",
-            [message_id],
-        ).fetchone()
+        row = rows.unscanned_message(log.db, message_id)
         new, _ = _scan_message(log.db, *row) if row else ([], 0)
     return [Preferences(log).get(i) for i in new]
 
@@ -175,19 +136,13 @@ def scan(log: Log, since: str | None = None) -> ScanReport:
     new, duplicates, scanned = [], 0, 0
     while True:
         with log.transaction():
-            rows = log.db.execute(
-                "SELECT m.id, m.conversation_id, m.content, m.created_at FROM messages m "
-                "WHERE m.role = 'user' AND m.created_at >= ? AND NOT EXISTS "
-                "(SELECT 1 FROM preference_scans s WHERE s.message_id = m.id) "
-                "ORDER BY m.created_at, m.id LIMIT ?",
-                [since or "", SCAN_BATCH],
-            ).fetchall()
-            for row in rows:
+            batch = rows.unscanned(log.db, since, SCAN_BATCH)
+            for row in batch:
                 ids, dups = _scan_message(log.db, *row)
                 new += ids
                 duplicates += dups
-        scanned += len(rows)
-        if len(rows) < SCAN_BATCH:
+        scanned += len(batch)
+        if len(batch) < SCAN_BATCH:
             break
     prefs = Preferences(log)
     return ScanReport([prefs.get(i) for i in new], duplicates, scanned)
@@ -199,62 +154,23 @@ def _scan_message(
     """Extract from one message and mark it read; returns (new ids, duplicates)."""
     new, duplicates = [], 0
     for candidate in extract(content or ""):
-        active = {_same(t) for (t,) in db.execute("SELECT text FROM preferences WHERE active = 1")}
-        if _same(candidate.text) in active:
+        if _same(candidate.text) in {_same(t) for t in rows.active_texts(db)}:
             duplicates += 1
             continue
         new.append(_insert(db, candidate, "extracted", message_id, conversation_id, at))
-    db.execute(
-        "INSERT OR IGNORE INTO preference_scans (message_id, scanned_at) VALUES (?, ?)",
-        [message_id, now()],
-    )
+    rows.mark_scanned(db, message_id)
     return new, duplicates
 
 
-# --- rows -------------------------------------------------------------------------------
 def _insert(
-    db: Database,
-    candidate: Candidate,
-    origin: str,
-    source_message_id: str | None,
-    conversation_id: str | None,
-    stated_at: str,
-) -> str:
-    pref_id, at, meta, active = new_scattered_id(), now(), {}, 1
-    if candidate.kind in SINGLE_VALUED:
-        newer = db.execute(
-            "SELECT id FROM preferences WHERE active = 1 AND kind = ? AND stated_at > ? "
-            "ORDER BY stated_at DESC LIMIT 1",
-            [candidate.kind, stated_at],
-        ).fetchone()
-        if newer:
-            active, meta = 0, {"superseded_by": newer[0]}
-        else:
-            _supersede(db, candidate.kind, pref_id)
-    records.insert(db, "preferences", {
-        "id": pref_id, "text": candidate.text, "kind": candidate.kind,
-        "checker": _json(candidate.checker), "origin": origin,
-        "source_message_id": source_message_id, "conversation_id": conversation_id,
-        "active": active, "stated_at": stated_at, "created_at": at, "updated_at": at,
-        "meta": json.dumps(meta),
-    })  # fmt: skip
-    return pref_id
-
-
-def _supersede(db: Database, kind: str, by: str) -> None:
-    """Switch off the active preferences of a single-valued kind (`by` replaces them)."""
-    if kind in SINGLE_VALUED:
-        db.execute(
-            "UPDATE preferences SET active = 0, updated_at = ?, "
-            "meta = json_set(meta, '$.superseded_by', ?) "
-            "WHERE active = 1 AND kind = ? AND id != ?",
-            [now(), by, kind, by],
-        )
-
-
-def _preference(row: dict) -> Preference:
-    checker = None if row["checker"] is None else json.loads(row["checker"])
-    return Preference(**{**row, "checker": checker, "active": bool(row["active"])})
+    db: Database, candidate: Candidate, origin: str, source_message_id: str | None,
+    conversation_id: str | None, stated_at: str,
+) -> str:  # fmt: skip
+    return rows.insert(
+        db, text=candidate.text, kind=candidate.kind, checker=candidate.checker, origin=origin,
+        source_message_id=source_message_id, conversation_id=conversation_id,
+        stated_at=stated_at, single_valued=candidate.kind in SINGLE_VALUED,
+    )  # fmt: skip
 
 
 def _text(text: str) -> str:
@@ -265,10 +181,6 @@ def _text(text: str) -> str:
 
 def _same(text: str) -> str:
     return " ".join(text.casefold().split()).rstrip(".!")
-
-
-def _json(value: dict | None) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 __all__ = [

@@ -22,33 +22,22 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from personal.catalog import BaseModel
+from personal.adapters.manifest import Metrics
 from personal.engine.base import AdapterRef, GenerationParams
 from personal.engine.llama import ContextOverflow, LlamaEngine
 from personal.errors import TrainingError
 from personal.learn.config import documented
 from personal.learn.dataset import Dataset
 from personal.learn.examples import render_example
-from personal.prefs_check import check
+from personal.models.catalog import BaseModel
+from personal.prefs.check import check
 
 CE_KINDS = ("answer", "preference")
 TOOL_PROBE_TOKENS = 16  # a habit starts the call at once; prose before it is not waited for
-
-
-@dataclass
-class Metrics:
-    ce: float | None = None
-    ce_by_kind: dict[str, float] = field(default_factory=dict)  # answer, preference, tool
-    retention_ce: float | None = None
-    adherence: dict[str, float] = field(default_factory=dict)  # preference text → share
-    tool_rate: float | None = None
-    false_call_rate: float | None = None
-    counts: dict[str, int] = field(default_factory=dict)  # examples behind each metric
-    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -113,8 +102,7 @@ def evaluate(
             else:
                 engine.attach_adapter(AdapterRef(f"gate:{label}", Path(path)))
             m = _measure(engine, scored, retention, texts, asked, requests, checks, answer_tokens)
-            m.seconds = round(time.perf_counter() - start, 2)
-            out[label] = m
+            out[label] = replace(m, seconds=round(time.perf_counter() - start, 2))
     finally:
         if previous is None:
             engine.detach_adapter()
@@ -128,7 +116,7 @@ def _measure(
     texts: list[tuple[str, str]], asked: list[dict], requests: list[dict],
     checks: list[tuple[str, dict]], answer_tokens: int,
 ) -> Metrics:  # fmt: skip
-    m = Metrics()
+    m: dict[str, Any] = {}
     by_kind: dict[str, list[float]] = {}
     retained: list[float] = []
     for ex, (prompt, completion) in zip(scored + retention, texts, strict=True):
@@ -142,12 +130,12 @@ def _measure(
             retained.append(statistics.median(ce))
         else:
             by_kind.setdefault(ex["kind"], []).append(statistics.fmean(ce))
-    m.ce_by_kind = {k: round(statistics.median(v), 4) for k, v in sorted(by_kind.items())}
+    m["ce_by_kind"] = {k: round(statistics.median(v), 4) for k, v in sorted(by_kind.items())}
     main = [x for k in CE_KINDS for x in by_kind.get(k, [])]
-    m.ce = round(statistics.median(main), 4) if main else None
-    m.retention_ce = round(statistics.fmean(retained), 4) if retained else None
-    m.counts = {"ce": len(main), "retention": len(retained), "adherence": len(asked),
-                "tool_requests": len(requests)}  # fmt: skip
+    m["ce"] = round(statistics.median(main), 4) if main else None
+    m["retention_ce"] = round(statistics.fmean(retained), 4) if retained else None
+    m["counts"] = {"ce": len(main), "retention": len(retained), "adherence": len(asked),
+                   "tool_requests": len(requests)}  # fmt: skip
 
     greedy = GenerationParams(max_tokens=answer_tokens, temperature=0.0, repeat_penalty=1.1)
     complied = dict.fromkeys((name for name, _ in checks), 0)
@@ -158,8 +146,8 @@ def _measure(
         for name, checker in checks:
             complied[name] += check(checker, result.text.strip())
     if asked:
-        m.adherence = {name: round(n / len(asked), 4) for name, n in complied.items()}
-        m.false_call_rate = round(false_calls / len(asked), 4)
+        m["adherence"] = {name: round(n / len(asked), 4) for name, n in complied.items()}
+        m["false_call_rate"] = round(false_calls / len(asked), 4)
 
     probe = GenerationParams(max_tokens=TOOL_PROBE_TOKENS, temperature=0.0, repeat_penalty=1.1)
     hits = 0
@@ -167,8 +155,8 @@ def _measure(
         result = engine.chat(ex["messages"][:-1], probe, tools=ex.get("tools")).complete()
         hits += any(c.name == ex["meta"].get("expected_tool") for c in result.tool_calls[:1])
     if requests:
-        m.tool_rate = round(hits / len(requests), 4)
-    return m
+        m["tool_rate"] = round(hits / len(requests), 4)
+    return Metrics(**m)
 
 
 # --- deciding -----------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from personal.catalog import BaseModel
+from personal.adapters.safetensors_check import check_safetensors, refuse_pickle
 from personal.errors import AdapterFormatError
-from personal.learn.safetensors_check import check_safetensors, refuse_pickle
+from personal.models.catalog import BaseModel
 
 MLX_WEIGHTS, MLX_CONFIG = "adapters.safetensors", "adapter_config.json"
 PEFT_WEIGHTS, PEFT_CONFIG = "adapter_model.safetensors", "adapter_config.json"
@@ -34,8 +34,6 @@ GGUF_PROJ = {
     "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
     "mlp.down_proj": "ffn_down",
 }  # fmt: skip
-HF_NAMES = {"smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct",
-            "gemma3-270m": "google/gemma-3-270m"}  # fmt: skip
 
 
 def export_all(mlx_dir: Path, base: BaseModel, out_dir: Path) -> dict[str, str]:
@@ -106,13 +104,36 @@ def export_peft(mlx_dir: Path, base: BaseModel, out_dir: Path) -> Path:
         "target_modules": sorted(targets), "layers_to_transform": sorted(layers),
         "layers_pattern": "layers", "bias": "none", "fan_in_fan_out": False,
         "use_rslora": False, "use_dora": False, "modules_to_save": None, "inference_mode": True,
-        "base_model_name_or_path": HF_NAMES.get(base.name, base.name),
+        "base_model_name_or_path": base.source or base.name,
     }  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / PEFT_CONFIG).write_text(json.dumps(peft_config, indent=2))
     meta = {"format": "pt", "base_fingerprint": base.fingerprint}
     mx.save_safetensors(str(out_dir / PEFT_WEIGHTS), tensors, metadata=meta)
     return out_dir
+
+
+def write_mlx_adapter(
+    out_dir: Path, weights: dict[str, Any], lora_parameters: dict[str, Any], n_layers: int,
+    provenance: dict[str, Any],
+) -> None:  # fmt: skip
+    """An mlx-lm adapter directory (`adapters.safetensors` + `adapter_config.json`, with
+    `provenance` keys beside mlx-lm's own), written whole into place, never half-written.
+    `weights` are MLX or numpy arrays in mlx-lm naming and orientation."""
+    import mlx.core as mx
+
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    arrays = {k: v if isinstance(v, mx.array) else mx.array(v) for k, v in sorted(weights.items())}
+    mx.save_safetensors(str(tmp / MLX_WEIGHTS), arrays, metadata={"format": "mlx"})
+    adapter_config = {"fine_tune_type": "lora", "num_layers": n_layers,
+                      "lora_parameters": lora_parameters, **provenance}  # fmt: skip
+    (tmp / MLX_CONFIG).write_text(json.dumps(adapter_config, indent=2))
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
 
 
 # --- reading --------------------------------------------------------------------------

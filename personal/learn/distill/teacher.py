@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from personal.engine.base import Engine, GenerationParams
-from personal.prefs_check import check
+from personal.prefs.check import check
 
 PREAMBLE = "Follow these preferences of the person in every answer:"
 NO_EMOJI = {"type": "no_emoji"}

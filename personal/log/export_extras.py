@@ -22,56 +22,43 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from personal.log import records
+from personal.log import preferences, records
 from personal.log.ids import is_id, new_id, now, to_epoch_ms
 
-PREFERENCE_COLUMNS = ("id", "text", "kind", "checker", "origin", "source_message_id",
-                      "conversation_id", "active", "stated_at", "created_at", "updated_at",
-                      "meta")  # fmt: skip
 NOTE_COLUMNS = ("id", "text", "tags", "source_message_id", "created_at", "updated_at", "meta")
-_JSON = {"checker", "meta", "tags"}
 
 
-def _rows(db: Database, table: str, columns: tuple, rest: str, params: list) -> list[dict]:
-    select = ", ".join(f"t.{c}" for c in columns)
-    rows = records.dicts(db.execute(f"SELECT {select} FROM {table} t {rest}", params))
+def _notes(db: Database, rest: str, params: list) -> list[dict]:
+    select = ", ".join(f"t.{c}" for c in NOTE_COLUMNS)
+    rows = records.dicts(db.execute(f"SELECT {select} FROM notes t {rest}", params))
     for row in rows:
-        for key in _JSON & row.keys():
-            row[key] = None if row[key] is None else json.loads(row[key])
-        if "active" in row:
-            row["active"] = bool(row["active"])
+        row["tags"], row["meta"] = json.loads(row["tags"]), json.loads(row["meta"])
     return rows
 
 
 # --- export ----------------------------------------------------------------------------
 def for_conversation(db: Database, conversation_id: str) -> dict:
     """The "personal" section of a conversation's line ({} when there is nothing)."""
-    by_conversation = "WHERE t.conversation_id = ? ORDER BY t.stated_at, t.created_at, t.id"
     from_conversation = (
         "JOIN messages m ON m.id = t.source_message_id WHERE m.conversation_id = ? ORDER BY t.id"
     )
     section = {
-        "preferences": _rows(
-            db, "preferences", PREFERENCE_COLUMNS, by_conversation, [conversation_id]
+        "preferences": preferences.rows(
+            db, "WHERE p.conversation_id = ? ORDER BY p.stated_at, p.created_at, p.id",
+            [conversation_id],
         ),
-        "notes": _rows(db, "notes", NOTE_COLUMNS, from_conversation, [conversation_id]),
-        "scanned": [
-            row[0]
-            for row in db.execute(
-                "SELECT s.message_id FROM preference_scans s JOIN messages m "
-                "ON m.id = s.message_id WHERE m.conversation_id = ? ORDER BY m.seq",
-                [conversation_id],
-            )
-        ],
+        "notes": _notes(db, from_conversation, [conversation_id]),
+        "scanned": preferences.scanned_in(db, conversation_id),
     }
     return {key: value for key, value in section.items() if value}
 
 
 def profile(db: Database) -> dict | None:
     """The profile line: what was added by hand (None when there is nothing)."""
-    manual = "WHERE t.conversation_id IS NULL ORDER BY t.stated_at, t.created_at, t.id"
-    prefs = _rows(db, "preferences", PREFERENCE_COLUMNS, manual, [])
-    notes = _rows(db, "notes", NOTE_COLUMNS, "WHERE t.source_message_id IS NULL ORDER BY t.id", [])
+    prefs = preferences.rows(
+        db, "WHERE p.conversation_id IS NULL ORDER BY p.stated_at, p.created_at, p.id"
+    )
+    notes = _notes(db, "WHERE t.source_message_id IS NULL ORDER BY t.id", [])
     if not prefs and not notes:
         return None
     return {"type": "profile", "messages": [], "preferences": prefs, "notes": notes}
@@ -181,13 +168,13 @@ def write(
                 if conversation_id is not None or not (linked and exists("conversations", linked)):
                     linked = conversation_id
                 fixed["conversation_id"] = linked
-            records.insert(db, table, fixed)
+            if table == "notes":
+                records.insert(db, table, fixed)
+            else:
+                preferences.restore(db, fixed)
             written += 1
         counts.append(written)
     for old in section["scanned"]:
         if (scanned := message(old)) is not None:
-            db.execute(
-                "INSERT OR IGNORE INTO preference_scans (message_id, scanned_at) VALUES (?, ?)",
-                [scanned, now()],
-            )
+            preferences.mark_scanned(db, scanned)
     return counts[0], counts[1]

@@ -12,12 +12,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from personal.catalog import BaseModel
+from personal.adapters.formats import export_all, load_adapter, write_mlx_adapter
+from personal.adapters.identity import base_identity
+from personal.adapters.manifest import Imported, Manifest, Verdict
+from personal.adapters.registry import Registry, Revision, file_sha256
 from personal.errors import AdapterFormatError
-from personal.learn.config import TrainConfig
-from personal.learn.export import export_all, load_adapter
-from personal.learn.trainer import write_adapter
-from personal.registry import Registry, Revision, file_sha256
+from personal.models.catalog import BaseModel
 
 
 def _source_scale(path: Path) -> float | None:
@@ -43,15 +43,15 @@ def import_adapter(path: Path, base: BaseModel, registry: Registry,
         )
     rank = next(w.shape[1] for k, w in weights.items() if k.endswith("lora_a"))
     layers = sorted({int(k.split(".")[2]) for k in weights})
-    targets = tuple(sorted({".".join(k.split(".")[3:5]) for k in weights}))
+    targets = sorted({".".join(k.split(".")[3:5]) for k in weights})
     n_layers = int(base.header.arch_get("block_count")) - layers[0]
-    config = TrainConfig(rank=rank, scale=scale, layers=n_layers, targets=targets)
+    lora = {"rank": rank, "scale": float(scale), "dropout": 0.0, "keys": targets}
+    config = {"rank": rank, "scale": float(scale), "layers": n_layers, "targets": targets}
     with tempfile.TemporaryDirectory() as tmp:
         mlx_dir = Path(tmp) / "mlx"
-        import mlx.core as mx
-
-        write_adapter(mlx_dir, {k: mx.array(v) for k, v in weights.items()}, config, n_layers,
-                      {"base": base.fingerprint, "dataset": None})  # fmt: skip
+        write_mlx_adapter(mlx_dir, weights, lora, n_layers,
+                          {"base_fingerprint": base.fingerprint, "dataset_sha256": None,
+                           "train_config": config})  # fmt: skip
         staged = registry.stage()
         try:
             formats = export_all(mlx_dir, base, staged)
@@ -59,15 +59,12 @@ def import_adapter(path: Path, base: BaseModel, registry: Registry,
             shutil.rmtree(staged, ignore_errors=True)
             raise
     source = path if path.is_file() else next(p for p in path.iterdir() if p.suffix == ".safetensors")
-    manifest = {
-        "parent": None,
-        "base": {"name": base.name, "fingerprint": base.fingerprint,
-                 "architecture": base.architecture},
-        "dataset": {"hash": None, "imported_from": str(path)},
-        "imported": {"source": str(source), "sha256": file_sha256(source)},
-        "config": config.to_dict(),
-        "verdict": {"promote": False, "reasons": [
-            "imported: not evaluated (personal adapters eval REV; rollback REV to use it)"]},
-        "formats": formats,
-    }  # fmt: skip
+    manifest = Manifest(
+        base=base_identity(base),
+        config=config,
+        imported=Imported(sha256=file_sha256(source), source=str(source)),
+        verdict=Verdict(False, ("imported: not evaluated (personal adapters eval REV; "
+                                "rollback REV to use it)",)),
+        formats=formats,
+    )  # fmt: skip
     return registry.commit(staged, manifest)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -34,10 +35,10 @@ from gguf.quants import dequantize
 
 from personal import paths
 from personal.errors import ModelCorrupt, UnsupportedArchitecture
-from personal.files import sha256_file
-from personal.gguf_meta import GGUFHeader, read_header
+from personal.fileio import sha256_file
+from personal.models.header import GGUFHeader, read_header
 
-CONVERTER_VERSION = 1  # bump whenever the output of a conversion changes
+CONVERTER_VERSION = 2  # bump whenever the output of a conversion changes (2: weight digests)
 MARKER = "personal_conversion.json"
 SUPPORTED = ("llama", "gemma3")
 _TOKENIZER_ARRAYS = frozenset(
@@ -120,7 +121,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path, *, fingerprint: str | None = No
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        _write_weights(gguf_path, header, tensors, tmp / "model.safetensors")
+        digests = _write_weights(gguf_path, header, tensors, tmp / "model.safetensors")
         chat = _write_tokenizer(header, tmp)
         config = _model_config(header, tensors, chat["eog_token_ids"])
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
@@ -128,7 +129,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path, *, fingerprint: str | None = No
                   "fingerprint": fingerprint or sha256_file(gguf_path)}  # fmt: skip
         record = {
             "converter_version": CONVERTER_VERSION, "source": source, "architecture": arch,
-            "model_type": config["model_type"], "dtype": "float32", "chat": chat,
+            "model_type": config["model_type"], "dtype": "float32", "chat": chat, **digests,
             "seconds": round(time.perf_counter() - started, 2),
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }  # fmt: skip
@@ -241,14 +242,19 @@ def _hf_name(gguf_name: str, arch: str) -> str:
     raise _unsupported(f"unexpected tensor {gguf_name!r} in a {arch} GGUF")
 
 
-def _write_weights(path: Path, header: GGUFHeader, tensors: list[_Tensor], dest: Path) -> None:
+def _write_weights(
+    path: Path, header: GGUFHeader, tensors: list[_Tensor], dest: Path
+) -> dict[str, str]:
+    """Write the float32 weights; returns their canonical digests (`weights_sha256`: every
+    tensor's HF name, shape and little-endian float32 bytes in name order; `shapes_sha256`:
+    names and shapes only), which identify the base off this machine (adapters.identity)."""
     import mlx.core as mx  # heavy import: only when converting
 
     arch = header.architecture
     n_head, n_kv = _n_head(header), _n_kv(header)
     blob = np.memmap(path, dtype=np.uint8, mode="r")
-    weights = {}
-    for t in tensors:
+    weights, digest = {}, _Digest()
+    for t in sorted(tensors, key=lambda t: _hf_name(t.name, arch)):
         if t.name == "rope_freqs.weight":
             raise _unsupported("llama3-style rope frequency scaling")
         w = _read_tensor(blob, t)
@@ -257,8 +263,36 @@ def _write_weights(path: Path, header: GGUFHeader, tensors: list[_Tensor], dest:
             w = _unpermute(w, n_head if kind == "attn_q" else n_kv)
         if arch == "gemma3" and kind in _GEMMA_NORMS:
             w = w - 1.0  # llama.cpp's gemma converter stores norm weights +1
+        digest.add(_hf_name(t.name, arch), w)
         weights[_hf_name(t.name, arch)] = mx.array(w)
     mx.save_safetensors(str(dest), weights, metadata={"format": "mlx"})
+    return digest.result()
+
+
+class _Digest:
+    """`weights_sha256` and `shapes_sha256` of HF-named tensors added in name order."""
+
+    def __init__(self) -> None:
+        self.values, self.shapes = hashlib.sha256(), hashlib.sha256()
+
+    def add(self, name: str, w: np.ndarray) -> None:
+        w = np.ascontiguousarray(w, dtype="<f4")
+        head = f"{name}:{','.join(map(str, w.shape))};".encode()
+        self.values.update(head)
+        self.values.update(w.data)
+        self.shapes.update(head)
+
+    def result(self) -> dict[str, str]:
+        return {"weights_sha256": self.values.hexdigest(), "shapes_sha256": self.shapes.hexdigest()}
+
+
+def canonical_digests(weights: dict[str, np.ndarray]) -> dict[str, str]:
+    """The digests of `_write_weights` for HF-named float32 tensors held elsewhere (a host's
+    own copy of the base): equal digests mean equal weights."""
+    digest = _Digest()
+    for name in sorted(weights):
+        digest.add(name, weights[name])
+    return digest.result()
 
 
 def _n_head(header: GGUFHeader) -> int:

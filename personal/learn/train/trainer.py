@@ -13,25 +13,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import resource
-import shutil
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from personal.engine.convert import quiet_transformers, read_conversion
+from personal.adapters.formats import write_mlx_adapter
 from personal.engine.prompt import ChatFormat
-from personal.learn.checkpoint import load_checkpoint, load_parent, save_checkpoint
 from personal.learn.config import TrainConfig
 from personal.learn.examples import Encoded, batch_indices, encode_file
-from personal.learn.prefix import MIN_SHARED, common_prefix, forward
+from personal.learn.train import events
+from personal.learn.train.checkpoint import load_checkpoint, load_parent, save_checkpoint
+from personal.learn.train.events import TrainReport
+from personal.learn.train.prefix import MIN_SHARED, common_prefix, forward
+from personal.models.convert import quiet_transformers, read_conversion
 
-Event = Callable[[dict[str, Any]], None]
+Emit = Callable[[events.Event], None]
 WEIGHTS, CONFIG = "adapters.safetensors", "adapter_config.json"
 
 
@@ -45,9 +47,9 @@ class Stopped(Exception):
 
 def train(
     model_dir: Path, dataset_dir: Path, run_dir: Path, out_dir: Path, config: TrainConfig, *,
-    warm_start: Path | None = None, on_event: Event | None = None,
+    warm_start: Path | None = None, on_event: Emit | None = None,
     should_stop: Callable[[], bool] = lambda: False, report_extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> TrainReport:  # fmt: skip
     """Train, checkpointing into `run_dir`, and write the adapter to `out_dir`.
 
     Returns the report (also written to `run_dir/report.json`). Raises Stopped when
@@ -85,8 +87,7 @@ def train(
             load_parent(model, Path(warm_start), config, n_layers)
         state = {"step": 0, "train": [], "val": [], "trained_tokens": 0, "seen_tokens": 0}
     resumed_from = state["step"]
-    emit({"event": "start", "iters": config.iters, "step": resumed_from,
-          "examples": len(train_set), "val_examples": len(val_set)})  # fmt: skip
+    emit(events.Started(config.iters, resumed_from, len(train_set), len(val_set)))
 
     step_fn = _make_step(model, config)
     step_seconds, tokens_here, seen_here = 0.0, 0, 0
@@ -107,42 +108,43 @@ def train(
         seen_here += seen
         state["seen_tokens"] += seen
         state["train"].append([step + 1, loss])
-        emit({"event": "step", "step": step + 1, "iters": config.iters, "loss": loss,
-              "tokens": state["trained_tokens"], "seen_tokens": state["seen_tokens"],
-              "tok_s": round(tokens_here / step_seconds, 2)})  # fmt: skip
+        emit(events.Step(step + 1, config.iters, loss, state["trained_tokens"],
+                         state["seen_tokens"], round(tokens_here / step_seconds, 2)))  # fmt: skip
         last = step + 1 == config.iters
         if val_set and (last or (config.val_every and (step + 1) % config.val_every == 0)):
             val = evaluate(model, val_set, config)
             state["val"].append([step + 1, val])
-            emit({"event": "val", "step": step + 1, "val_loss": val})
+            emit(events.Validated(step + 1, val))
         stop = should_stop()
         if last or stop or (step + 1) % config.save_every == 0:
             save_checkpoint(run_dir, model, optimizer, identity, state)
-            emit({"event": "checkpoint", "step": step + 1})
+            emit(events.Checkpointed(step + 1))
         if stop and not last:
             raise Stopped(step + 1)
 
     weights = dict(tree_flatten(model.trainable_parameters()))
-    write_adapter(out_dir, weights, config, n_layers, identity)
+    write_mlx_adapter(out_dir, weights, config.lora_parameters(), n_layers,
+                      {"base_fingerprint": identity["base"], "dataset_sha256": identity["dataset"],
+                       "train_config": config.to_dict()})  # fmt: skip
     (run_dir / "loss.json").write_text(json.dumps({"train": state["train"], "val": state["val"]}))
     trained_here = config.iters - resumed_from
-    report = {
-        "steps": config.iters, "resumed_from": resumed_from, "steps_this_run": trained_here,
-        "trained_tokens": state["trained_tokens"], "seen_tokens": state["seen_tokens"],
-        "tokens_per_s": round(tokens_here / step_seconds, 2) if step_seconds else None,
-        "seen_tokens_per_s": round(seen_here / step_seconds, 2) if step_seconds else None,
-        "train_seconds": round(step_seconds, 3),
-        "seconds_per_step": round(step_seconds / trained_here, 3) if trained_here else None,
-        "wall_s": round(time.perf_counter() - started, 2),
-        "peak_rss_mb": peak_rss_mb(),
-        "final_train_loss": state["train"][-1][1] if state["train"] else None,
-        "final_val_loss": state["val"][-1][1] if state["val"] else None,
-        "examples": len(train_set), "val_examples": len(val_set),
-        "truncated_examples": sum(e.truncated for e in train_set),
-        "output": str(out_dir), "config": config.to_dict(), **(report_extra or {}),
-    }  # fmt: skip
-    (run_dir / "report.json").write_text(json.dumps(report, indent=2))
-    emit({"event": "done", "report": report})
+    extra = {"config": config.to_dict(), **(report_extra or {})}
+    report = TrainReport(
+        steps=config.iters, resumed_from=resumed_from, steps_this_run=trained_here,
+        trained_tokens=state["trained_tokens"], seen_tokens=state["seen_tokens"],
+        tokens_per_s=round(tokens_here / step_seconds, 2) if step_seconds else None,
+        seen_tokens_per_s=round(seen_here / step_seconds, 2) if step_seconds else None,
+        train_seconds=round(step_seconds, 3),
+        seconds_per_step=round(step_seconds / trained_here, 3) if trained_here else None,
+        wall_s=round(time.perf_counter() - started, 2), peak_rss_mb=peak_rss_mb(),
+        blas=str(extra.pop("blas", "unknown")),
+        final_train_loss=state["train"][-1][1] if state["train"] else None,
+        final_val_loss=state["val"][-1][1] if state["val"] else None,
+        examples=len(train_set), val_examples=len(val_set),
+        truncated_examples=sum(e.truncated for e in train_set), extra=extra,
+    )  # fmt: skip
+    (run_dir / "report.json").write_text(json.dumps(asdict(report), indent=2))
+    emit(events.Done(report))
     return report
 
 
@@ -252,30 +254,6 @@ def evaluate(model: Any, examples: list[Encoded], config: TrainConfig) -> float:
 
 
 # --- output ----------------------------------------------------------------------------
-def write_adapter(
-    out_dir: Path, weights: dict[str, Any], config: TrainConfig, n_layers: int,
-    identity: dict[str, Any],
-) -> None:  # fmt: skip
-    """An mlx-lm adapter directory, written whole into place (never half-written)."""
-    import mlx.core as mx
-
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    mx.save_safetensors(str(tmp / WEIGHTS), dict(sorted(weights.items())),
-                        metadata={"format": "mlx"})  # fmt: skip
-    adapter_config = {
-        "fine_tune_type": "lora", "num_layers": n_layers,
-        "lora_parameters": config.lora_parameters(),
-        "base_fingerprint": identity["base"], "dataset_sha256": identity["dataset"],
-        "train_config": config.to_dict(),
-    }  # fmt: skip
-    (tmp / CONFIG).write_text(json.dumps(adapter_config, indent=2))
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
-
-
 def _digest(*paths: Path) -> str:
     h = hashlib.sha256()
     for p in paths:

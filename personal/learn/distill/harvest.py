@@ -17,11 +17,11 @@ from functools import lru_cache
 from typing import Any
 
 from personal.learn.dataset import example
-from personal.learn.retention import DATA
-from personal.learn.teacher import Check, comply
+from personal.learn.distill.retention import DATA
+from personal.learn.distill.teacher import Check, comply
 from personal.log import AnswerState, Conversation, Log, LoggedMessage
 from personal.log.feedback import in_history
-from personal.prefs_extract import extract
+from personal.prefs.extract import extract
 
 MAX_RESULT_CHARS = 400  # a longer tool result is not restated in a templated answer
 MAX_PROMPT_MESSAGES = 12  # longer log turns are not sent to the teacher (slow, rambling)

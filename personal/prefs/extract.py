@@ -2,7 +2,7 @@
 
 `extract("Call me Sam. From now on answer in French!")` gives two `Candidate`s, each
 normalised into an instruction ("Call the user Sam.", "Answer in French.") with a kind and,
-where the preference can be checked on an answer, a checker (see personal/prefs_check.py).
+where the preference can be checked on an answer, a checker (see personal/prefs/check.py).
 
 It is deliberately cautious: a wrong preference is trained into the adapter, a missed one
 can be added by hand. So questions ("do you remember…?"), hypotheticals ("if…", "imagine"),
@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from personal.prefs_wording import as_sentence as _sentence
-from personal.prefs_wording import third_person as _third
+from personal.prefs.wording import as_sentence as _sentence
+from personal.prefs.wording import third_person as _third
 
 MAX_CHARS = 4000  # of a long message (a pasted document) only the start is read
 KINDS = ("name", "signoff", "format", "language", "length", "style", "avoid", "fact", "other")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from personal.chat_events import (
+from personal.chat.events import (
     AnswerStarted,
     Event,
     TextDelta,
@@ -28,7 +28,7 @@ from personal.chat_events import (
 from personal.engine.base import Engine, GenerationParams, Message, Stream
 from personal.engine.toolcall import ToolCall
 from personal.log import Log, LoggedMessage, new_id
-from personal.prefs import extract_from_message
+from personal.prefs.preferences import extract_from_message
 
 if TYPE_CHECKING:
     from personal.tools import Tool, ToolRegistry

@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from personal.adapters.registry import Registry
+from personal.adapters.serving import attach
 from personal.engine.base import Engine
 from personal.errors import PersonalError
-from personal.registry import Registry
-from personal.serving import attach
 
 
 @dataclass(frozen=True)
