@@ -176,13 +176,23 @@ class Stream:
         return self.result
 
 
+class _Slot:
+    def __repr__(self) -> str:
+        return "SLOT"
+
+
+SLOT: Any = _Slot()  # `Engine.chat(adapter=SLOT)`: the adapter attached to the engine
+
+
 class Engine(ABC):
-    """A loaded base model that can chat, with a slot for one LoRA adapter."""
+    """A loaded base model that can chat, with a slot for one LoRA adapter (the default
+    for every request) and an optional adapter per request."""
 
     info: EngineInfo
 
     def __init__(self) -> None:
-        self._adapter: AdapterRef | None = None
+        self._adapter: AdapterRef | None = None  # the slot
+        self._live: AdapterRef | None = None  # what the backend has active right now
         # Held for the whole of a generation; adapter swaps take it too, so a generation
         # in flight finishes on the adapter it started with.
         self._lock = threading.RLock()
@@ -193,8 +203,14 @@ class Engine(ABC):
         messages: list[Message],
         params: GenerationParams | None = None,
         tools: list[dict[str, Any]] | None = None,
+        *,
+        adapter: AdapterRef | None = SLOT,
     ) -> Stream:
         """Start generating the assistant's reply to `messages`, optionally with tools.
+
+        `adapter` picks the LoRA adapter for this request only (None: the bare base); by
+        default the engine's attached adapter is used. Either way it is made active when
+        the generation takes the engine's lock and recorded in `Stream.result.adapter`.
 
         Engines receive messages in text form (tool calls rendered, tools described in
         the system prompt; see `toolcall`), so every engine and the training data share
@@ -209,12 +225,25 @@ class Engine(ABC):
         def locked() -> Generator[str, None, Usage]:
             with self._lock:
                 # the adapter is fixed from here to the end of this generation
-                stream.adapter = self._adapter.id if self._adapter else None
+                ref = self._adapter if adapter is SLOT else adapter
+                self._use(ref)
+                stream.adapter = ref.id if ref else None
                 return (yield from self._generate(text_messages, params, stream.cancel_event))
 
-        stream = Stream(locked(), self._adapter.id if self._adapter else None,
-                        tools=bool(params.tools))  # fmt: skip
+        wanted = self._adapter if adapter is SLOT else adapter
+        stream = Stream(locked(), wanted.id if wanted else None, tools=bool(params.tools))
         return stream
+
+    def _use(self, ref: AdapterRef | None) -> None:
+        """Make `ref` the backend's active adapter (None: none), unless it already is.
+        Called with the lock held; raises AdapterError if `ref` cannot be loaded."""
+        if ref == self._live:
+            return
+        if ref is None:
+            self._detach()
+        else:
+            self._attach(ref)
+        self._live = ref
 
     @abstractmethod
     def _generate(
@@ -237,12 +266,12 @@ class Engine(ABC):
         Raises AdapterError and keeps the previous adapter if `ref` cannot be loaded.
         """
         with self._lock:
-            self._attach(ref)
+            self._use(ref)
             self._adapter = ref
 
     def detach_adapter(self) -> None:
         with self._lock:
-            self._detach()
+            self._use(None)
             self._adapter = None
 
     def _attach(self, ref: AdapterRef) -> None:

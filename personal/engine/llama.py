@@ -229,6 +229,7 @@ class LlamaEngine(Engine):
         import numpy as np
 
         with self._lock:
+            self._use(self._adapter)  # a request's own adapter may be the live one
             llm = self._llm
             p = self.tokenize(prompt)
             c = llm.tokenize(completion.encode("utf-8"), add_bos=False, special=True)

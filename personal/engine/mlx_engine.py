@@ -113,6 +113,7 @@ class MLXEngine(Engine):
         ids = self.prompt_tokens(prompt) if isinstance(prompt, list) else self.tokenize(prompt)
         mx = self._mx
         with self._lock:
+            self._use(self._adapter)  # a request's own adapter may be the live one
             logits = _last_logits(self.model, mx.array(ids)[None]).astype(mx.float32)
             logprobs = logits - mx.logsumexp(logits, keepdims=True)
             return np.array(logprobs[0, -1])
