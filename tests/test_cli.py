@@ -34,6 +34,7 @@ def assert_clean_error(result, *needles: str) -> None:
         assert needle in result.stderr
 
 
+@pytest.mark.model
 def test_ask_answers_from_the_default_model_and_logs_the_turn():
     r = cli("ask", "What is the capital of France?", "--temperature", "0", "--max-tokens", "32")
     assert r.returncode == 0, r.stderr
@@ -42,6 +43,7 @@ def test_ask_answers_from_the_default_model_and_logs_the_turn():
     assert "What is the capital of France?" in listing.stdout
 
 
+@pytest.mark.model
 def test_ask_json_is_one_object_with_provenance():
     r = cli("ask", "--json", "--temperature", "0", "--max-tokens", "16", "Say hello.")
     assert r.returncode == 0, r.stderr
@@ -97,6 +99,7 @@ def test_corrupt_and_locked_databases_are_clear_errors(personal_home):
     assert_clean_error(cli("log", "list", env={"PERSONAL_HOME": str(other)}), "mv ")
 
 
+@pytest.mark.model
 def test_ctrl_c_mid_stream_keeps_the_partial_answer():
     proc = subprocess.Popen(
         [sys.executable, "-m", "personal.cli.main", "ask", "--temperature", "0",
@@ -140,6 +143,7 @@ def test_a_malformed_import_names_the_line_and_imports_nothing(tmp_path):
     assert "empty" in cli("log", "list").stdout
 
 
+@pytest.mark.model
 def test_models_list_show_and_default():
     listing = cli("models", "list")
     assert "smollm2-135m" in listing.stdout and "gemma3-270m" in listing.stdout

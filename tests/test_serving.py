@@ -13,7 +13,6 @@ from personal.adapters.manifest import BaseIdentity, Manifest
 from personal.adapters.registry import WEIGHTS, Registry
 from personal.adapters.serving import open_served
 from personal.errors import AdapterError
-from personal.models import catalog
 from tests.lora_gguf import write_random_lora
 
 
@@ -29,8 +28,8 @@ def register(reg: Registry, base, *, seed: int, broken: bool = False, std: float
 
 
 @pytest.fixture(scope="module")
-def base():
-    return catalog.resolve("smollm2-135m")
+def base(smollm2_base):
+    return smollm2_base
 
 
 def ask_json(*args):

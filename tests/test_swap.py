@@ -12,7 +12,6 @@ from personal.adapters.registry import Registry
 from personal.adapters.swap import AdapterWatcher
 from personal.engine import GenerationParams
 from personal.engine.llama import LlamaEngine
-from personal.models import catalog
 from tests.test_serving import register
 
 GREEDY = GenerationParams(temperature=0.0, max_tokens=16)
@@ -20,8 +19,8 @@ ASK = [{"role": "user", "content": "Name three colors."}]
 
 
 @pytest.fixture(scope="module")
-def base():
-    return catalog.resolve("smollm2-135m")
+def base(smollm2_base):
+    return smollm2_base
 
 
 @pytest.fixture

@@ -48,11 +48,8 @@ def write_dataset(
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        path = tmp_path_factory.mktemp("train-home")
-        mp.setenv("PERSONAL_HOME", str(path))
-        yield path
+def home(module_home):
+    return module_home
 
 
 @pytest.fixture(scope="module")

@@ -27,10 +27,8 @@ pytestmark = pytest.mark.anyio  # async tests run on asyncio (anyio's pytest plu
 
 
 @pytest.fixture
-def engine():
-    engine = FakeEngine(model="fake-model")
-    yield engine
-    engine.release()  # never leave a held generation behind
+def engine(fake_engine):
+    return fake_engine
 
 
 class FlakyEngine(FakeEngine):
@@ -125,38 +123,6 @@ async def test_second_turn_sends_history(engine, log):
     ]  # fmt: skip
 
 
-async def test_escape_cancels_and_keeps_partial_answer(engine, log):
-    engine.hold()
-    app = PersonalApp(engine, log)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await send(pilot, "Tell me a long story")
-        await answer_started(pilot)
-        assert app.chat.busy and "answering" in app.chat.query_one(StatusBar).plain
-        # a second prompt while answering is refused, and stays in the input
-        await send(pilot, "and another")
-        assert app.chat.prompt.value == "and another" and len(engine.calls) == 1
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: not app.chat.busy)
-        answer = app.chat.query_one(AssistantMessage)
-        assert answer.source == "You "
-        assert answer.status == "interrupted" and answer.has_class("-interrupted")
-        assert "interrupted" in answer.border_subtitle
-        conv_id = app.chat.session.conversation_id
-    assistant = log.messages(conv_id)[-1]
-    assert (assistant.status, assistant.content) == ("interrupted", "You ")
-
-
-async def test_quit_while_answering_logs_interrupted(engine, log):
-    engine.hold()
-    app = PersonalApp(engine, log)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await send(pilot, "hello")
-        await answer_started(pilot)
-        conv_id = app.chat.session.conversation_id
-        await pilot.press("ctrl+q")
-    assert log.messages(conv_id)[-1].status == "interrupted"
-
-
 async def test_open_conversation_shows_history_with_markers(engine, log):
     done = add_conversation(log, "What is 2+2?", "4")
     cut = add_conversation(log, "Write a poem", "Roses are", status="interrupted")
@@ -237,21 +203,6 @@ async def test_delete_asks_then_deletes(engine, log):
         await pilot.press("ctrl+d")
         assert not isinstance(app.screen, ConfirmScreen)
         assert any("Nothing to delete" in t for t in toasts(app))
-
-
-async def test_delete_while_answering_stops_first(engine, log):
-    engine.hold()
-    app = PersonalApp(engine, log)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await send(pilot, "doomed")
-        await answer_started(pilot)
-        await pilot.press("ctrl+d", "y")
-        await wait_for(pilot, lambda: not log.conversations())
-        assert not app.chat.busy and app.chat.session.conversation_id is None
-        await send(pilot, "next")  # and the app still chats
-        engine.release()
-        await wait_for(pilot, lambda: not app.chat.busy and app.chat.query(AssistantMessage))
-        assert app.chat.query_one(AssistantMessage).source == "You said: next"
 
 
 async def test_status_bar_names_model_backend_adapter(engine, log):
@@ -344,14 +295,67 @@ def test_run_opens_engine_runs_app_and_closes(monkeypatch, personal_home):
     assert (personal_home / "log.db").exists()  # the default log, under PERSONAL_HOME
 
 
-async def test_new_chat_while_answering_stops_the_answer(engine, log):
+# --- a key while answering stops the answer ------------------------------------------------
+async def _stopped_by_escape(pilot, app, engine, log, conv_id) -> None:
+    """esc: the partial answer stays, marked interrupted; a second prompt was refused."""
+    answer = app.chat.query_one(AssistantMessage)
+    assert answer.source == "You "
+    assert answer.status == "interrupted" and answer.has_class("-interrupted")
+    assert "interrupted" in answer.border_subtitle
+    assert (log.messages(conv_id)[-1].status, log.messages(conv_id)[-1].content) == (
+        "interrupted", "You ")  # fmt: skip
+
+
+async def _stopped_by_new_chat(pilot, app, engine, log, conv_id) -> None:
+    assert app.chat.session.conversation_id is None
+    assert app.cancel_generation(timeout=1)  # the worker has ended
+    assert log.messages(conv_id)[-1].status == "interrupted"
+
+
+async def _stopped_by_delete(pilot, app, engine, log, conv_id) -> None:
+    await wait_for(pilot, lambda: conv_id not in {c.id for c in log.conversations()})
+    assert app.chat.session.conversation_id is None
+    await send(pilot, "next")  # and the app still chats
+    engine.release()
+    await wait_for(pilot, lambda: not app.chat.busy and app.chat.query(AssistantMessage))
+    assert app.chat.query_one(AssistantMessage).source == "You said: next"
+
+
+async def _stopped_by_switching(pilot, app, engine, log, conv_id) -> None:
+    assert app.chat.session.conversation_id == pilot.other
+    assert app.cancel_generation(timeout=1)
+    assert log.messages(conv_id)[-1].status == "interrupted"
+
+
+@pytest.mark.parametrize(
+    "keys, then",
+    [
+        (("escape",), _stopped_by_escape),
+        (("ctrl+n",), _stopped_by_new_chat),
+        (("ctrl+d", "y"), _stopped_by_delete),
+        (("ctrl+l", "down", "enter"), _stopped_by_switching),  # another conversation
+        (("ctrl+q",), None),  # quitting: checked after the app has ended
+    ],
+    ids=["escape", "new-chat", "delete", "switch", "quit"],
+)
+async def test_a_key_while_answering_stops_the_answer(engine, log, keys, then):
+    other = add_conversation(log, "An older question", "An older answer")
     engine.hold()
     app = PersonalApp(engine, log)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await send(pilot, "first")
+        pilot.other = other
+        await send(pilot, "Tell me a long story")
         await answer_started(pilot)
-        first = app.chat.session.conversation_id
-        await pilot.press("ctrl+n")
-        assert not app.chat.busy and app.chat.session.conversation_id is None
-        assert app.cancel_generation(timeout=1)  # the worker has ended
-    assert log.messages(first)[-1].status == "interrupted"
+        assert app.chat.busy and "answering" in app.chat.query_one(StatusBar).plain
+        # a second prompt while answering is refused, and stays in the input
+        await send(pilot, "and another")
+        assert app.chat.prompt.value == "and another" and len(engine.calls) == 1
+        app.chat.prompt.value = ""
+        conv_id = app.chat.session.conversation_id
+        await pilot.press(*keys)
+        if then is not None:
+            await wait_for(pilot, lambda: not app.chat.busy)
+            await then(pilot, app, engine, log, conv_id)
+    if conv_id in {c.id for c in log.conversations()}:  # gone only when deleted
+        assert log.messages(conv_id)[-1].status == "interrupted"
+

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from personal.chat.session import ChatSession
-from personal.engine.fake import FakeEngine
 from personal.engine.toolcall import render_call
 from personal.tools import Tool, load_registry, params
 from tests.test_chat_tools import shape
@@ -22,10 +21,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def engine():
-    engine = FakeEngine(model="fake-model")
-    yield engine
-    engine.release()
+def engine(fake_engine):
+    return fake_engine
 
 
 @pytest.fixture
