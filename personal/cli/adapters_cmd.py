@@ -112,10 +112,13 @@ def diff(a: str, b: str, model: str | None = MODEL) -> None:
 @app.command("eval")
 def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."),
           model: str | None = MODEL) -> None:  # fmt: skip
-    """Re-run the gate's measurements for a revision against the bare base."""
+    """Re-run the gate's measurements for a revision: the bare base, the base with your
+    preferences in its prompt, and the revision without and with them."""
     from personal.engine.llama import LlamaEngine
     from personal.learn.dataset import load_dataset
     from personal.learn.judge import gate
+    from personal.log import Log
+    from personal.tools import load_registry
 
     reg = Registry()
     rev = _rev(reg, ref, model)
@@ -124,12 +127,14 @@ def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'.
         raise PersonalError(f"revision {rev.short} records no dataset to evaluate it on",
                             hint="it was imported; evaluate a trained revision")  # fmt: skip
     dataset = load_dataset(Path(rev.manifest.dataset.path))
+    with Log() as log:
+        tools = load_registry(log, strict=False).schemas()
     engine = LlamaEngine(base, n_ctx=2048)
     try:
-        metrics = gate.evaluate(base, dataset, engine, {"none": None, rev.short: rev.file("gguf")})
+        report = gate.evaluate(engine, dataset, candidate=rev.file("gguf"), tools=tools)
     finally:
         engine.close()
-    out.print(gate.format_metrics(metrics))
+    out.print(gate.format_metrics(report))
 
 
 @app.command("rollback")

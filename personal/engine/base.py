@@ -234,6 +234,29 @@ class Engine(ABC):
         stream = Stream(locked(), wanted.id if wanted else None, tools=bool(params.tools))
         return stream
 
+    def chat_many(
+        self,
+        conversations: list[list[Message]],
+        params: GenerationParams | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        adapter: AdapterRef | None = SLOT,
+        seeds: list[int | None] | None = None,
+    ) -> list[Completion]:
+        """Complete many conversations (no streaming, no cancel), in their order: what the
+        learning loop's teacher and gate need. `seeds[i]` seeds conversation i's sampling.
+        This default runs them one by one; an engine may batch them (llama.cpp does), in
+        which case a greedy answer may part from `chat`'s at a near-tie (the arithmetic
+        of a batch differs slightly), and a started tool call is generated freely rather
+        than under a grammar."""
+        params = params or GenerationParams()
+        out = []
+        for i, messages in enumerate(conversations):
+            seed = seeds[i] if seeds else params.seed
+            stream = self.chat(messages, replace(params, seed=seed), tools, adapter=adapter)
+            out.append(stream.complete())
+        return out
+
     def _use(self, ref: AdapterRef | None) -> None:
         """Make `ref` the backend's active adapter (None: none), unless it already is.
         Called with the lock held; raises AdapterError if `ref` cannot be loaded."""
