@@ -82,16 +82,9 @@ Message = Annotated[
 
 # --- tools ------------------------------------------------------------------------------------
 class FunctionDef(_In):
-    name: str = Field(description="Letters, digits, _ and -, at most 64.")
+    name: str = Field(pattern=NAME.pattern, description="Letters, digits, _ and -, at most 64.")
     description: str | None = None
     parameters: dict[str, Any] | None = Field(None, description="A JSON Schema for an object.")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, name: str) -> str:
-        if not NAME.match(name):
-            raise ValueError("a function name is 1-64 letters, digits, '_' or '-'")
-        return name
 
     @field_validator("parameters")
     @classmethod

@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse
 
 from personal.adapters.registry import Revision
 from personal.api.errors import APIError
-from personal.errors import NotFound
+from personal.errors import DatabaseLocked, LogError, NotFound
 from personal.log import Log
 from personal.prefs.preferences import Preferences
 from personal.server.runtime import Runtime
@@ -65,11 +65,11 @@ def router(runtime: Runtime) -> APIRouter:
     def confirm(preference_id: str) -> dict[str, Any]:
         """Confirm a candidate preference. HOOK: the confirm API comes with the hardening
         work (imported preferences inert until confirmed); until `Preferences.confirm`
-        exists this answers 501 and the page says so."""
+        exists this answers 400 (code "confirm_unavailable") and the page says so."""
         prefs = Preferences(chat_log())
         if not hasattr(prefs, "confirm"):
             raise APIError("Confirming candidates is not available in this version yet; "
-                           "reject works.", status=501, type="not_implemented")  # fmt: skip
+                           "reject works.", code="confirm_unavailable")  # fmt: skip
         return {"confirmed": _pref(prefs.confirm, preference_id).id}
 
     @r.post("/api/preferences/{preference_id}/reject")
@@ -98,6 +98,8 @@ def _pref(action: Any, preference_id: str) -> Any:
         return action(preference_id)
     except NotFound as e:
         raise APIError(e.message, status=404, type="not_found_error") from None
+    except LogError as e:  # an ambiguous id, a busy log
+        raise APIError(e.message, status=409 if isinstance(e, DatabaseLocked) else 400) from None
 
 
 def _revision(rev: Revision, current: str | None) -> dict[str, Any]:
