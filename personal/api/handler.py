@@ -76,6 +76,8 @@ class Started:
 
     round: int
     adapter: str | None
+    ttft_ms: float | None = None  # the engine's time to this generation's first piece
+    waited_ms: float = 0.0  # time in the queue before it
 
 
 @dataclass(frozen=True)
@@ -207,11 +209,11 @@ class ChatHandler:
         try:
             if not ticket.wait(cancel.event):
                 return
-            yield from self._rounds(job, cancel)
+            yield from self._rounds(job, cancel, ticket.waited_s * 1000)
         finally:
             ticket.leave()
 
-    def _rounds(self, job: Job, cancel: Cancellation) -> Iterator[Event]:
+    def _rounds(self, job: Job, cancel: Cancellation, waited_ms: float) -> Iterator[Event]:
         messages, adapter = list(job.messages), job.target.adapter
         texts: list[str] = []  # each generation's visible text
         prompt = completion = 0
@@ -230,7 +232,7 @@ class ChatHandler:
                 for piece in stream:
                     if not started:
                         started = True
-                        yield Started(n, stream.adapter)
+                        yield Started(n, stream.adapter, stream.ttft_ms, waited_ms)
                         if any(texts):
                             yield Delta(ROUND_JOINT, joint=True)
                     yield Delta(piece)
@@ -241,7 +243,7 @@ class ChatHandler:
             result = stream.result
             assert result is not None
             if not started:
-                yield Started(n, stream.adapter)
+                yield Started(n, stream.adapter, stream.ttft_ms, waited_ms)
             texts.append(result.text)
             prompt += result.usage.prompt_tokens
             completion += result.usage.completion_tokens

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -48,6 +49,7 @@ log = logging.getLogger("personal.api")
 Observer = Callable[[Event], None]
 REVISION_HEADER = "X-Personal-Revision"
 POLL_S = 0.25  # how often a waiting request checks that its client is still there
+INLINE = 32_000  # characters of messages below which a request is prepared in the loop
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": what} for code, what in (
@@ -73,20 +75,35 @@ class Live:
         self.cancel = Cancellation()
         self.ticket = handler.admit()
         self._loop = asyncio.get_running_loop()
-        self._events: asyncio.Queue[Any] = asyncio.Queue()
+        self._events: deque[Any] = deque()  # filled in the loop's thread only
+        self._ready = asyncio.Event()
         threading.Thread(target=self._work, name=f"generate-{job.id[-6:]}", daemon=True).start()
+
+    def _arrive(self, item: Any) -> None:
+        self._events.append(item)
+        self._ready.set()
 
     def _put(self, item: Any) -> None:
         try:
-            self._loop.call_soon_threadsafe(self._events.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._arrive, item)
         except RuntimeError:  # the event loop is gone (shutdown): stop generating
             self.cancel.set()
 
     def _work(self) -> None:
         try:
+            held: list[Event] = []  # recorded after the client has the first piece of text
             for event in self.handler.run(self.job, self.ticket, self.cancel):
-                self._record(event)
-                self._put(event)
+                if isinstance(event, Started):  # the client first: time to first token
+                    self._put(event)
+                    held.append(event)
+                    continue
+                if isinstance(event, Delta):
+                    self._put(event)
+                for waiting in [*held, event]:
+                    self._record(waiting)
+                held.clear()
+                if not isinstance(event, Delta):  # recorded before the client hears of it,
+                    self._put(event)  # so a client's next turn finds this one logged
         except Exception as e:  # reaches the client as an error; the server goes on
             if not isinstance(e, PersonalError):
                 log.exception("generation %s failed", self.job.id)
@@ -103,15 +120,24 @@ class Live:
             log.exception("recording %s failed; the rest of it is not recorded", self.job.id)
             self.observe = None
 
+    def peek(self) -> Any:
+        """The next event if one is waiting (None otherwise), without taking it."""
+        return self._events[0] if self._events else None
+
+    def pop(self) -> Any:
+        return self._events.popleft()
+
     async def next(self, request: Request | None) -> Any:
         """The next event; cancels the generation if the client disconnects meanwhile."""
-        while True:
+        while not self._events:
+            self._ready.clear()
             try:
-                return await asyncio.wait_for(self._events.get(), POLL_S)
+                await asyncio.wait_for(self._ready.wait(), POLL_S)
             except asyncio.TimeoutError:
                 if request is not None and await request.is_disconnected():
                     self.cancel.set()
                     request = None  # keep draining until the worker ends
+        return self._events.popleft()
 
 
 def openai_router(
@@ -139,7 +165,13 @@ def openai_router(
         observer: Callable[[Job], Observer] | None = observer_dep,
     ) -> Any:
         """Chat completions, streaming (SSE) or not, with tools."""
-        job = await run_in_threadpool(handler.prepare, body)
+        # A small request is prepared in the event loop (a tokenizer count, a name): a thread
+        # hop costs milliseconds of time to first token on a busy machine. A large one, or
+        # one naming a revision (disk reads), goes to a thread so the loop keeps serving.
+        if "@" not in body.model and sum(len(str(m.content)) for m in body.messages) < INLINE:
+            job = handler.prepare(body)
+        else:
+            job = await run_in_threadpool(handler.prepare, body)
         live = Live(handler, job, observer(job) if observer else None)
         first = await live.next(request)
         if isinstance(first, _Failed):
@@ -149,7 +181,7 @@ def openai_router(
         assert isinstance(first, Started)
         info = handler.engine.info
         model, fp = answered_model(info, first.adapter), fingerprint(info, first.adapter)
-        headers = {REVISION_HEADER: first.adapter or "none"}
+        headers = {REVISION_HEADER: first.adapter or "none", "Server-Timing": _timing(first)}
         if body.stream:
             return StreamingResponse(_sse(live, model, fp), media_type="text/event-stream",
                                      headers={**headers, "Cache-Control": "no-cache"})  # fmt: skip
@@ -157,6 +189,12 @@ def openai_router(
         return JSONResponse(shape.completion(job, done, model, fp), headers=headers)
 
     return router
+
+
+def _timing(started: Started) -> str:
+    """How long the request queued and how long the engine took to its first piece."""
+    ttft = f", engine-ttft;dur={started.ttft_ms:.1f}" if started.ttft_ms is not None else ""
+    return f"queue;dur={started.waited_ms:.1f}{ttft}"
 
 
 async def _collect(live: Live, request: Request) -> Finished:
@@ -175,13 +213,21 @@ async def _collect(live: Live, request: Request) -> Finished:
 
 async def _sse(live: Live, model: str, fp: str) -> AsyncIterator[str]:
     chunks = shape.Chunks(live.job, model, fp)
+    role = chunks.role()  # sent with the first piece of text: one write, not two
     try:
-        yield chunks.role()
         while True:
             event = await live.next(None)
             if isinstance(event, Delta):
-                yield chunks.text(event.text)
-            elif isinstance(event, Finished):
+                lines = [role, chunks.text(event.text)]
+                while isinstance(live.peek(), Delta):  # pieces that queued up: one write
+                    lines.append(chunks.text(live.pop().text))
+                yield "".join(lines)
+                role = ""
+                continue
+            if role:
+                yield role
+                role = ""
+            if isinstance(event, Finished):
                 yield chunks.end(event)
             elif isinstance(event, _Failed):
                 yield shape.sse(as_api_error(event.error).body()) + shape.DONE

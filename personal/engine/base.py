@@ -113,6 +113,11 @@ class Stream:
         return self._cancel
 
     @property
+    def ttft_ms(self) -> float | None:
+        """Milliseconds from the start to the first piece (None before it)."""
+        return self._ttft
+
+    @property
     def text(self) -> str:
         """The visible text generated so far."""
         return "".join(self._shown)
