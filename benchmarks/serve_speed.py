@@ -58,7 +58,9 @@ def served(port: int, n: int) -> tuple[float, float, int, float]:
     start = time.perf_counter()
     conn.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
     response = conn.getresponse()
-    timing = dict(part.strip().split(";dur=") for part in response.headers["Server-Timing"].split(","))
+    timing = dict(
+        part.strip().split(";dur=") for part in response.headers["Server-Timing"].split(",")
+    )
     times = []
     for line in response:
         if line.startswith(b"data: {") and b'"content":"' in line and b'"content":""' not in line:

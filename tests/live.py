@@ -46,7 +46,7 @@ def sse_events(text: str) -> list[dict | str]:
     out: list[dict | str] = []
     for block in text.split("\n\n"):
         if block.startswith("data: "):
-            data = block[len("data: "):]
+            data = block[len("data: ") :]
             out.append(data if data == "[DONE]" else json.loads(data))
     return out
 

@@ -73,7 +73,9 @@ def test_personal_follows_the_slot_and_a_pinned_revision_goes_with_the_request(c
     runtime.engine.attach_adapter(runtime.handler.names.ref(a.id))
     r = chat(client)
     assert r.headers["x-personal-revision"] == a.id
-    assert r.json()["model"] == f"personal@{a.short}" and a.id[:12] in r.json()["system_fingerprint"]
+    assert (
+        r.json()["model"] == f"personal@{a.short}" and a.id[:12] in r.json()["system_fingerprint"]
+    )
     r = chat(client, model=f"personal@{b.id[:8]}")
     assert r.headers["x-personal-revision"] == b.id and r.json()["model"] == f"personal@{b.short}"
     assert runtime.engine.adapter.id == a.id  # the slot is untouched by a pinned request
@@ -195,3 +197,29 @@ def test_beyond_the_queue_a_request_gets_429_with_retry_after(log):
     finally:
         rt.engine.release()
         rt.close()
+
+
+def test_engine_failures_map_to_what_the_client_can_do():
+    from personal.api.handler import as_api_error
+    from personal.engine.llama import ContextOverflow
+    from personal.errors import AdapterError, EngineError
+
+    overflow = as_api_error(
+        ContextOverflow("the conversation is 5000 tokens; the context holds 4096")
+    )
+    assert (overflow.status, overflow.code) == (400, "context_length_exceeded")
+    assert as_api_error(AdapterError("rejected")).code == "adapter_unusable"
+    assert as_api_error(EngineError("boom")).status == 500
+    bug = as_api_error(ZeroDivisionError())
+    assert bug.status == 500 and "keeps serving" in bug.message
+
+
+def test_confirming_a_candidate_says_it_is_not_available_yet(client, log):
+    from personal.prefs.preferences import Preferences
+
+    pref = Preferences(log).add("Answer in French.")
+    r = client.post(f"/api/preferences/{pref.id}/confirm")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "confirm_unavailable"
+    assert client.post("/api/preferences/zzzz9999/reject").status_code == 404
+    assert client.post(f"/api/preferences/{pref.id}/reject").status_code == 200
+    assert Preferences(log).list() == []

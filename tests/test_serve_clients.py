@@ -113,13 +113,15 @@ def test_openai_package_errors_are_typed(openai_client):
     assert e.value.body["code"] == "model_not_found"
     with pytest.raises(openai.BadRequestError) as e:
         openai_client.chat.completions.create(
-            model="personal", messages=[{"role": "user", "content": "word " * 6000}])
+            model="personal", messages=[{"role": "user", "content": "word " * 6000}]
+        )
     assert e.value.body["code"] == "context_length_exceeded"
 
 
 def test_llm_cli_with_an_extra_openai_model(server, tmp_path, module_home):
     (tmp_path / "extra-openai-models.yaml").write_text(
-        f"- model_id: mine\n  model_name: personal\n  api_base: {server}/v1\n")
+        f"- model_id: mine\n  model_name: personal\n  api_base: {server}/v1\n"
+    )
     env = {**os.environ, "LLM_USER_PATH": str(tmp_path)}
 
     def llm(*args: str) -> str:

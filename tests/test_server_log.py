@@ -34,7 +34,9 @@ def client(runtime):
 
 
 def ask(client, messages, **body):
-    r = client.post("/v1/chat/completions", json={"model": "personal", "messages": messages, **body})
+    r = client.post(
+        "/v1/chat/completions", json={"model": "personal", "messages": messages, **body}
+    )
     assert r.status_code == 200, r.text
     return r.json()["choices"][0]["message"]
 

@@ -109,7 +109,9 @@ def test_stop_keeps_the_partial_answer_logged_as_interrupted(page, log):
     runtime.engine.enqueue(" ".join(["word"] * 400))
     tab.fill("[data-testid=prompt]", "talk a lot")
     tab.click("[data-testid=send]")
-    tab.wait_for_function("document.querySelector('#messages .msg.assistant').textContent.length > 20")
+    tab.wait_for_function(
+        "document.querySelector('#messages .msg.assistant').textContent.length > 20"
+    )
     tab.click("[data-testid=stop]")
     tab.wait_for_selector("text=(stopped)")
     deadline = time.monotonic() + 10

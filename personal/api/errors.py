@@ -91,7 +91,9 @@ def from_validation(errors: list[dict[str, Any]]) -> APIError:
 
 
 def _message(error: dict[str, Any]) -> str:
-    return "a required field is missing" if error.get("type") == "missing" else str(error.get("msg"))
+    return (
+        "a required field is missing" if error.get("type") == "missing" else str(error.get("msg"))
+    )
 
 
 def _param(loc: Any) -> str | None:

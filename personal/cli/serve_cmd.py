@@ -8,12 +8,15 @@ from personal.server import DEFAULT_PORT
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to bind; anything but loopback needs --token."),
+    host: str = typer.Option(
+        "127.0.0.1", help="Address to bind; anything but loopback needs --token."
+    ),
     port: int = typer.Option(DEFAULT_PORT, help="TCP port."),
     model: str | None = typer.Option(None, "--model", "-m", help="Catalog name or .gguf path."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not record API traffic in the log."),
     token: str | None = typer.Option(
-        None, envvar="PERSONAL_SERVE_TOKEN",
+        None,
+        envvar="PERSONAL_SERVE_TOKEN",
         help="Bearer token clients must send (required off loopback).",
     ),
     backend: str | None = typer.Option(None, help="llama.cpp (default), mlx or fake."),
