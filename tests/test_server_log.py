@@ -170,3 +170,46 @@ def test_a_client_that_hangs_up_mid_stream_cancels_and_is_logged_interrupted(log
             assert conn.getresponse().status == 200
     finally:
         rt.close()
+
+
+def _post(netloc: str, body: dict) -> http.client.HTTPConnection:
+    conn = http.client.HTTPConnection(netloc, timeout=10)
+    conn.request("POST", "/v1/chat/completions", json.dumps(body),
+                 {"Content-Type": "application/json"})  # fmt: skip
+    return conn
+
+
+def _wait(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_hanging_up_on_a_non_streamed_answer_or_in_the_queue_cancels_it(log):
+    rt = fake_runtime(log)
+    rt.engine.delay = 0.02
+    rt.engine.enqueue(" ".join(["word"] * 500))
+    try:
+        with running(rt) as url:
+            netloc = urlsplit(url).netloc
+            first = _post(
+                netloc, {"model": "personal", "messages": [{"role": "user", "content": "a"}]}
+            )
+            _wait(lambda: rt.handler.queue.stats().running)
+            queued = _post(
+                netloc, {"model": "personal", "messages": [{"role": "user", "content": "b"}]}
+            )
+            _wait(lambda: rt.handler.queue.stats().waiting == 1)
+            queued.sock.close()  # leaves the line: never generated, never logged
+            _wait(lambda: rt.handler.queue.stats().waiting == 0)
+            time.sleep(0.3)
+            first.sock.close()  # a non-streamed answer in progress
+            _wait(lambda: not rt.handler.queue.stats().running)
+            (conv,) = log.conversations()
+            answer = log.messages(conv.id)[-1]
+            _wait(lambda: log.message(answer.id).status != "streaming")
+            assert log.message(answer.id).status == "interrupted"
+            assert [m.content for m in log.messages(conv.id) if m.role == "user"] == ["a"]
+    finally:
+        rt.close()

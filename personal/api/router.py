@@ -17,8 +17,10 @@ is still a clean 4xx rather than a broken stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -77,6 +79,7 @@ class Live:
         self._loop = asyncio.get_running_loop()
         self._events: deque[Any] = deque()  # filled in the loop's thread only
         self._ready = asyncio.Event()
+        self._look = time.monotonic() + POLL_S  # when to next ask if the client is there
         threading.Thread(target=self._work, name=f"generate-{job.id[-6:]}", daemon=True).start()
 
     def _arrive(self, item: Any) -> None:
@@ -128,16 +131,18 @@ class Live:
         return self._events.popleft()
 
     async def next(self, request: Request | None) -> Any:
-        """The next event; cancels the generation if the client disconnects meanwhile."""
-        while not self._events:
+        """The next event; cancels the generation if the client disconnects meanwhile
+        (looked at every POLL_S, whether events arrive or not)."""
+        while True:
+            if request is not None and not self.cancel.is_set() and time.monotonic() > self._look:
+                self._look = time.monotonic() + POLL_S
+                if await request.is_disconnected():
+                    self.cancel.set()  # then keep draining until the worker ends
+            if self._events:
+                return self._events.popleft()
             self._ready.clear()
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._ready.wait(), POLL_S)
-            except asyncio.TimeoutError:
-                if request is not None and await request.is_disconnected():
-                    self.cancel.set()
-                    request = None  # keep draining until the worker ends
-        return self._events.popleft()
 
 
 def openai_router(
