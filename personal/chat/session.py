@@ -246,23 +246,7 @@ class ChatSession:
             self._finalize(answer_id, stream, status)
 
     def _finalize(self, answer_id: str, stream: Stream, status: str) -> None:
-        result = stream.result
-        # the adapter it really ran on: a swap may come between logging the row and the
-        # generation taking the engine's lock
-        fields: dict[str, Any] = {"content": stream.text, "status": status,
-                                  "adapter": stream.adapter}  # fmt: skip
-        if result is not None:
-            if status == "complete" and result.interrupted:
-                fields["status"] = "interrupted"
-            fields.update(
-                prompt_tokens=result.usage.prompt_tokens or None,
-                completion_tokens=result.usage.completion_tokens,
-                ttft_ms=result.ttft_ms,
-                duration_ms=result.duration_ms,
-                meta={"finish_reason": result.usage.finish_reason,
-                      **({"tool_errors": result.tool_errors} if result.tool_errors else {})},
-            )  # fmt: skip
-        self.log.update(answer_id, **fields)
+        self.log.update(answer_id, **answer_fields(stream, status))
 
     def _accept_calls(self, answer_id: str, calls: list[ToolCall]) -> list[ToolCall]:
         """Give the model's calls log-unique ids and record them on its message."""
@@ -288,6 +272,28 @@ class ChatSession:
             meta={"ok": outcome.ok, "error": outcome.error, "duration_ms": outcome.duration_ms},
         )
         return ToolReturned(msg.id, call, outcome)
+
+
+def answer_fields(stream: Stream, status: str) -> dict[str, Any]:
+    """`Log.update` fields that finalize an answer's row from its ended stream: text,
+    status ("interrupted" if the stream was cancelled), counts, timings, and the adapter it
+    really ran on (a swap may come between logging the row and the generation taking the
+    engine's lock). Shared with the API server's recorder."""
+    result = stream.result
+    fields: dict[str, Any] = {"content": stream.text, "status": status,
+                              "adapter": stream.adapter}  # fmt: skip
+    if result is not None:
+        if status == "complete" and result.interrupted:
+            fields["status"] = "interrupted"
+        fields.update(
+            prompt_tokens=result.usage.prompt_tokens or None,
+            completion_tokens=result.usage.completion_tokens,
+            ttft_ms=result.ttft_ms,
+            duration_ms=result.duration_ms,
+            meta={"finish_reason": result.usage.finish_reason,
+                  **({"tool_errors": result.tool_errors} if result.tool_errors else {})},
+        )  # fmt: skip
+    return fields
 
 
 def _call_id() -> str:

@@ -87,6 +87,8 @@ def default_threads() -> int:
 class LlamaEngine(Engine):
     """`LlamaEngine(model)`: load a catalog BaseModel with llama.cpp."""
 
+    forces_tools = True
+
     def __init__(
         self,
         model: BaseModel,
@@ -168,6 +170,10 @@ class LlamaEngine(Engine):
         calls = bool(params.tools)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         produced, finish, emitted = 0, "length", []
+        if calls and params.force_tool:  # the answer is a call: start it under the grammar
+            yield OPEN + "\n"
+            produced = yield from self._complete_call(prompt + OPEN + "\n", params, cancel)
+            return Usage(len(tokens), produced, "tool_calls")
         for token in self._llm.generate(tokens, **_sampling(params)):
             if cancel.is_set():
                 finish = "cancelled"
@@ -204,15 +210,30 @@ class LlamaEngine(Engine):
             )
         return tokens
 
-    def _complete_call(
-        self, prefix: str, params: GenerationParams, cancel: threading.Event
-    ) -> Generator[str, None, int]:
-        """Finish a started tool call under a grammar that admits only a valid call."""
-        schema = json.dumps(call_schema(list(params.tools)), sort_keys=True)
+    def _grammar(self, tools: list[dict[str, Any]]) -> Any:
+        schema = json.dumps(call_schema(tools), sort_keys=True)
         grammar = self._grammars.get(schema)
         if grammar is None:
             grammar = self._lib.LlamaGrammar.from_string(call_grammar(schema), verbose=False)
             self._grammars[schema] = grammar
+        return grammar
+
+    def check_tools(self, tools: list[dict[str, Any]]) -> None:
+        """Build (and cache) the call grammar now, so a schema it cannot express is refused
+        before generation rather than in the middle of an answer."""
+        try:
+            self._grammar(tools)
+        except Exception as e:  # the converter raises many kinds for schemas it lacks
+            raise ValueError(f"the call grammar cannot express these tools' schemas: {e}") from e
+
+    def _forget_prefix(self) -> None:
+        self.reset()
+
+    def _complete_call(
+        self, prefix: str, params: GenerationParams, cancel: threading.Event
+    ) -> Generator[str, None, int]:
+        """Finish a started tool call under a grammar that admits only a valid call."""
+        grammar = self._grammar(list(params.tools))
         tokens = self._fitting(self.tokenize(prefix))
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         produced = 0
