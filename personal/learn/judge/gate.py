@@ -32,6 +32,7 @@ from personal.adapters.manifest import Metrics
 from personal.engine.base import AdapterRef
 from personal.engine.llama import LlamaEngine
 from personal.errors import TrainingError
+from personal.learn.cache import GenerationCache
 from personal.learn.config import documented
 from personal.learn.dataset import Dataset
 from personal.learn.judge.measure import Config, measure
@@ -78,7 +79,7 @@ class Report:
 def evaluate(
     engine: LlamaEngine, dataset: Dataset, *, candidate: Path | None,
     current: tuple[Path, dict[str, str]] | None = None, tools: list[dict[str, Any]] | None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, cache: GenerationCache | None = None,
 ) -> Report:  # fmt: skip
     """Measure every configuration (see the module docstring) on the dataset's objectives.
     `current` is the current revision's GGUF and plan. The engine's adapter is put back."""
@@ -105,7 +106,8 @@ def evaluate(
         if progress:
             progress(config.label)
         out[config.label] = measure(engine, config, objectives, dataset, tools=tools,
-                                    answer_tokens=answer_tokens, default_system=system)  # fmt: skip
+                                    answer_tokens=answer_tokens, default_system=system,
+                                    cache=cache)  # fmt: skip
     return Report(objectives, out)
 
 
