@@ -25,9 +25,8 @@ def import_(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON "
                                  "(docs/json-output.md)."),
 ) -> None:
-    """Import conversations into the log (all of the file, or nothing). Preferences it
-    states (ChatGPT's custom instructions and memory included) wait for you to confirm
-    them: personal prefs list."""
+    """Import conversations from another tool (all of the file, or nothing); preferences
+    it states wait for you to confirm them (personal prefs list)."""
     from personal.log import Log
     from personal.prefs.importing import import_file
 

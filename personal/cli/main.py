@@ -21,9 +21,9 @@ from personal.errors import PersonalError
 
 app = typer.Typer(
     name="personal",
-    help="Your own small language model: chat, log, and (soon) a nightly personal adapter.",
+    help="Your own small language model: chat, log, and a nightly personal adapter.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # typer's --install-completion / --show-completion
     pretty_exceptions_enable=False,
 )
 app.command("ask")(ask_cmd.ask)
@@ -35,6 +35,22 @@ app.command("import")(import_cmd.import_)
 app.add_typer(adapters_cmd.app, name="adapters")
 app.add_typer(daemon_cmd.app, name="daemon")
 err = Console(stderr=True)
+
+
+def _version(show: bool) -> None:
+    if show:
+        from personal import __version__
+
+        typer.echo(f"personal {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Your own small language model: chat, log, and a nightly personal adapter."""
 
 
 @app.command("chat")
