@@ -178,3 +178,32 @@ def test_unknown_formats_are_named(log, tmp_path):
     broken.write_text('[\n  {"title": "cut off",\n  "mapping": {')
     error = refused(log, broken)
     assert "not valid JSON at line 3" in error.reason and error.line is None
+
+
+def test_deep_json_kept_by_the_log_is_refused_or_wrapped(log, tmp_path):
+    deep = json.loads("[" * 100 + "]" * 100)
+    claude = json.loads((EXPORTS / "claude" / "osteele-rendering-edge-cases.json").read_text())
+    call = next(b for m in claude["chat_messages"] for b in m["content"] if b["type"] == "tool_use")
+    call["input"] = {"deep": deep}  # would be stored as arguments training parses again
+    path = tmp_path / "claude.json"
+    path.write_text(json.dumps(claude))
+    assert "nested more than 64 levels" in refused(log, path).reason
+    export = code_interpreter_export()
+    export[0]["mapping"]["a1"]["message"]["content"]["text"] = json.dumps({"x": deep})
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps(export))
+    import_file(log, path)  # a tool call's code is kept as code, not as nested arguments
+    call = next(m for c in log.conversations() for m in log.messages(c.id) if m.tool_calls)
+    assert json.loads(call.tool_calls[0]["function"]["arguments"]).keys() == {"code"}
+
+
+@pytest.mark.parametrize("escaped, lone", [
+    (r'"\ud83d\ude00"', False), (r'"\uD83D\uDE00"', False), ('"plain"', False),
+    (r'"\ud83d x"', True), (r'"x \ude00"', True), (r'"\udc00\udc00"', True),
+])  # fmt: skip
+def test_only_lone_surrogate_escapes_are_repaired(escaped, lone):
+    from personal.log.imports.safejson import _lone_escape, loads
+
+    assert _lone_escape(escaped) is lone  # an emoji's pair costs no walk of the document
+    value, repaired = loads(escaped, depth=False)
+    assert repaired == int(lone) and value.encode("utf-8")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from personal.log.imports.parsed import items, obj
+from personal.log.imports.safejson import loads
 
 REASONING = "reasoning (thoughts, reasoning summaries)"
 IMAGES = "images, audio and files (only the text of a message is kept)"
@@ -140,7 +141,7 @@ def _arguments(content: dict) -> str:
     wrote stays as it was, code becomes {"code": ...}."""
     text = _text(content)
     try:
-        if isinstance(json.loads(text), dict):
+        if isinstance(loads(text)[0], dict):  # capped: training parses it again
             return text
     except ValueError:
         pass

@@ -32,6 +32,7 @@ from personal.log.imports.parsed import (
     obj,
     rejected,
 )
+from personal.log.imports.safejson import check_depth
 from personal.log.records import ParsedConversation
 
 REASONING = "reasoning (thoughts, reasoning summaries)"
@@ -167,7 +168,8 @@ def _rows(m: dict, key: str, at: int, model: str | None, parsed: Parsed) -> list
                 calls["calls"], texts = [], []
                 out.append(calls)
             call_id = block.get("id") if isinstance(block.get("id"), str) else f"toolu_{uuid}_{n}"
-            arguments = json.dumps(obj(block.get("input"), "input"), ensure_ascii=False)
+            arguments = json.dumps(check_depth(obj(block.get("input"), "input"), "a tool's input"),
+                                   ensure_ascii=False)  # fmt: skip
             calls["calls"].append({"id": call_id, "type": "function", "function": {
                 "name": str(block.get("name") or "tool"), "arguments": arguments}})  # fmt: skip
         elif kind == "tool_result":

@@ -164,7 +164,7 @@ def _document(text: str) -> tuple[Any, tuple[str, int | None, int | None] | None
     """(value, None), or (None, (message, line, column)) when the text is not one JSON
     document."""
     try:
-        value, repaired = loads(text)
+        value, repaired = loads(text, depth=False)  # kept values are checked where kept
     except json.JSONDecodeError as e:
         return None, (e.msg, e.lineno, e.colno)
     except ValueError as e:
@@ -175,7 +175,7 @@ def _document(text: str) -> tuple[Any, tuple[str, int | None, int | None] | None
 def _first_line_parses(text: str) -> bool:
     first = next((line for line in text.split("\n") if line.strip()), "")
     try:
-        return isinstance(loads(first)[0], dict)
+        return isinstance(loads(first, depth=False)[0], dict)
     except ValueError:
         return False
 
