@@ -2,7 +2,8 @@
 
 Each row says where a preference came from: the conversation (id prefix) and the first
 words of the message that stated it, or "manual". a adds, e (or enter) edits, space
-switches on/off, d deletes (after asking), esc closes.
+switches on/off, d deletes (after asking), esc closes. A candidate from an import is
+marked "?": space confirms it, d deletes it.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class PrefsScreen(Screen[None]):
         table = self.table
         table.clear()
         for pref in prefs:
-            table.add_row("✓" if pref.active else "·", pref.text, pref.kind,
+            mark = "?" if not pref.confirmed else "✓" if pref.active else "·"
+            table.add_row(mark, pref.text, pref.kind,
                           self.source(pref), key=pref.id)  # fmt: skip
         ids = [p.id for p in prefs]
         if select in ids:

@@ -1,5 +1,6 @@
-"""/loss in the chat: the loss curve of the current revision, drawn in the terminal
-(FakeEngine, a real registry with a revision that recorded its curve)."""
+"""What the chat gained: /loss draws the loss curve of the current revision (FakeEngine, a
+real registry with a revision that recorded its curve), and /prefs marks candidates from
+an import, which space confirms."""
 
 from __future__ import annotations
 
@@ -54,3 +55,28 @@ async def test_loss_shows_the_current_revisions_curve(log):
         assert any("\u2800" <= ch <= "\u28ff" for ch in plot)  # the braille line
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, LossScreen))
+
+
+async def test_prefs_screen_marks_candidates_and_space_confirms(log, tmp_path):
+    from personal.prefs import importing
+    from personal.prefs.preferences import Preferences
+    from tests.test_import_chatgpt import code_interpreter_export
+    from tui.prefs_screen import PrefsScreen
+
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps(code_interpreter_export()))
+    importing.import_file(log, path)
+    name = next(p for p in Preferences(log).candidates() if p.kind == "name")
+    app = PersonalApp(FakeEngine(model="fake-model"), log)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "/prefs")
+        await wait_for(pilot, lambda: isinstance(app.screen, PrefsScreen))
+        screen = app.screen
+        table = screen.table
+        keys = [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
+        assert {str(table.get_row_at(i)[0]) for i in range(table.row_count)} == {"?"}
+        table.move_cursor(row=keys.index(name.id))
+        await pilot.press("space")
+        await pilot.pause()
+        assert Preferences(log).get(name.id).confirmed and Preferences(log).get(name.id).active
+        assert str(table.get_row_at(keys.index(name.id))[0]) == "✓"
