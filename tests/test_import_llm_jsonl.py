@@ -159,3 +159,14 @@ def test_plain_chat_lines_and_a_line_that_grew(log, tmp_path):
     path.write_text(json.dumps(line) + "\n")
     changed = import_file(log, path)
     assert (changed.messages, changed.skipped, len(changed.dropped)) == (0, 1, 1)
+
+
+def test_identical_lines_are_distinct_conversations(log, tmp_path):
+    line = json.dumps({"messages": [{"role": "user", "content": "2+2?"},
+                                    {"role": "assistant", "content": "4"}]})  # fmt: skip
+    path = tmp_path / "twice.jsonl"
+    path.write_text(f"{line}\n{line}\n")  # a dataset may repeat an example on purpose
+    assert import_file(log, path).conversations == 2
+    assert (r := import_file(log, path)).conversations == 0 and r.skipped == 2
+    path.write_text(f"{line}\n{line}\n{line}\n")
+    assert import_file(log, path).conversations == 1  # the third copy is new

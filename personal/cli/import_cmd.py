@@ -44,14 +44,17 @@ def import_(
               + (f"; skipped {report.skipped} already in the log (or empty)" if report.skipped
                  else ""))  # fmt: skip
     if report.proposed:
-        out.print(f"{len(report.proposed)} preference candidates "
-                  + ("would wait" if dry_run else "wait") + " for you to confirm them:")
+        n = len(report.proposed)
+        verb = ("would wait" if dry_run else "wait") if n > 1 else (
+            "would wait" if dry_run else "waits")  # fmt: skip
+        out.print(f"{n} preference candidate{'s' if n > 1 else ''} {verb} for you to confirm "
+                  f"{'them' if n > 1 else 'it'}:")
         for text in report.proposed[:SHOWN_CANDIDATES]:
             out.print(f"  - {escape(text)}")
         if len(report.proposed) > SHOWN_CANDIDATES:
             out.print(f"  ... and {len(report.proposed) - SHOWN_CANDIDATES} more")
         if not dry_run:
-            out.print("  review them: personal prefs list")
+            out.print(f"  review {'them' if n > 1 else 'it'}: personal prefs list")
     if report.dropped:
         out.print("left out:")
         for reason, count in report.dropped:

@@ -51,8 +51,9 @@ def list_(
             table.add_row(*row, *(["yes" if p.active else "no"] if all_ else []))
         out.print(table)
     if waiting:
-        out.print(f"\n[bold]{len(waiting)} candidates from imports[/] - not used until you "
-                  "confirm them:")
+        n = len(waiting)
+        out.print(f"\n[bold]{n} candidate{'s' if n > 1 else ''} from imports[/] - not used "
+                  f"until you confirm {'them' if n > 1 else 'it'}:")
         table = Table("id", "kind", "candidate", "from", box=None)
         for p in waiting:
             text = Text(p.text + (" (rejected)" if p.rejected else ""))

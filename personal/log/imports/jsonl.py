@@ -9,13 +9,15 @@ One conversation per line, `{"messages": [...]}`, with what else a line may carr
   conversation's preferences, notes and scan marks, and a last "profile" line
   (export_extras.py).
 A line of someone else's file has no identity of ours: it is known again on a later import
-by its "id" if it has one, else by its content (`meta.import_key`).
+by its "id" if it has one, else by its content (`meta.import_key`; the second copy of an
+identical line is a conversation of its own, known again as the second copy).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from typing import Any
 
 from personal.errors import ImportFormatError
@@ -30,6 +32,7 @@ MAX_TOOLS = 512  # tool schemas kept with one conversation
 
 def parse(path: str, text: str) -> Parsed:
     parsed = Parsed("openai-jsonl", path)
+    repeats: Counter = Counter()  # identical lines are distinct conversations
     # split on "\n" only: str.splitlines() would also split on U+2028 inside strings
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -43,6 +46,10 @@ def parse(path: str, text: str) -> Parsed:
                 continue
             conversation = _conversation(value)
             conversation.line = number
+            if key := conversation.meta.get("import_key"):
+                repeats[key] += 1
+                if repeats[key] > 1:  # the k-th copy of a line is known again as the k-th
+                    conversation.meta["import_key"] = f"{key}#{repeats[key]}"
             parsed.conversations.append(conversation)
         except json.JSONDecodeError as e:
             raise ImportFormatError(path, number, f"not valid JSON ({e.msg})") from None
