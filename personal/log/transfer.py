@@ -35,7 +35,8 @@ from personal.log.imports.parsed import Parsed
 from personal.log.imports.read import MAX_BYTES, read_import
 from personal.log.store import Log
 
-CHANGED = "conversations changed in earlier turns since they were imported (kept as they were)"
+CHANGED = ("conversations imported before whose earlier turns differ now, in the export or "
+           "in the log (kept as they were)")
 
 
 @dataclass(frozen=True)
@@ -215,23 +216,25 @@ class _Writer:
 
     def add(self, c: records.ParsedConversation, conversation_id: str, messages: list[dict],
             first_seq: int, ids: dict[str, str], grown: bool) -> None:  # fmt: skip
-        replaced = {}
+        written = []  # (row, feedback), once every message has its id in the log
         for seq, m in enumerate(messages, start=first_seq):
             m = dict(m)
             feedback = m.pop("feedback")
-            old = m["id"]
+            file_id = m["id"]
             if self.exists("messages", m["id"]):  # a hand-edited file may reuse ids
                 m["id"] = new_id()
-            ids[old] = replaced[old] = m["id"]
+            ids[file_id] = m["id"]
             records.insert(self.db, "messages", {
                 **m, "conversation_id": conversation_id, "seq": seq, "writer_pid": self.pid,
                 "meta": json.dumps(m["meta"], ensure_ascii=False),
             })  # fmt: skip
+            written.append((m, feedback))
+        for m, feedback in written:
             for f in feedback:
                 row = _feedback_row(f, m, self.exists)
                 meta = json.loads(row["meta"])
-                if meta.get("replaced_by") in replaced:  # an answer of this file replaced it
-                    row["meta"] = json.dumps({**meta, "replaced_by": replaced[meta["replaced_by"]]})
+                if meta.get("replaced_by") in ids:  # the answer that replaced it, in the log
+                    row["meta"] = json.dumps({**meta, "replaced_by": ids[meta["replaced_by"]]})
                 records.insert(self.db, "feedback", row)
         self.messages += len(messages)
         texts, notes = signals.write(self.db, c.signals, self.exists, conversation_id, ids, grown)
