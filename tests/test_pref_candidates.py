@@ -92,8 +92,11 @@ def test_a_bad_checker_already_in_the_log_never_breaks_training(log):
 
 def test_statements_in_imported_conversations_are_candidates(log, tmp_path):
     line = {"messages": [{"role": "user", "content": "From now on, call me Robin."}]}
-    report = importing.import_file(log, write(tmp_path / "c.jsonl", line))
+    path = write(tmp_path / "c.jsonl", line)
+    assert importing.import_file(log, path, dry_run=True).proposed == ("Call the user Robin.",)
+    report = importing.import_file(log, path)
     assert report.proposed == ("Call the user Robin.",)
+    assert importing.import_file(log, path, dry_run=True).proposed == ()  # nothing new in it
     (candidate,) = Preferences(log).candidates()
     assert candidate.origin == "extracted" and candidate.source_message_id
     assert Preferences(log).list(active_only=True) == []

@@ -54,6 +54,8 @@ class ImportReport:
     dropped: tuple[tuple[str, int], ...] = ()  # (what was left out and why, how many)
     dry_run: bool = False
     proposed: tuple[str, ...] = field(default=(), compare=False)  # the candidates' texts
+    # a dry run's new user messages, for the preference layer to say what they state
+    said: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -173,6 +175,7 @@ class _Writer:
         self.dropped = Counter(parsed.dropped)
         self.new = self.grown = self.messages = self.skipped = self.notes = 0
         self.proposed: list[str] = []
+        self.said: list[str] = []
         self.keys = dict(self.db.execute(  # how a foreign JSONL line is known again
             f"SELECT {_KEY_SQL}, id FROM conversations WHERE source = 'import:openai-jsonl' "
             f"AND {_KEY_SQL} IS NOT NULL").fetchall())  # fmt: skip
@@ -229,6 +232,8 @@ class _Writer:
                 "meta": json.dumps(m["meta"], ensure_ascii=False),
             })  # fmt: skip
             written.append((m, feedback))
+            if m["role"] == "user" and m["content"]:
+                self.said.append(m["content"])
         for m, feedback in written:
             for f in feedback:
                 row = _feedback_row(f, m, self.exists)
@@ -254,10 +259,11 @@ class _Writer:
             self.proposed.append(c["text"])
 
     def report(self, dry_run: bool) -> ImportReport:
+        dropped = tuple(sorted((r, n) for r, n in self.dropped.items() if n))
         return ImportReport(
             self.parsed.format, self.new, self.messages, self.skipped, len(self.proposed),
-            self.notes, self.grown, tuple(sorted((r, n) for r, n in self.dropped.items() if n)), dry_run,
-            tuple(self.proposed),
+            self.notes, self.grown, dropped, dry_run, tuple(self.proposed),
+            tuple(self.said) if dry_run else (),
         )
 
 

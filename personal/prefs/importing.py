@@ -34,11 +34,11 @@ def import_file(
     parsed = read_import(path, max_bytes)
     refuse_bad_checkers(parsed)
     report = write(log, parsed, candidates(parsed), dry_run=dry_run)
-    if dry_run:
-        stated = [c.text for conversation in parsed.conversations for m in conversation.messages
-                  if m["role"] == "user" for c in extract(m["content"] or "")]  # fmt: skip
-        return replace(report, proposed=report.proposed + tuple(dict.fromkeys(stated)),
-                       preferences=report.preferences + len(set(stated)))  # fmt: skip
+    if dry_run:  # what the scan after a real import would propose (roughly: no dedupe)
+        stated = dict.fromkeys(c.text for text in report.said for c in extract(text))
+        stated = tuple(t for t in stated if t not in report.proposed)
+        return replace(report, proposed=report.proposed + stated,
+                       preferences=report.preferences + len(stated))  # fmt: skip
     found = scan(log)  # imported messages state preferences too: proposed as candidates
     return replace(report, proposed=report.proposed + tuple(p.text for p in found.new),
                    preferences=report.preferences + len(found.new))  # fmt: skip
