@@ -112,9 +112,11 @@ def shapes(odds: int | None):
     preference = st.fixed_dictionaries({
         "text": maybe(st.text(min_size=1, max_size=20).filter(str.strip)),
         "origin": maybe(st.sampled_from(["manual", "extracted"])), "active": maybe(st.booleans()),
-        "checker": maybe(st.none() | st.fixed_dictionaries({
+        "checker": maybe(st.none() | st.fixed_dictionaries({  # well-formed, as check.problems says
             "type": st.sampled_from(["name", "max_words", "language", "signoff", "no_emoji"]),
-            "name": text, "n": st.integers(0, 99), "language": text, "text": text})),
+            "name": st.text(min_size=1, max_size=9).filter(str.strip), "n": st.integers(1, 99),
+            "language": st.sampled_from(["en", "fr", "de"]),
+            "text": st.text(min_size=1, max_size=9).filter(str.strip)})),
     })  # fmt: skip
     line = st.fixed_dictionaries({
         "id": maybe(st.sampled_from(["01jc0000000000000000000001", "conv-1", "conv-2"])),

@@ -135,12 +135,15 @@ def diff(a: str, b: str, model: str | None = MODEL,
 @app.command("eval")
 def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."),
           model: str | None = MODEL,
-          as_json: bool = typer.Option(False, "--json", help="Print {revision, metrics: "
-                                       "{label: {...}}} (docs/json-output.md).")) -> None:  # fmt: skip
-    """Re-run the gate's measurements for a revision against the bare base."""
+          as_json: bool = typer.Option(False, "--json", help="Print {revision, objectives, "
+                                       "metrics: {label: {...}}} (docs/json-output.md).")) -> None:  # fmt: skip
+    """Re-run the gate's measurements for a revision: the bare base, the base with your
+    preferences in its prompt, and the revision without and with them."""
     from personal.engine.llama import LlamaEngine
     from personal.learn.dataset import load_dataset
     from personal.learn.judge import gate
+    from personal.log import Log
+    from personal.tools import load_registry
 
     reg = Registry()
     rev = _rev(reg, ref, model)
@@ -149,16 +152,20 @@ def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'.
         raise PersonalError(f"revision {rev.short} records no dataset to evaluate it on",
                             hint="it was imported; evaluate a trained revision")  # fmt: skip
     dataset = load_dataset(Path(rev.manifest.dataset.path))
+    with Log() as log:
+        tools = load_registry(log, strict=False).schemas()
     engine = LlamaEngine(base, n_ctx=2048)
     try:
-        metrics = gate.evaluate(base, dataset, engine, {"none": None, rev.short: rev.file("gguf")})
+        report = gate.evaluate(engine, dataset, candidate=rev.file("gguf"), tools=tools)
     finally:
         engine.close()
     if as_json:
-        typer.echo(json.dumps({"revision": rev.id, "metrics": {label: asdict(m) for label, m
-                                                               in metrics.items()}}, indent=2))  # fmt: skip
+        typer.echo(json.dumps({"revision": rev.id,
+                               "objectives": [o.to_dict() for o in report.objectives],
+                               "metrics": {label: asdict(m) for label, m in report.metrics.items()}},
+                              indent=2))  # fmt: skip
         return
-    out.print(gate.format_metrics(metrics))
+    out.print(gate.format_metrics(report))
 
 
 @app.command("rollback")

@@ -17,6 +17,7 @@ from personal.cli import (
     train_cmd,
 )
 from personal.cli import ask as ask_cmd
+from personal.cli.serve_cmd import serve
 from personal.errors import PersonalError
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app.command("train")(train_cmd.train)
 app.command("import")(import_cmd.import_)
 app.add_typer(adapters_cmd.app, name="adapters")
 app.add_typer(daemon_cmd.app, name="daemon")
+app.command("serve")(serve)
 err = Console(stderr=True)
 
 

@@ -1,7 +1,9 @@
 """`personal daemon install`: let the OS run the cycle on schedule (systemd / launchd).
 
 The OS timer runs `personal daemon once` at the scheduled times (so nothing stays
-resident), with the same PERSONAL_HOME and a low priority.
+resident), with the same PERSONAL_HOME and a low priority. With `--serve`, a second unit
+keeps `personal serve` running from login on (restarted if it fails), so the model is
+there for editors and other clients.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from personal.daemon.service import BadSchedule
 
 UNIT = "personal-train"
 AGENT = "org.personal.train"
+SERVE_UNIT = "personal-serve"
+SERVE_AGENT = "org.personal.serve"
 
 
 def _fields(schedule: str) -> list[list[int | str]]:
@@ -28,9 +32,16 @@ def _fields(schedule: str) -> list[list[int | str]]:
     return [list(f) for f in croniter(schedule).expanded[:5]]
 
 
+def _exe() -> str:
+    return shutil.which("personal") or str(Path(sys.executable).parent / "personal")
+
+
 def _command() -> list[str]:
-    exe = shutil.which("personal") or str(Path(sys.executable).parent / "personal")
-    return [exe, "daemon", "once"]
+    return [_exe(), "daemon", "once"]
+
+
+def _serve_command(port: int | None) -> list[str]:
+    return [_exe(), "serve", *(["--port", str(port)] if port else [])]
 
 
 def _env() -> dict[str, str]:
@@ -64,6 +75,23 @@ def systemd_units(schedule: str) -> dict[str, str]:
     return {f"{UNIT}.service": service, f"{UNIT}.timer": timer}
 
 
+def systemd_serve_unit(port: int | None = None) -> str:
+    env = "".join(f"Environment={k}={v}\n" for k, v in _env().items())
+    return (
+        "[Unit]\nDescription=personal: your model as a local OpenAI-compatible server\n\n"
+        f"[Service]\nExecStart={' '.join(_serve_command(port))}\n{env}Restart=on-failure\n"
+        "RestartSec=5\n\n[Install]\nWantedBy=default.target\n"
+    )
+
+
+def launchd_serve_plist(port: int | None = None) -> bytes:
+    return plistlib.dumps({
+        "Label": SERVE_AGENT, "ProgramArguments": _serve_command(port), "RunAtLoad": True,
+        "KeepAlive": True, "EnvironmentVariables": _env(),
+        "StandardErrorPath": str(Path.home() / "Library" / "Logs" / "personal-serve.log"),
+    })  # fmt: skip
+
+
 def launchd_plist(schedule: str) -> bytes:
     minute, hour, day, month, dow = _fields(schedule)
     keys = [("Minute", minute), ("Hour", hour), ("Day", day), ("Month", month), ("Weekday", dow)]
@@ -88,9 +116,11 @@ def target_dir() -> Path:
     return Path(config) / "systemd" / "user"
 
 
-def install(schedule: str, enable: bool = True) -> list[str]:
-    """Write the unit files; with `enable`, ask the service manager to start the timer.
-    Returns lines describing what was done."""
+def install(
+    schedule: str, enable: bool = True, serve: bool = False, port: int | None = None
+) -> list[str]:
+    """Write the unit files; with `enable`, ask the service manager to start the timer
+    (and, with `serve`, the server). Returns lines describing what was done."""
     d = target_dir()
     d.mkdir(parents=True, exist_ok=True)
     done = []
@@ -99,12 +129,22 @@ def install(schedule: str, enable: bool = True) -> list[str]:
         path.write_bytes(launchd_plist(schedule))
         done.append(f"wrote {path}")
         commands = [["launchctl", "load", "-w", str(path)]]
+        if serve:
+            agent = d / f"{SERVE_AGENT}.plist"
+            agent.write_bytes(launchd_serve_plist(port))
+            done.append(f"wrote {agent}")
+            commands.append(["launchctl", "load", "-w", str(agent)])
     else:
-        for name, text in systemd_units(schedule).items():
+        units = systemd_units(schedule)
+        if serve:
+            units[f"{SERVE_UNIT}.service"] = systemd_serve_unit(port)
+        for name, text in units.items():
             (d / name).write_text(text)
             done.append(f"wrote {d / name}")
         commands = [["systemctl", "--user", "daemon-reload"],
                     ["systemctl", "--user", "enable", "--now", f"{UNIT}.timer"]]  # fmt: skip
+        if serve:
+            commands.append(["systemctl", "--user", "enable", "--now", f"{SERVE_UNIT}.service"])
     done += _run(commands) if enable else [f"to enable: {' '.join(c)}" for c in commands]
     return done
 
@@ -113,11 +153,13 @@ def uninstall(enable: bool = True) -> list[str]:
     d = target_dir()
     done: list[str] = []
     if sys.platform == "darwin":
-        files = [d / f"{AGENT}.plist"]
-        commands = [["launchctl", "unload", "-w", str(files[0])]]
+        files = [d / f"{AGENT}.plist", d / f"{SERVE_AGENT}.plist"]
+        commands = [["launchctl", "unload", "-w", str(f)] for f in files if f.exists()]
     else:
-        files = [d / f"{UNIT}.timer", d / f"{UNIT}.service"]
+        files = [d / f"{UNIT}.timer", d / f"{UNIT}.service", d / f"{SERVE_UNIT}.service"]
         commands = [["systemctl", "--user", "disable", "--now", f"{UNIT}.timer"]]
+        if files[2].exists():
+            commands.append(["systemctl", "--user", "disable", "--now", f"{SERVE_UNIT}.service"])
     if enable:
         done += _run(commands)
     for f in files:

@@ -27,7 +27,7 @@ from typing import Any
 from personal import paths
 from personal.errors import TrainingError
 
-KINDS = ("answer", "tool", "preference", "retention")
+KINDS = ("answer", "tool", "preference", "fact", "retention")
 SPLITS = ("train", "valid", "test")
 VOLATILE = ("hash", "created_at", "timing")  # manifest fields outside the content hash
 FORMAT_VERSION = 1

@@ -24,6 +24,7 @@ from personal.adapters.manifest import DatasetRef, Equivalence, Manifest, Metric
 from personal.adapters.registry import Registry, Revision
 from personal.errors import NotEnoughData
 from personal.learn.config import TrainConfig
+from personal.learn.objectives import Objective, withdrawn_since
 from personal.log import Log
 from personal.models import catalog
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from personal.engine.base import Engine
     from personal.learn.dataset import Dataset
     from personal.learn.distill.build import DistillConfig
-    from personal.learn.judge.gate import GateBounds
+    from personal.learn.judge.gate import GateBounds, Report, Verdict
     from personal.learn.train.events import Event, TrainReport
     from personal.models.catalog import BaseModel
 
@@ -99,22 +100,27 @@ def train_once(
 
     with Log() as log:
         stage("distill")
+        withdrawn = _withdrawn(log, current)
         teacher = open_engine(base, backend="llama.cpp", n_ctx=2048)
         try:
-            dataset = _distill(log, base, teacher, current, distill_config, config.seed)
+            tools = _tools(log)
+            dataset = _distill(log, base, teacher, current, distill_config, config.seed, tools,
+                               withdrawn)  # fmt: skip
             if dry_run:
                 return Outcome(dataset)
             config = sized(config, dataset) if auto_steps else config
             stage("train")
+            # unlearning what the current revision learned starts afresh, not from it
+            parent = current if current is None or not _unlearns(current, withdrawn) else None
             run_dir = run_dir_for(dataset.hash, config, current.id if current else None)
-            adapter, report = _train(base, dataset, run_dir, config, current, on_progress, stop)
+            adapter, report = _train(base, dataset, run_dir, config, parent, on_progress, stop)
             stage("export")
             staged, formats = _export(registry, adapter, base, run_dir)
             stage("equivalence")
             eq = _equivalence(base, staged, formats, dataset)
             stage("gate")
-            metrics, gate_verdict = _gate(base, dataset, teacher, staged / formats["gguf"],
-                                          current, bounds)  # fmt: skip
+            gate_report, gate_verdict = _gate(dataset, teacher, staged / formats["gguf"],
+                                              current, bounds, tools)  # fmt: skip
         finally:
             teacher.close()
 
@@ -122,10 +128,14 @@ def train_once(
 
     decision = decide(gate_verdict, eq, registry.pointer(base.fingerprint).get("pinned", False))
     stage("register")
+    metrics = gate_report.metrics
     manifest = Manifest(
         base=base_identity(base), parent=current.id if current else None,
         dataset=_dataset_ref(dataset), config=config.to_dict(), training=_training(report),
         metrics=metrics, equivalence=eq, verdict=decision.verdict(), formats=formats,
+        objectives={o.id: {"kind": o.kind, "text": o.text, "checker": o.checker}
+                    for o in gate_report.objectives},
+        plan=gate_verdict.plan,
     )  # fmt: skip
     rev = registry.commit(staged, manifest)
     if decision.promote:
@@ -135,16 +145,44 @@ def train_once(
 
 
 # --- the stages ---------------------------------------------------------------------------
-def _distill(log: Log, base: BaseModel, teacher: Engine, current: Revision | None,
-             config: DistillConfig | None, seed: int) -> Dataset:  # fmt: skip
-    from personal.learn.distill import build
+def _unlearns(current: Revision, withdrawn: list[Objective]) -> bool:
+    return any(current.manifest.plan.get(o.id) == "adapter" for o in withdrawn)
+
+
+def _tools(log: Log) -> list[dict[str, Any]]:
     from personal.tools import load_registry
 
+    return load_registry(log, strict=False).schemas()
+
+
+def _withdrawn(log: Log, current: Revision | None) -> list[Objective]:
+    """What the person has taken back: switched-off preferences with a checker (withdrawn,
+    replaced, or turned off by hand), and what the current revision learned that is no
+    longer active (even if deleted since). Answers following them are not trained on, and
+    the gate checks they are gone."""
+    from personal.prefs import Preferences
+
+    prefs = Preferences(log).list()
+    active = {p.id for p in prefs if p.active}
+    live = [p.checker for p in prefs if p.active]
+    out = {o.id: o for o in withdrawn_since(current.manifest.objectives, current.manifest.plan,
+                                            active)} if current else {}  # fmt: skip
+    for p in prefs:
+        if (not p.active and p.checker and p.kind != "withdraw" and p.confirmed
+                and p.checker not in live):  # fmt: skip
+            out.setdefault(p.id, Objective(p.id, "withdrawn", p.text, dict(p.checker)))
+    return list(out.values())
+
+
+def _distill(log: Log, base: BaseModel, teacher: Engine, current: Revision | None,
+             config: DistillConfig | None, seed: int, tools: list[dict[str, Any]],
+             withdrawn: list[Objective]) -> Dataset:  # fmt: skip
+    from personal.learn.distill import build
+
     since = current.manifest.dataset.until if current else None
-    tools = load_registry(log, strict=False).schemas()
     dataset = build.build_dataset(log, base, teacher, since=since,
                                   config=config or build.DistillConfig(), tools_schemas=tools,
-                                  seed=seed)  # fmt: skip
+                                  seed=seed, withdrawn=withdrawn)  # fmt: skip
     if current is not None and current.manifest.dataset.hash == dataset.hash:
         raise NotEnoughData(
             f"nothing new to learn since revision {current.short} (same dataset)",
@@ -184,17 +222,13 @@ def _equivalence(base: BaseModel, staged: Path, formats: dict[str, str],
     return as_equivalence(result)
 
 
-def _gate(base: BaseModel, dataset: Dataset, engine: Engine, candidate: Path,
-          current: Revision | None, bounds: GateBounds | None) -> tuple[dict[str, Metrics], Any]:  # fmt: skip
+def _gate(dataset: Dataset, engine: Engine, candidate: Path, current: Revision | None,
+          bounds: GateBounds | None, tools: list[dict[str, Any]]) -> tuple[Report, Verdict]:  # fmt: skip
     from personal.learn.judge import gate
 
-    adapters: dict[str, Path | None] = {"none": None, "candidate": candidate}
-    if current is not None:
-        adapters["current"] = current.file("gguf")
-    metrics = gate.evaluate(base, dataset, engine, adapters)
-    verdict = gate.verdict(metrics["candidate"], metrics.get("current"), metrics["none"],
-                           bounds or gate.GateBounds())  # fmt: skip
-    return metrics, verdict
+    now = (current.file("gguf"), current.manifest.plan) if current is not None else None
+    report = gate.evaluate(engine, dataset, candidate=candidate, current=now, tools=tools)
+    return report, gate.verdict(report, bounds or gate.GateBounds())
 
 
 # --- the manifest's records ---------------------------------------------------------------

@@ -36,11 +36,11 @@ from personal.log import Log, LoggedMessage, records
 from personal.log import preferences as rows
 from personal.log.ids import now
 from personal.log.preferences import Preference
-from personal.prefs.check import check
+from personal.prefs.check import check, problems
 from personal.prefs.extract import KINDS, Candidate, classify, extract
 
 ORIGINS = ("extracted", "manual")
-SINGLE_VALUED = ("name", "signoff", "language", "length")
+SINGLE_VALUED = ("name", "opening", "signoff", "language", "length", "format")
 SCAN_BATCH = 200  # user messages read per write transaction, so a chat never waits long
 
 
@@ -73,6 +73,11 @@ class Preferences:
         if origin not in ORIGINS:
             raise InvalidSignal(f"unknown origin {origin!r}", hint="'manual' or 'extracted'")
         derived, checker = classify(text)
+        if derived == "withdraw":
+            raise InvalidSignal(
+                f"{text!r} takes a preference back rather than stating one",
+                hint="switch the preference off (personal prefs off ID) or remove it",
+            )
         if kind is not None and kind != derived:
             checker = None
         with self.log.transaction():
@@ -206,6 +211,11 @@ def _scan_message(
     new, duplicates = [], 0
     source = rows.imported_from(db, conversation_id)
     for candidate in extract(content or ""):
+        if candidate.kind == "withdraw":  # "stop signing off": switch the old one off
+            if not source:  # what an imported file says switches nothing off
+                checker = candidate.checker or {}
+                rows.supersede(db, checker.get("kind", ""), message_id, checker.get("key"))
+            continue
         known = rows.texts(db) if source else rows.active_texts(db)
         if _same(candidate.text) in {_same(t) for t in known}:
             duplicates += 1
@@ -215,10 +225,19 @@ def _scan_message(
                 db, text=candidate.text, kind=candidate.kind, checker=candidate.checker,
                 source=source, stated_at=at, origin="extracted",
                 source_message_id=message_id, conversation_id=conversation_id))  # fmt: skip
-        else:
-            new.append(_insert(db, candidate, "extracted", message_id, conversation_id, at))
+            continue
+        new.append(_insert(db, candidate, "extracted", message_id, conversation_id, at))
+        if candidate.kind == "avoid" and (candidate.checker or {}).get("type") == "avoid":
+            _unname(db, candidate.checker["text"], message_id)  # "don't call me Bob"
     rows.mark_scanned(db, message_id)
     return new, duplicates
+
+
+def _unname(db: Database, name: str, by: str) -> None:
+    """An avoided name switches off the name preference that asks for it."""
+    for pref in rows.select(db, "WHERE p.active = 1 AND p.kind = 'name'"):
+        if (pref.checker or {}).get("name", "").casefold() == name.casefold():
+            rows.supersede(db, "name", by)
 
 
 def _insert(
@@ -233,14 +252,15 @@ def _insert(
 
 
 def checker_problem(checker: object) -> str | None:
-    """Why a checker cannot be used (None when it can): it must be an object that
-    `check` runs on an answer without raising."""
-    if not isinstance(checker, dict):
-        return f"a checker is an object, not {type(checker).__name__}"
+    """Why a checker cannot be used (None when it can): what `problems` finds wrong with
+    it, or what `check` raises on an answer (whatever it raises would break training)."""
+    found = problems(checker)
+    if found:
+        return "; ".join(found)
     for answer in ("", "A short answer, Sam.\n- one\n- two"):
         try:
-            check(checker, answer)
-        except Exception as e:  # noqa: BLE001 - whatever it raises would break training
+            check(checker, answer)  # type: ignore[arg-type]
+        except Exception as e:  # noqa: BLE001
             return f"{type(e).__name__}: {e}"
     return None
 
