@@ -136,3 +136,15 @@ def test_custom_instructions_are_proposed_by_prefs_list(tmp_path, personal_home)
         assert [p.text for p in Preferences(log).list(active_only=True)] == ["Call the user Sam."]
     as_json = json.loads(runner.invoke(prefs_cmd.app, ["list", "--json"]).output)
     assert {p["candidate"] for p in as_json} == {True, False}
+
+
+def test_an_imported_withdrawal_switches_nothing_off(log, tmp_path):
+    signoff = Preferences(log).add("End every answer with '— Sam'.")
+    line = {"messages": [{"role": "user", "content": "Stop signing off."}]}
+    report = importing.import_file(log, write(tmp_path / "w.jsonl", line))
+    assert report.conversations == 1 and report.proposed == ()
+    assert Preferences(log).get(signoff.id).active  # said in a file, not to this assistant
+    c = log.create_conversation()
+    log.append(c.id, {"role": "user", "content": "Stop signing off."})
+    scan(log)
+    assert not Preferences(log).get(signoff.id).active  # said here, it is withdrawn
