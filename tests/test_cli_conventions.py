@@ -123,6 +123,21 @@ def test_train_shows_stages_with_loss_speed_and_time_left():
     assert set(view.timings) == {"distill", "train", "export", "equivalence", "gate"}
 
 
+def test_train_progress_in_a_log_is_one_plain_line_per_stage():
+    buffer = io.StringIO()
+    view = train_cmd.StageView(Console(file=buffer, width=80))  # not a terminal
+    with view:
+        view.on_stage("distill")
+        view.on_stage("train")
+        view.on_progress(events.Started(iters=50, step=0, examples=3, val_examples=1))
+        view.on_progress(events.Validated(50, 0.761))
+        view.on_progress(events.Step(50, 50, 0.466, 10, 10, 23.0))
+    lines = buffer.getvalue().splitlines()
+    assert lines[0].startswith("✓ 1/6 distill  (")
+    assert lines[1].startswith("✓ 2/6 train  step 50/50  loss 0.466  val 0.761  23 tok/s  (")
+    assert len(lines) == 2 and "━" not in buffer.getvalue()
+
+
 def test_train_json_is_the_outcome(monkeypatch):
     from personal.learn import pipeline
     from personal.learn.dataset import Dataset

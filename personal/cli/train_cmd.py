@@ -29,14 +29,16 @@ STAGES = ("distill", "train", "export", "equivalence", "gate", "register")
 class StageView:
     """The pipeline's stages as progress lines: one per stage, with its time; the
     training stage counts steps and shows loss, validation loss and tokens/s, with the
-    time left (from the step rate so far)."""
+    time left (from the step rate so far). Where the output is not a terminal (a log, a
+    pipe) each stage prints one plain line when it ends."""
 
     def __init__(self, console: Console):
+        self.console = console
         self.progress = Progress(
-            SpinnerColumn(finished_text="✓"), TextColumn("{task.description:<12}"),
+            SpinnerColumn(finished_text="✓"), TextColumn("{task.description:<15}"),
             BarColumn(bar_width=24), TextColumn("{task.fields[info]}"),
             TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-            console=console, transient=False,
+            console=console, transient=False, disable=not console.is_terminal,
         )  # fmt: skip
         self.task: TaskID | None = None
         self.stage: str | None = None
@@ -79,7 +81,12 @@ class StageView:
         task = self.progress.tasks[self.task]
         total = task.total or 1
         self.progress.update(self.task, total=total, completed=total if ok else task.completed)
-        self.timings[self.stage or "?"] = round(time.monotonic() - self.started, 2)
+        seconds = self.timings[self.stage or "?"] = round(time.monotonic() - self.started, 2)
+        if self.progress.disable:
+            info = f"  {task.fields['info']}" if task.fields.get("info") else ""
+            mark = "✓" if ok else "✗"
+            self.console.print(f"{mark} {task.description}{info}  ({seconds:.0f} s)",
+                               markup=False, highlight=False)  # fmt: skip
         self.task = None
 
 
