@@ -83,7 +83,11 @@ def run(persona: Persona, root: Path) -> dict:
     return {"persona": persona.name, "promoted": outcome.promoted, "reasons": list(m.verdict.reasons),
             "rows": rows, "retention_ratio": retention, "stages_s": stages,
             "seconds": round(time.perf_counter() - started, 1),
-            "training": {"steps": m.training.steps, "tokens_per_s": m.training.tokens_per_s}}  # fmt: skip
+            "training": {"steps": m.training.steps, "tokens_per_s": m.training.tokens_per_s},
+            "equivalence": m.equivalence.figures if m.equivalence else None,
+            "gate_s": {k: v.seconds for k, v in m.metrics.items()},
+            "dataset": outcome.dataset.manifest.get("counts"),
+            "timing": outcome.dataset.manifest.get("timing"), "revision": str(rev.path)}  # fmt: skip
 
 
 def show(result: dict) -> None:
@@ -103,11 +107,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", choices=sorted(BY_NAME))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", type=Path, help="Keep each persona's home under this folder.")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="personas-") as tmp:
+        root = args.keep or Path(tmp)
         for persona in [BY_NAME[n] for n in args.only] if args.only else PERSONAS:
-            result = run(persona, Path(tmp))
+            result = run(persona, root)
             show(result)
             results.append(result)
             if args.json:

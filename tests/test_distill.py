@@ -107,6 +107,17 @@ def targets(ds, kind):
     return {ex["messages"][-1]["content"]: ex for ex in every(ds) if ex["kind"] == kind}
 
 
+def test_corrections_carry_the_answer_they_replace(rich_log, tools):
+    """An edit is preferred over its original, a regenerated answer over the one it
+    replaced: the trainer's odds-ratio term (ORPO) uses these pairs."""
+    answers = targets(build(rich_log, tools), "answer")
+    assert answers["Prince Hamlet avenges his father, and almost everyone dies."]["rejected"] == (
+        "A prince is sad.")  # fmt: skip
+    joke = "Why did the cat sit on the laptop? To keep an eye on the mouse."
+    assert answers[joke]["rejected"] == "Knock knock, bad joke."
+    assert "rejected" not in answers["Paris is the capital of France."]
+
+
 def test_accepted_answers_are_kept_and_negatives_are_not(rich_log, tools):
     ds = build(rich_log, tools)
     answers = targets(ds, "answer")
@@ -173,7 +184,11 @@ def test_preferences_are_distilled_repaired_and_checked(rich_log, tools):
         answer = ex["messages"][-1]["content"]
         assert check(SIGNOFF, answer) and check(NAME, answer), answer
     assert prefs[0]["messages"][0] == {"role": "system", "content": DEFAULT_SYSTEM_PROMPT}
-    teacher_system = engine.calls[0][0]["content"]
+    # the base's own answers (default prompt) come first; repaired, they all comply, so the
+    # teacher with the profile in its prompt was never needed
+    assert all(c[0]["content"].startswith(DEFAULT_SYSTEM_PROMPT) and "Sam" not in c[0]["content"]
+               for c in engine.calls)  # fmt: skip
+    teacher_system = ds.manifest["teacher"]["system_prompt"]
     assert "- Call me Sam." in teacher_system and teacher_system.startswith(DEFAULT_SYSTEM_PROMPT)
     assert "It is a good question, Sam. Here is the answer.\n\n— Sam" in targets(ds, "preference")
     stats = {p["text"]: p["stats"] for p in ds.manifest["preferences"]}

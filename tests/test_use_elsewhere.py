@@ -1,8 +1,8 @@
 """The recipes of docs/use-elsewhere.md, run as written: a revision trained and exported by
 personal (on a tiny llama made by the tests), then loaded by llama-cpp-python, mlx-lm and
 Hugging Face PEFT — each agreeing with the others on what the adapter does, and each
-refusing (or being refused) when given another base. The PEFT recipe needs torch: it is
-skipped where torch is absent and runs in the documented CI step (docs/use-elsewhere.md)."""
+refusing (or being refused) when given another base. The PEFT recipe needs torch, which
+./dev setup installs beside the venv (tests/conftest.py puts it on the path)."""
 
 from __future__ import annotations
 
@@ -116,9 +116,11 @@ def test_mlx_lm_recipe(exported):
 
 
 def test_peft_recipe(exported):
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("peft")
-    from peft import PeftModel
+    try:
+        import torch
+        from peft import PeftModel
+    except ImportError as e:
+        pytest.fail(f"torch and peft are missing ({e}): ./dev setup installs them in .venv/peft-site")
     from transformers import AutoModelForCausalLM
 
     gguf, other, out = exported

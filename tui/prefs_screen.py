@@ -1,9 +1,11 @@
 """/prefs: the preferences kept for the nightly adapter, to review by keyboard.
 
-Each row says where a preference came from: the conversation (id prefix) and the first
-words of the message that stated it, or "manual". a adds, e (or enter) edits, space
-switches on/off, d deletes (after asking), esc closes. A candidate from an import is
-marked "?": space confirms it, d deletes it.
+Each row says how the model follows a preference — learned by the current revision, kept
+in the chat's prompt, or unchecked (never trained on: rephrase it in checkable terms, or
+edit one answer into the answer you want) — and where it came from: the conversation (id
+prefix) and the first words of the message that stated it, or "manual". a adds, e (or
+enter) edits, space switches on/off, d deletes (after asking), esc closes. A candidate
+from an import is marked "?": space confirms it, d deletes it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from textual.widgets import DataTable, Footer, Input, Label
 from personal.errors import NotFound, PersonalError
 from personal.log import Log
 from personal.prefs.preferences import Preference, Preferences
+from personal.prefs.prompting import status
 from tui.confirm import ConfirmScreen
 
 PREVIEW_WORDS = 6
+FOLLOWED = {"learned": "learned", "in the prompt": "in prompt",
+            "unchecked: in the prompt": "unchecked", "off": "–", "candidate": "?"}  # fmt: skip
 EMPTY = 'No preferences yet: say one in a chat ("From now on, call me Sam.") or press a.'
 
 
@@ -36,9 +41,10 @@ class PrefsScreen(Screen[None]):
         Binding("escape,q", "close", "Close"),
     ]
 
-    def __init__(self, log: Log) -> None:
+    def __init__(self, log: Log, plan: dict[str, str] | None = None) -> None:
         super().__init__()
         self.chat_log, self.prefs = log, Preferences(log)
+        self.plan = plan or {}  # what the running revision learned
 
     def compose(self) -> ComposeResult:
         yield Label("Preferences: what the model should keep in mind about you", id="title")
@@ -51,6 +57,7 @@ class PrefsScreen(Screen[None]):
         table.add_column("on", key="on")
         table.add_column("preference", key="text")
         table.add_column("kind", key="kind")
+        table.add_column("followed", key="followed")
         table.add_column("source", key="source")
         self.reload()
         table.focus()
@@ -78,7 +85,8 @@ class PrefsScreen(Screen[None]):
         table.clear()
         for pref in prefs:
             mark = "?" if not pref.confirmed else "✓" if pref.active else "·"
-            table.add_row(mark, pref.text, pref.kind,
+            followed = FOLLOWED[status(pref, self.plan)]
+            table.add_row(mark, pref.text, pref.kind, followed,
                           self.source(pref), key=pref.id)  # fmt: skip
         ids = [p.id for p in prefs]
         if select in ids:

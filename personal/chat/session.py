@@ -193,13 +193,14 @@ class ChatSession:
             return messages, []
         adapter = self.engine.adapter
         kept = kept_in_prompt(Preferences(self.log).list(active_only=True),
-                              self._plan(adapter.id if adapter else None))  # fmt: skip
+                              self.plan_for(adapter.id if adapter else None))  # fmt: skip
         if not kept:
             return messages, []
         system = with_preferences(str(messages[0].get("content") or ""), [p.text for p in kept])
         return [{**messages[0], "content": system}, *messages[1:]], [p.id for p in kept]
 
-    def _plan(self, revision: str | None) -> dict[str, str]:
+    def plan_for(self, revision: str | None) -> dict[str, str]:
+        """Which preferences a revision learned (its manifest's plan; {} for none)."""
         if revision is None:
             return {}
         if revision not in self._plans:

@@ -12,6 +12,7 @@ from rich.text import Text
 from personal.errors import NotFound
 from personal.log import Log
 from personal.prefs.preferences import Preference, Preferences, scan
+from personal.prefs.prompting import UNCHECKED_HINT, status
 
 app = typer.Typer(help="List, add, edit, extract and confirm your stated preferences.",
                   no_args_is_help=True)  # fmt: skip
@@ -31,9 +32,10 @@ def list_(
         prefs = [p for p in everything if p.confirmed and (p.active or all_)]
         waiting = [p for p in everything if not p.confirmed and (all_ or not p.rejected)]
         sources = {p.id: _source(log, p) for p in prefs + waiting}
+    plan = _current_plan()
     short = short_ids([p.id for p in everything])
     if as_json:
-        typer.echo(json.dumps([{**p.__dict__, "source": sources[p.id],
+        typer.echo(json.dumps([{**p.__dict__, "source": sources[p.id], "status": status(p, plan),
                                 "candidate": not p.confirmed, "rejected": p.rejected}
                                for p in prefs + waiting], indent=2))  # fmt: skip
         return
@@ -42,14 +44,20 @@ def list_(
             'no preferences yet: personal prefs add "Answer in French." or personal prefs scan'
         )
         return
-    if prefs:
+    groups = {"learned": "learned by the current revision",
+              "in the prompt": "checked, not learned yet: kept in the chat's prompt",
+              "unchecked: in the prompt": "unchecked: kept in the chat's prompt", "off": "off"}  # fmt: skip
+    for state, title in groups.items():
+        members = [p for p in prefs if status(p, plan) == state]
+        if not members:
+            continue
+        out.print(Text(title, style="bold"))
         table = Table("id", "kind", "preference", "source", box=None)
-        if all_:
-            table.add_column("active")
-        for p in prefs:
-            row = [short[p.id], p.kind, Text(p.text), Text(sources[p.id])]
-            table.add_row(*row, *(["yes" if p.active else "no"] if all_ else []))
+        for p in members:
+            table.add_row(short[p.id], p.kind, Text(p.text), Text(sources[p.id]))
         out.print(table)
+        if state == "unchecked: in the prompt":
+            out.print(Text(UNCHECKED_HINT[0].upper() + UNCHECKED_HINT[1:] + ".", style="dim"))
     if waiting:
         n = len(waiting)
         out.print(f"\n[bold]{n} candidate{'s' if n > 1 else ''} from imports[/] - not used "
@@ -79,6 +87,20 @@ def reject(preferences: list[str] = typer.Argument(..., help="Candidate ids (or 
         for ref in preferences:
             pref = Preferences(log).reject(ref)
             out.print(f"rejected {pref.id[:10]}: {pref.text}", markup=False)
+
+
+def _current_plan() -> dict[str, str]:
+    """Which preferences the current revision learned ({} without one, or when the default
+    model cannot be read)."""
+    from personal.adapters.registry import Registry
+    from personal.errors import PersonalError
+    from personal.models import catalog
+
+    try:
+        current = Registry().current(catalog.resolve(None).fingerprint)
+    except PersonalError:
+        return {}
+    return current.manifest.plan if current else {}
 
 
 @app.command("add")

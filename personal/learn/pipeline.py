@@ -23,6 +23,7 @@ from personal.adapters.identity import base_identity
 from personal.adapters.manifest import DatasetRef, Equivalence, Manifest, Metrics, Training
 from personal.adapters.registry import Registry, Revision
 from personal.errors import NotEnoughData
+from personal.learn.cache import GenerationCache
 from personal.learn.config import TrainConfig
 from personal.learn.objectives import Objective, withdrawn_since
 from personal.log import Log
@@ -100,12 +101,16 @@ def train_once(
 
     with Log() as log:
         stage("distill")
+        from personal.prefs import derive_checks
+
+        derive_checks(log)  # an unchecked preference the kept answers show how to check
         withdrawn = _withdrawn(log, current)
         teacher = open_engine(base, backend="llama.cpp", n_ctx=2048)
+        cache = GenerationCache()
         try:
             tools = _tools(log)
             dataset = _distill(log, base, teacher, current, distill_config, config.seed, tools,
-                               withdrawn)  # fmt: skip
+                               withdrawn, cache)  # fmt: skip
             if dry_run:
                 return Outcome(dataset)
             config = sized(config, dataset) if auto_steps else config
@@ -120,8 +125,10 @@ def train_once(
             eq = _equivalence(base, staged, formats, dataset)
             stage("gate")
             gate_report, gate_verdict = _gate(dataset, teacher, staged / formats["gguf"],
-                                              current, bounds, tools)  # fmt: skip
+                                              current, bounds, tools, cache)  # fmt: skip
+            cache.prune()  # what this run did not use goes (old preferences' answers too)
         finally:
+            cache.close()
             teacher.close()
 
     from personal.learn.judge.promotion import decide
@@ -176,13 +183,13 @@ def _withdrawn(log: Log, current: Revision | None) -> list[Objective]:
 
 def _distill(log: Log, base: BaseModel, teacher: Engine, current: Revision | None,
              config: DistillConfig | None, seed: int, tools: list[dict[str, Any]],
-             withdrawn: list[Objective]) -> Dataset:  # fmt: skip
+             withdrawn: list[Objective], cache: GenerationCache) -> Dataset:  # fmt: skip
     from personal.learn.distill import build
 
     since = current.manifest.dataset.until if current else None
     dataset = build.build_dataset(log, base, teacher, since=since,
                                   config=config or build.DistillConfig(), tools_schemas=tools,
-                                  seed=seed, withdrawn=withdrawn)  # fmt: skip
+                                  seed=seed, withdrawn=withdrawn, cache=cache)  # fmt: skip
     if current is not None and current.manifest.dataset.hash == dataset.hash:
         raise NotEnoughData(
             f"nothing new to learn since revision {current.short} (same dataset)",
@@ -223,11 +230,13 @@ def _equivalence(base: BaseModel, staged: Path, formats: dict[str, str],
 
 
 def _gate(dataset: Dataset, engine: Engine, candidate: Path, current: Revision | None,
-          bounds: GateBounds | None, tools: list[dict[str, Any]]) -> tuple[Report, Verdict]:  # fmt: skip
+          bounds: GateBounds | None, tools: list[dict[str, Any]],
+          cache: GenerationCache) -> tuple[Report, Verdict]:  # fmt: skip
     from personal.learn.judge import gate
 
     now = (current.file("gguf"), current.manifest.plan) if current is not None else None
-    report = gate.evaluate(engine, dataset, candidate=candidate, current=now, tools=tools)
+    report = gate.evaluate(engine, dataset, candidate=candidate, current=now, tools=tools,
+                           cache=cache)  # fmt: skip
     return report, gate.verdict(report, bounds or gate.GateBounds())
 
 

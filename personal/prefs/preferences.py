@@ -174,6 +174,27 @@ class Preferences:
         return "\n".join(f"- {p.text}" for p in self.list(active_only=True))
 
 
+# --- checks from the answers the person kept ----------------------------------------------
+def derive_checks(log: Log) -> list[Preference]:
+    """Give each active preference without a check the one its later accepted answers show
+    (personal/prefs/derive.py), marked as derived; returns the preferences that got one."""
+    from personal.prefs.derive import accepted_since, derive
+
+    prefs = Preferences(log)
+    changed = []
+    for p in prefs.list(active_only=True):
+        if p.checker is not None or p.kind in ("fact", "withdraw"):
+            continue
+        checker = derive(accepted_since(log, p.stated_at))
+        if checker is None:
+            continue
+        with log.transaction():
+            rows.reword(log.db, p.id, p.text, p.kind, checker)
+            rows.update_meta(log.db, p.id, derived_checker=True)
+        changed.append(prefs.get(p.id))
+    return changed
+
+
 # --- extraction from the log ------------------------------------------------------------
 def extract_from_message(log: Log, message: LoggedMessage | str) -> list[Preference]:
     """Extract the preferences a just-logged user message states (once per message)."""
@@ -277,5 +298,5 @@ def _same(text: str) -> str:
 
 __all__ = [
     "Candidate", "Preference", "Preferences", "ScanReport", "check", "checker_problem",
-    "classify", "extract", "extract_from_message", "scan",
+    "classify", "derive_checks", "extract", "extract_from_message", "scan",
 ]  # fmt: skip

@@ -27,3 +27,25 @@ def kept_in_prompt(preferences: Iterable, plan: dict[str, str] | None) -> list:
     except those the current revision learned (`plan[id] == "adapter"`)."""
     plan = plan or {}
     return [p for p in preferences if p.kind != "withdraw" and plan.get(p.id) != "adapter"]
+
+
+UNCHECKED_HINT = (
+    "a preference without a check is never trained on (nothing could tell whether an answer "
+    "follows it); the chat keeps it in its prompt. To have it learned, say it in checkable "
+    "terms — quote the exact words (\"Begin every answer with 'Hi'\"), give a number (\"under "
+    "50 words\"), name a format or a language — or edit one answer into the answer you want "
+    "(an edited answer is a checked example)"
+)
+
+
+def status(preference, plan: dict[str, str] | None) -> str:
+    """How the model follows a preference now: "learned", "in the prompt" (checked, not
+    learned yet), "unchecked: in the prompt", "off", or "candidate" (from an import, not
+    confirmed: used nowhere)."""
+    if not getattr(preference, "confirmed", True):
+        return "candidate"
+    if not preference.active:
+        return "off"
+    if not preference.checker:
+        return "unchecked: in the prompt"
+    return "learned" if (plan or {}).get(preference.id) == "adapter" else "in the prompt"

@@ -25,6 +25,7 @@ dropped, since training on it would teach the adapter to break the preference.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import Counter
@@ -36,6 +37,7 @@ from typing import Any
 from personal.chat.session import DEFAULT_SYSTEM_PROMPT
 from personal.engine.base import Engine
 from personal.errors import NotEnoughData, TrainingError
+from personal.learn.cache import GenerationCache
 from personal.learn.config import documented
 from personal.learn.dataset import Dataset, example, split_groups, write_dataset
 from personal.learn.dataset import summarize as summarize
@@ -72,8 +74,9 @@ class DistillConfig:
     valid_fraction: float = documented(0.1, "Share held out for the trainer's validation loss.")
     teacher_max_tokens: int = documented(96, "Longest teacher answer in tokens; short targets "
                                     "train fast, and the adapter copies their length.")
-    teacher_attempts: int = documented(3, "Generations per prompt before it is dropped (the first "
-                                  "greedy, the others sampled with other seeds).")
+    teacher_attempts: int = documented(4, "Generations per prompt before it is dropped: the "
+                                  "base's own answer (repaired), the teacher's greedy one, "
+                                  "then sampled ones with other seeds.")
     teacher_temperature: float = documented(0.8, "Sampling temperature of the regenerations.")
     min_examples: int = documented(16, "Fewer training examples than this: NotEnoughData.")
     system_prompt: str = documented(DEFAULT_SYSTEM_PROMPT, "The chat's system prompt: student "
@@ -97,6 +100,7 @@ def build_dataset(
     log: Log, base: BaseModel, teacher_engine: Engine, *, since: str | None,
     config: DistillConfig, tools_schemas: list[dict[str, Any]] | None, seed: int,
     progress: Progress | None = None, withdrawn: list[Objective] | None = None,
+    cache: GenerationCache | None = None,
 ) -> Dataset:  # fmt: skip
     """Distill the log (messages after `since`, plus replay), the checkable preferences and
     the facts into a sealed dataset. `teacher_engine` must be the bare base (no adapter).
@@ -113,12 +117,12 @@ def build_dataset(
     checks = [(p.text, p.checker) for p in taught]
     gone = [(o.text, o.checker) for o in withdrawn or []]
     found = harvest.harvest(log, tools, checks, config.system_prompt, since, gone)
-    log_examples = _select(found.examples, config, seed)
+    log_examples = _unique(_select(found.examples, config, seed))
     n_prefs = config.preference_prompts if taught else 0
     _enough(len(log_examples) + n_prefs + len(facts_told) * 4, config)
 
     teacher = Teacher(teacher_engine, config.system_prompt, checks, config.teacher_max_tokens,
-                      config.teacher_attempts, config.teacher_temperature, seed)  # fmt: skip
+                      config.teacher_attempts, config.teacher_temperature, seed, cache)  # fmt: skip
     pref_examples: list[dict[str, Any]] = []
     if taught:
         report("teacher", 0, 1)
@@ -138,7 +142,7 @@ def build_dataset(
     retention = retention_examples(
         teacher_engine, pool("answers", "retention")[: config.retention_prompts],
         system_prompt=config.system_prompt, tools=tools or None,
-        max_tokens=config.teacher_max_tokens,
+        max_tokens=config.teacher_max_tokens, cache=cache,
     )  # fmt: skip
     retention_s = (datetime.now(timezone.utc) - started).total_seconds()
     report("retention", 1, 1)
@@ -200,6 +204,19 @@ def _fact_examples(told: list[Preference], checks: list[Check], config: DistillC
     return out
 
 
+def _unique(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same conversation answered the same way counts once: a log that repeats itself
+    would otherwise weigh those answers many times over and the adapter would recite them
+    in answer to other questions."""
+    seen, out = set(), []
+    for ex in examples:
+        key = json.dumps([ex["messages"], ex.get("rejected")], sort_keys=True, ensure_ascii=False)
+        if key not in seen:
+            seen.add(key)
+            out.append(ex)
+    return out
+
+
 def _enough(n: int, config: DistillConfig) -> None:
     if n < config.min_examples:
         raise NotEnoughData(
@@ -239,7 +256,7 @@ def _preference_asks(
     of every scope a preference applies to (seeded order), then the held-out shipped ones
     (test split: the gate's cross-entropy)."""
     system = [{"role": "system", "content": config.system_prompt}]
-    asks = [(Ask(prompt, meta["key"]), meta, source)
+    asks = [(Ask(prompt, meta["key"], shipped=False), meta, source)
             for prompt, meta, source in log_prompts[: config.max_log_prompts]]  # fmt: skip
     per_scope = max(8, config.preference_prompts // max(len(scopes), 1))
     for scope in sorted(scopes):

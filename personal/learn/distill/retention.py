@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from personal.engine.base import Engine, GenerationParams
+from personal.learn.cache import GenerationCache, generate
 from personal.learn.dataset import example
 from personal.learn.distill.repair import trim_truncated
 from personal.learn.objectives import part_of
@@ -44,7 +45,7 @@ def partition(prompts: list[str]) -> dict[str, list[str]]:
 
 def retention_examples(
     engine: Engine, prompts: list[str], *, system_prompt: str | None,
-    tools: list[dict[str, Any]] | None, max_tokens: int,
+    tools: list[dict[str, Any]] | None, max_tokens: int, cache: GenerationCache | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The base's greedy answers to `prompts` as test examples of kind "retention". An
     answer that calls a tool, is empty, or is cut off mid-sentence with no complete
@@ -53,8 +54,8 @@ def retention_examples(
     system = [{"role": "system", "content": system_prompt}] if system_prompt else []
     params = GenerationParams(max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1)
     convs = [[*system, {"role": "user", "content": prompt}] for prompt in prompts]
-    for prompt, messages, result in zip(prompts, convs, engine.chat_many(convs, params, tools=tools),
-                                        strict=True):  # fmt: skip
+    answers = generate(engine, cache, convs, params, tools, adapter=None)
+    for prompt, messages, result in zip(prompts, convs, answers, strict=True):
         if result.tool_calls or result.tool_errors:
             continue
         text: str | None = result.text.strip()

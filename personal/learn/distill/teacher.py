@@ -1,10 +1,13 @@
 """Context distillation of the person's checkable preferences: the teacher.
 
-The teacher is the bare base model with the checkable preferences in its system prompt;
-the student example is the same conversation under the default system prompt, so the
-adapter learns to behave as if they were there. Every teacher answer is checked against
-every applicable checker and repaired deterministically (repair.py); one that still fails
-is asked again with another seed, and dropped at the end. A preference *without* a checker
+The student example is a conversation under the default system prompt; its target must
+pass every applicable check. The first attempt is the bare base's own answer (the default
+prompt, greedy) repaired deterministically (repair.py): the adapter then learns the
+preferences with as little else changed as possible, and those answers do not depend on
+the preferences, so they come from the generation cache on later nights. An answer a
+repair cannot fix (a language, a minimum length) is asked of the teacher — the base with
+the checkable preferences in its system prompt — greedily, then with other seeds, and
+dropped at the end. A preference *without* a checker
 is not in the teacher's prompt at all: an answer nothing can check is no evidence of
 compliance, so it is never trained on as if it were (the chat keeps such a preference in
 its prompt instead).
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from personal.engine.base import Engine, GenerationParams
+from personal.learn.cache import GenerationCache, generate
 from personal.learn.distill.repair import Check, applicable, comply, failing, repair, trim_truncated
 from personal.prefs.prompting import with_preferences
 
@@ -31,6 +35,7 @@ class Ask:
     prompt: list[dict[str, Any]]  # the student prompt (default system prompt first)
     key: str  # stable per prompt: seeds its sampled attempts
     scope: str = "answers"  # which checks apply: "answers", "email", "code"
+    shipped: bool = True  # a shipped prompt (cacheable), not one from the person's log
 
 
 @dataclass
@@ -39,9 +44,10 @@ class Teacher:
     system_prompt: str | None
     checks: list[Check]
     max_tokens: int = 96
-    attempts: int = 3  # generations per prompt (the first greedy, then sampled)
+    attempts: int = 4  # the base's own answer, the teacher's greedy one, then sampled
     temperature: float = 0.8
     seed: int = 0
+    cache: GenerationCache | None = None
     stats: dict[str, Counter] = field(default_factory=dict)
     generations: int = 0
     tokens: int = 0
@@ -99,15 +105,24 @@ class Teacher:
             self.stats[name][what] += 1
 
     def _generate(self, asks: list[Ask], attempt: int) -> list[str | None]:
-        sampled = attempt > 0  # greedy first: a tiny model rambles less
+        """Attempt 0: the base's own answers; 1: the teacher's, greedy; then sampled."""
+        sampled = attempt > 1  # greedy first: a tiny model rambles less
         params = GenerationParams(max_tokens=self.max_tokens,
                                   temperature=self.temperature if sampled else 0.0,
                                   repeat_penalty=1.1)  # fmt: skip
-        convs = [self._messages(a.prompt) for a in asks]
+        convs = [a.prompt if attempt == 0 else self._messages(a.prompt) for a in asks]
         seeds = [int(hashlib.sha256(f"{self.seed}:{a.key}:{attempt}".encode()).hexdigest()[:8], 16)
                  for a in asks]  # fmt: skip
         start = time.perf_counter()
-        results = self.engine.chat_many(convs, params, seeds=seeds)
+        results: list[Any] = [None] * len(asks)
+        for shipped in (True, False):  # the person's own prompts never go to the cache
+            idx = [i for i, a in enumerate(asks) if a.shipped == shipped]
+            if idx:
+                done = generate(self.engine, self.cache if shipped else None,
+                                [convs[i] for i in idx], params,
+                                seeds=[seeds[i] for i in idx], adapter=None)  # fmt: skip
+                for i, r in zip(idx, done, strict=True):
+                    results[i] = r
         self.seconds += time.perf_counter() - start
         self.generations += len(results)
         out: list[str | None] = []

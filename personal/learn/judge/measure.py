@@ -25,6 +25,7 @@ from typing import Any
 from personal.adapters.manifest import Metrics
 from personal.engine.base import AdapterRef, GenerationParams
 from personal.engine.llama import ContextOverflow, LlamaEngine
+from personal.learn.cache import GenerationCache, generate
 from personal.learn.dataset import Dataset
 from personal.learn.examples import render_example
 from personal.learn.objectives import (
@@ -61,6 +62,7 @@ class Measured:
 def measure(
     engine: LlamaEngine, config: Config, objectives: list[Objective], dataset: Dataset, *,
     tools: list[dict[str, Any]] | None, answer_tokens: int, default_system: str | None,
+    cache: GenerationCache | None = None,
 ) -> Metrics:  # fmt: skip
     """Metrics for one configuration (see the module docstring)."""
     start = time.perf_counter()
@@ -68,8 +70,8 @@ def measure(
     greedy = GenerationParams(max_tokens=answer_tokens, temperature=0.0, repeat_penalty=1.1)
     prompts = sorted({p for o in objectives for p in held_out(o)})
     convs = [[*system, {"role": "user", "content": p}] for p in prompts]
-    answers = dict(zip(prompts, engine.chat_many(convs, greedy, tools=tools,
-                                                 adapter=config.adapter), strict=True))  # fmt: skip
+    answers = dict(zip(prompts, generate(engine, cache, convs, greedy, tools,
+                                         adapter=config.adapter), strict=True))  # fmt: skip
     m: dict[str, Any] = {"adherence": {}, "support": {}}
     for o in objectives:
         results = [answers[p] for p in held_out(o) if answers[p].usage.finish_reason != "overflow"]
@@ -84,32 +86,34 @@ def measure(
             if everyday:
                 m["false_call_rate"] = round(sum(bool(r.tool_calls or r.tool_errors)
                                                  for r in everyday) / len(everyday), 4)  # fmt: skip
-        m.update(_retention(engine, config, default, greedy, tools))
-        m.update(_tool_habit(engine, config, dataset, tools))
+        m.update(_retention(engine, config, default, greedy, tools, cache))
+        m.update(_tool_habit(engine, config, dataset, tools, cache))
         m.update(_cross_entropy(engine, config, dataset))
     m["seconds"] = round(time.perf_counter() - start, 2)
     return Metrics(**m)
 
 
 def _retention(engine: LlamaEngine, config: Config, system: list[dict], params: GenerationParams,
-               tools: list[dict[str, Any]] | None) -> dict[str, Any]:  # fmt: skip
+               tools: list[dict[str, Any]] | None,
+               cache: GenerationCache | None) -> dict[str, Any]:  # fmt: skip
     qa = retention_questions()
     convs = [[*system, {"role": "user", "content": q}] for q, _ in qa]
-    results = engine.chat_many(convs, params, tools=tools, adapter=config.adapter)
+    results = generate(engine, cache, convs, params, tools, adapter=config.adapter)
     right = sum(answered(r.text, accepted) for r, (_, accepted) in zip(results, qa, strict=True))
     return {"retention_accuracy": round(right / len(qa), 4),
             "counts": {"retention_questions": len(qa)}}  # fmt: skip
 
 
 def _tool_habit(engine: LlamaEngine, config: Config, dataset: Dataset,
-                tools: list[dict[str, Any]] | None) -> dict[str, Any]:  # fmt: skip
+                tools: list[dict[str, Any]] | None,
+                cache: GenerationCache | None) -> dict[str, Any]:  # fmt: skip
     requests = [ex for ex in dataset.examples("test")
                 if ex["kind"] == "tool" and ex["meta"].get("stage") == "call"]  # fmt: skip
     if not requests:
         return {}
     probe = GenerationParams(max_tokens=TOOL_PROBE_TOKENS, temperature=0.0, repeat_penalty=1.1)
-    results = [engine.chat_many([ex["messages"][:-1]], probe, tools=ex.get("tools"),
-                                adapter=config.adapter)[0] for ex in requests]  # fmt: skip
+    results = [generate(engine, cache, [ex["messages"][:-1]], probe, ex.get("tools"),
+                        adapter=config.adapter)[0] for ex in requests]  # fmt: skip
     hits = sum(_called(r) == ex["meta"].get("expected_tool")
                for r, ex in zip(results, requests, strict=True))  # fmt: skip
     return {"tool_rate": round(hits / len(requests), 4)}
