@@ -4,8 +4,9 @@
     python benchmarks/persona_suite.py --only opening facts --json out.json
 
 For each persona: a fresh PERSONAL_HOME, its 60-conversation log imported (the statement
-made once, never complied with in the logged answers), `personal train` run once (twice
-for a withdrawal: before and after it), then the gate's measurements of the registered
+made once, never complied with in the logged answers) and the preferences found in it
+confirmed, `personal train` run once (twice for a withdrawal: before and after it, which
+is said in the chat), then the gate's measurements of the registered
 revision on held-out prompts — without anything about the person in the prompt — printed
 per objective for the bare base, the base with the preferences in its prompt, the adapter,
 and the adapter with the prompt, each with its 95% interval, beside retention (general
@@ -32,17 +33,29 @@ LABELS = ("none", "prompt", "candidate", "candidate+prompt")
 
 
 def _import(persona: Persona, root: Path, later: bool) -> None:
+    """The persona's log: imported, its stated preferences confirmed as a person would
+    (`personal prefs confirm`); what it says `later` (a withdrawal) is said in the chat."""
     from personal.log import Log
     from personal.log.transfer import import_file
-    from personal.prefs import scan
+    from personal.prefs import Preferences, scan
 
     convs = conversations(persona)
-    if not later and persona.later:  # the log before the withdrawal
+    said_later = convs[-1][-2 * len(persona.later):] if persona.later else []
+    if persona.later:  # the log before the withdrawal
         convs[-1] = convs[-1][: -2 * len(persona.later)]
-    path = root / f"{persona.name}-{int(later)}.jsonl"
-    path.write_text("".join(json.dumps({"messages": c}) + "\n" for c in convs))
     with Log() as log:
-        import_file(log, path)
+        if not later:
+            path = root / f"{persona.name}.jsonl"
+            path.write_text("".join(json.dumps({"messages": c}) + "\n" for c in convs))
+            import_file(log, path)
+            scan(log)
+            prefs = Preferences(log)
+            for candidate in prefs.candidates():
+                prefs.confirm(candidate.id)
+            return
+        chat = log.create_conversation(title="later")
+        for message in said_later:
+            log.append(chat.id, message)
         scan(log)
 
 
