@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from benchmarks.stages import StageClock  # noqa: E402
 from personal.learn.judge.stats import describe  # noqa: E402
 from tests.personas import BY_NAME, PERSONAS, Persona, conversations  # noqa: E402
 
@@ -63,14 +64,8 @@ def run(persona: Persona, root: Path) -> dict:
     from personal.learn.pipeline import train_once
 
     os.environ["PERSONAL_HOME"] = str(root / persona.name)
-    stages: dict[str, float] = {}
-    clock = {"name": None, "at": time.perf_counter()}
-
-    def on_stage(name: str) -> None:
-        now = time.perf_counter()
-        if clock["name"]:
-            stages[clock["name"]] = stages.get(clock["name"], 0.0) + now - clock["at"]
-        clock.update(name=name, at=now)
+    on_stage = StageClock()
+    stages = on_stage.seconds
 
     rounds = [False, True] if persona.later else [False]
     outcome, started = None, time.perf_counter()

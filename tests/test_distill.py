@@ -196,6 +196,26 @@ def test_preferences_are_distilled_repaired_and_checked(rich_log, tools):
     assert "Call me Sam." in summarize(ds) and "repaired 100%" in summarize(ds)
 
 
+def test_facts_train_on_their_own_phrasings_beside_the_bases_own_answers(rich_log, tools):
+    """A fact is taught by its training phrasings only (the gate asks the held-out ones), and
+    next to the base's own everyday answers, so "Biscuit" does not become every answer."""
+    from personal.learn.objectives import Objective, fact_questions
+
+    Preferences(rich_log).add("My dog is called Biscuit.")
+    ds = build(rich_log, tools)
+    facts = [ex for ex in every(ds) if ex["kind"] == "fact"]
+    asked = {ex["messages"][-2]["content"] for ex in facts}
+    objective = next(Objective(**o) for o in ds.manifest["objectives"])
+    assert asked == set(fact_questions(objective, "train")) and len(asked) >= 12
+    assert not asked & set(fact_questions(objective, "test"))
+    assert len(fact_questions(objective, "test")) >= 16  # the gate's minimum support
+    assert all(ex["messages"][-1]["content"] == "Your dog is called Biscuit." for ex in facts)
+    anchors = [ex for ex in every(ds) if ex["kind"] == "preference"]
+    assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts
+    assert {ex["messages"][-1]["content"] for ex in anchors} == {
+        "It is a good question. Here is the answer."}  # the base's own, unchanged
+
+
 def test_answers_that_cannot_comply_are_regenerated_then_dropped(log, tools):
     Preferences(log).add("Always answer in French.")
     french = "La tour Eiffel est à Paris et elle est très grande, mais je ne sais pas pour le reste."

@@ -26,9 +26,11 @@ from personal.prefs import facts
 
 DATA = Path(__file__).parent / "data"
 POOLS = {"answers": "prompts.txt", "email": "prompts_email.txt", "code": "prompts_code.txt"}
-# Lead-ins that multiply a fact's held-out questions: the gate needs enough of them for an
-# interval, and they are still questions the adapter never saw.
+# Lead-ins that multiply a fact's questions: the gate needs enough held-out ones for an
+# interval (still questions the adapter never saw), and training on a few ways of asking
+# each phrasing keeps the adapter from tying the answer to one exact question.
 FACT_LEADS = ("", "Quick question: ", "Hey, ", "I forgot, ")
+TRAIN_LEADS = ("", "Tell me: ", "Sorry, ")
 
 
 @dataclass(frozen=True)
@@ -98,14 +100,12 @@ def pool(scope: str, part: str) -> tuple[str, ...]:
 
 
 def fact_questions(objective: Objective, part: str) -> list[str]:
-    """Ways to ask for a fact: the training phrasings, or (part "test") the held-out ones
-    with lead-ins."""
+    """Ways to ask for a fact: the training phrasings or (part "test") the held-out ones,
+    each with its part's lead-ins."""
     key = objective.checker["key"]
-    questions = facts.questions(key, part)
-    if part != "test":
-        return questions
-    return [f"{lead}{q[0].lower() if lead else q[0]}{q[1:]}" for q in questions
-            for lead in FACT_LEADS]  # fmt: skip
+    leads = FACT_LEADS if part == "test" else TRAIN_LEADS
+    return [f"{lead}{q[0].lower() if lead else q[0]}{q[1:]}"
+            for q in facts.questions(key, part) for lead in leads]  # fmt: skip
 
 
 def held_out(objective: Objective) -> list[str]:

@@ -60,9 +60,10 @@ class DistillConfig:
                                    "(seeded sample), so earlier habits are not forgotten.")
     max_log_examples: int = documented(300, "At most this many answer and tool examples (newest kept).")
     preference_prompts: int = documented(
-        90, "Prompts the teacher answers for training when preferences are active. All "
-        "checkable preferences apply to every answer at once, so this counts per profile; "
-        "~90 compliant examples teach a rank-8 adapter (FACTS.md).")
+        90, "Prompts the teacher answers for training when preferences or facts are active. "
+        "All checkable preferences apply to every answer at once, so this counts per profile; "
+        "~90 compliant examples teach a rank-8 adapter (FACTS.md). With facts alone these are "
+        "the base's own answers: they keep the adapter from answering everything with a fact.")
     max_log_prompts: int = documented(30, "Of those, at most this many are log turns (the rest are "
                                  "shipped everyday prompts).")
     test_preference_prompts: int = documented(16, "Held-out everyday prompts answered by the teacher "
@@ -118,16 +119,19 @@ def build_dataset(
     gone = [(o.text, o.checker) for o in withdrawn or []]
     found = harvest.harvest(log, tools, checks, config.system_prompt, since, gone)
     log_examples = _unique(_select(found.examples, config, seed))
-    n_prefs = config.preference_prompts if taught else 0
+    # the teacher's everyday answers: compliant examples of the preferences and, with only
+    # facts to learn, the base's own answers that anchor everything else where it was
+    anchored = bool(taught or facts_told)
+    n_prefs = config.preference_prompts if anchored else 0
     _enough(len(log_examples) + n_prefs + len(facts_told) * 4, config)
 
     teacher = Teacher(teacher_engine, config.system_prompt, checks, config.teacher_max_tokens,
                       config.teacher_attempts, config.teacher_temperature, seed, cache)  # fmt: skip
     pref_examples: list[dict[str, Any]] = []
-    if taught:
+    if anchored:
         report("teacher", 0, 1)
-        asks = _preference_asks(found.prompts, {p.checker.get("scope", "answers") for p in taught},
-                                config, seed)  # fmt: skip
+        scopes = {p.checker.get("scope", "answers") for p in taught} or {"answers"}
+        asks = _preference_asks(found.prompts, scopes, config, seed)
         answers = teacher.answer_all([ask for ask, _, _ in asks])
         sources = sorted({p.source_message_id for p in taught if p.source_message_id})
         for (ask, meta, source), answer in zip(asks, answers, strict=True):
