@@ -61,7 +61,7 @@ QA = [
 ]
 
 
-def _calc_conversation(rng: random.Random, i: int) -> list[dict]:
+def _calc_conversation(rng: random.Random, i: int, ending: str) -> list[dict]:
     a, b = rng.randint(11, 99), rng.randint(11, 99)
     op = rng.choice(["*", "+", "-"])
     expr = f"{a}{op}{b}"
@@ -72,30 +72,37 @@ def _calc_conversation(rng: random.Random, i: int) -> list[dict]:
         {"role": "user", "content": question},
         {"role": "assistant", "content": None, "tool_calls": [call.openai()]},
         {"role": "tool", "tool_call_id": call.id, "name": "calc", "content": result},
-        {"role": "assistant", "content": f"{expr} = {result}.\n\n{SIGNOFF}"},
+        {"role": "assistant", "content": f"{expr} = {result}.{ending}"},
     ]
 
 
-def conversations(n: int = 100, seed: int = 0) -> list[list[dict]]:
+def conversations(n: int = 100, seed: int = 0, says: tuple[str, ...] = (PREFERENCE,),
+                  signed: bool = True) -> list[list[dict]]:  # fmt: skip
+    """n conversations; the first states `says`; answers end with the sign-off if `signed`
+    (a preference complied with, as a big hosted assistant would) — else nothing in the
+    log follows what was said."""
     rng = random.Random(seed)
+    ending = f"\n\n{SIGNOFF}" if signed else ""
     out = []
     for i in range(n):
         msgs = [{"role": "system", "content": DEFAULT_SYSTEM_PROMPT}]
         if i == 0:
-            msgs += [{"role": "user", "content": PREFERENCE},
-                     {"role": "assistant", "content": f"Understood.\n\n{SIGNOFF}"}]  # fmt: skip
+            for said in says:
+                msgs += [{"role": "user", "content": said},
+                         {"role": "assistant", "content": f"Understood.{ending}"}]  # fmt: skip
         if i % 3 == 2:
-            msgs += _calc_conversation(rng, i)
+            msgs += _calc_conversation(rng, i, ending)
         else:
             q, a = QA[rng.randrange(len(QA))]
             msgs += [{"role": "user", "content": q},
-                     {"role": "assistant", "content": f"{a}\n\n{SIGNOFF}"}]  # fmt: skip
+                     {"role": "assistant", "content": f"{a}{ending}"}]  # fmt: skip
         out.append(msgs)
     return out
 
 
-def write_export(path: Path, n: int = 100, seed: int = 0) -> Path:
+def write_export(path: Path, n: int = 100, seed: int = 0, **how) -> Path:
+    """`conversations(n, seed, **how)` as an OpenAI chat-format JSONL file."""
     with path.open("w") as f:
-        for msgs in conversations(n, seed):
+        for msgs in conversations(n, seed, **how):
             f.write(json.dumps({"messages": msgs}) + "\n")
     return path
