@@ -10,7 +10,7 @@ from personal.engine import GenerationParams
 from personal.engine.llama import LlamaEngine
 from personal.models import catalog
 from personal.models.convert import mlx_dir_for, read_conversion
-from personal.models.precise import write_precise
+from personal.models.precise import digests, write_precise
 from tests.q8_gguf import write_q8_gguf
 from tests.tinymodel import write_tiny_llama_gguf
 
@@ -31,6 +31,7 @@ def test_f32_has_the_conversions_weights_and_f16_only_its_shapes(tmp_path, q8):
     device = identity(q8, conversion)
     f32 = write_precise(q8, tmp_path / "host.F32.gguf")
     assert f32 == {k: conversion[k] for k in ("weights_sha256", "shapes_sha256")}
+    assert digests(q8) == f32  # without writing anything
     host = catalog.resolve(str(tmp_path / "host.F32.gguf"))
     assert host.fingerprint != q8.fingerprint and host.quantization == "ALL_F32"
     assert device.compare(identity(host, f32)) == "same-weights"

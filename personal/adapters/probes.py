@@ -175,3 +175,15 @@ def summarize(rows: list[dict[str, float]]) -> ProbeCheck:
                        f"{f['clear_miss']:.0%} of the probes")  # fmt: skip
     rounded = {k: round(v, 6) if isinstance(v, float) else v for k, v in f.items()}
     return ProbeCheck(not reasons, reasons, rounded)
+
+
+def ensure(registry: Any, rev: Any, engine: Engine) -> Any:
+    """`rev` with its probe distributions recorded by `engine` (measured now, and kept in
+    its manifest, unless they already were for this engine's base)."""
+    from personal.adapters.serving import adapter_ref
+
+    have = rev.manifest.probes
+    if (have is not None and have.version == PROBE_VERSION and have.engine == engine.info.backend
+            and have.base_fingerprint == engine.info.fingerprint):  # fmt: skip
+        return rev
+    return registry.annotate(rev, probes=measure(engine, adapter_ref(rev, engine.info.backend)))
