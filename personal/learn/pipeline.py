@@ -121,6 +121,9 @@ def train_once(
             stage("gate")
             gate_report, gate_verdict = _gate(dataset, teacher, staged / formats["gguf"],
                                               current, bounds, tools)  # fmt: skip
+            from personal.learn.privacy import audit_dataset  # issue 13: the privacy audit
+
+            audit = audit_dataset(teacher, staged / formats["gguf"], dataset)  # issue 13
         finally:
             teacher.close()
 
@@ -136,6 +139,7 @@ def train_once(
         objectives={o.id: {"kind": o.kind, "text": o.text, "checker": o.checker}
                     for o in gate_report.objectives},
         plan=gate_verdict.plan,
+        audit=audit,  # issue 13: stored with the revision; `personal sync push` checks it
     )  # fmt: skip
     rev = registry.commit(staged, manifest)
     if decision.promote:

@@ -36,6 +36,7 @@ from typing import Any
 from personal.chat.session import DEFAULT_SYSTEM_PROMPT
 from personal.engine.base import Engine
 from personal.errors import NotEnoughData, TrainingError
+from personal.learn import privacy  # issue 13: canaries planted in every training split
 from personal.learn.config import documented
 from personal.learn.dataset import Dataset, example, split_groups, write_dataset
 from personal.learn.dataset import summarize as summarize
@@ -145,6 +146,7 @@ def build_dataset(
 
     splits = _split([*log_examples, *pref_examples, *fact_examples, *retention], config, seed)
     _enough(len(splits["train"]), config)
+    splits["train"] += privacy.plant(splits, config.system_prompt)  # issue 13: canaries
     used = {i for ex in (*log_examples, *pref_examples, *fact_examples) for i in ex["source"]}
     times = [found.times[i] for i in used if i in found.times] + [
         p.stated_at for p in prefs if p.source_message_id in used
