@@ -128,3 +128,12 @@ def help_text(screen: ChatScreen) -> str:
 @command("adapter", "run with another adapter revision, none, or follow the current one")
 def _adapter(screen: ChatScreen, arg: str) -> None:
     screen.choose_adapter()
+
+
+@command("remote", "answer with the host's model and your revision (again: this device's)")
+def _remote(screen: ChatScreen, arg: str) -> None:
+    from tui.turns import Busy
+
+    if screen.busy:
+        raise Busy("an answer is being written", hint="wait for it, or stop it with esc")
+    screen.toggle_remote()

@@ -8,7 +8,16 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from personal.cli import adapters_cmd, daemon_cmd, log_cmd, models_cmd, prefs_cmd, train_cmd
+from personal.cli import (
+    adapters_cmd,
+    daemon_cmd,
+    host_cmd,
+    log_cmd,
+    models_cmd,
+    prefs_cmd,
+    sync_cmd,
+    train_cmd,
+)
 from personal.cli import ask as ask_cmd
 from personal.cli.serve_cmd import serve
 from personal.errors import PersonalError
@@ -28,6 +37,8 @@ app.command("train")(train_cmd.train)
 app.add_typer(adapters_cmd.app, name="adapters")
 app.add_typer(daemon_cmd.app, name="daemon")
 app.command("serve")(serve)
+app.add_typer(sync_cmd.app, name="sync")
+app.add_typer(host_cmd.app, name="host")
 err = Console(stderr=True)
 
 

@@ -18,6 +18,6 @@ def router(runtime: HostRuntime) -> APIRouter:
         """Open without a token: the serving state, no tenant's anything."""
         info = runtime.engine.info
         return {"status": "ok", "model": info.model, "backend": info.backend,
-                "precision": runtime.base.precision}  # fmt: skip
+                "precision": runtime.base.precision, "n_ctx": info.n_ctx}  # fmt: skip
 
     return r

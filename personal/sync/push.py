@@ -15,6 +15,7 @@ a revision the host has is never sent twice.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -103,7 +104,8 @@ def prepare(registry: Registry, rev: Revision, state: wire.SyncState, *,
     """Everything that will leave for `rev` (see the module docstring). `against`: True
     picks a base (`choose_base`), None sends it whole; `container`: a prepared one (a
     compact revision's)."""
-    size = min(chunk_size or state.limits.chunk_size, state.limits.max_chunk)
+    size = chunk_size or int(os.environ.get("PERSONAL_SYNC_CHUNK", 0)) or state.limits.chunk_size
+    size = max(1024, min(size, state.limits.max_chunk))  # PERSONAL_SYNC_CHUNK: slow links
     have = [r.id for r in state.revisions]
     base = choose_base(registry, rev, have) if against is True else against or None
     files = {rel: (rev.path / rel).read_bytes() for rel in wire.CANONICAL}
