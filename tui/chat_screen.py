@@ -24,6 +24,7 @@ from personal.tools import ToolRegistry
 from tui import commands, messages
 from tui.confirm import ConfirmScreen
 from tui.feedback import FeedbackActions
+from tui.remote import RemoteActions
 from tui.swapping import SwapActions
 from tui.turns import PROMPT, STOP_TIMEOUT, Busy, TurnRunner
 from tui.widgets import NEW_CHAT, ChatView, ConversationList, StatusBar
@@ -35,7 +36,7 @@ WHILE_BUSY = {"stop"}  # actions offered only while an answer streams
 WHILE_IDLE = {"focus_answers", "focus_prompt", "regenerate"}  # ... and only when none does
 
 
-class ChatScreen(TurnRunner, FeedbackActions, SwapActions, Screen[None]):
+class ChatScreen(TurnRunner, FeedbackActions, SwapActions, RemoteActions, Screen[None]):
     """Chat with `engine`, logging to `log`, with `tools`; opens `conversation_id`."""
 
     CSS_PATH = "chat_screen.tcss"

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from personal.adapters.manifest import BaseIdentity
 from personal.adapters.safetensors_check import check_safetensors, refuse_pickle
 from personal.errors import AdapterFormatError
 from personal.models.catalog import BaseModel
@@ -36,12 +37,17 @@ GGUF_PROJ = {
 }  # fmt: skip
 
 
-def export_all(mlx_dir: Path, base: BaseModel, out_dir: Path) -> dict[str, str]:
-    """Write every format into `out_dir`; returns {format: path relative to out_dir}."""
+def export_all(mlx_dir: Path, base: BaseModel, out_dir: Path, *,
+               stamp: BaseIdentity | None = None) -> dict[str, str]:  # fmt: skip
+    """Write every format into `out_dir`; returns {format: path relative to out_dir}.
+
+    `stamp`: the base identity whose name, source and fingerprint the files record (by
+    default `base`'s own). A host exporting a device's revision for its own copy of the
+    base passes the revision's identity, so its files are byte for byte the device's."""
     out_dir = Path(out_dir)
     export_mlx(mlx_dir, out_dir / "mlx")
-    export_gguf(mlx_dir, base, out_dir / "adapter.gguf")
-    export_peft(mlx_dir, base, out_dir / "peft")
+    export_gguf(mlx_dir, base, out_dir / "adapter.gguf", stamp=stamp)
+    export_peft(mlx_dir, base, out_dir / "peft", stamp=stamp)
     return {"mlx": "mlx", "gguf": "adapter.gguf", "peft": "peft"}
 
 
@@ -53,7 +59,8 @@ def export_mlx(mlx_dir: Path, out_dir: Path) -> Path:
     return out_dir
 
 
-def export_gguf(mlx_dir: Path, base: BaseModel, out: Path, *, permute_qk: bool = True) -> Path:
+def export_gguf(mlx_dir: Path, base: BaseModel, out: Path, *, permute_qk: bool = True,
+                stamp: BaseIdentity | None = None) -> Path:  # fmt: skip
     """GGUF-LoRA for llama.cpp. `permute_qk=False` writes the classic silent bug (HF row
     order for a llama base); it exists only so tests can show the equivalence check fails."""
     import gguf
@@ -68,7 +75,7 @@ def export_gguf(mlx_dir: Path, base: BaseModel, out: Path, *, permute_qk: bool =
     writer.add_string("general.type", "adapter")
     writer.add_string("adapter.type", "lora")
     writer.add_float32("adapter.lora.alpha", float(scale * rank))
-    writer.add_string("general.name", f"personal adapter for {base.name}")
+    writer.add_string("general.name", f"personal adapter for {(stamp or base).name}")
     for layer, target, a, b in _pairs(weights):
         lora_b = b.T  # (out, r), HF row order
         if arch == "llama" and target in heads and permute_qk:
@@ -84,7 +91,8 @@ def export_gguf(mlx_dir: Path, base: BaseModel, out: Path, *, permute_qk: bool =
     return out
 
 
-def export_peft(mlx_dir: Path, base: BaseModel, out_dir: Path) -> Path:
+def export_peft(mlx_dir: Path, base: BaseModel, out_dir: Path, *,
+                stamp: BaseIdentity | None = None) -> Path:  # fmt: skip
     """PEFT LoRA: `adapter_config.json` + `adapter_model.safetensors` (lora_A (r, in),
     lora_B (out, r)); HF checkpoints hold un-permuted Q/K, as MLX does."""
     import mlx.core as mx
@@ -104,11 +112,11 @@ def export_peft(mlx_dir: Path, base: BaseModel, out_dir: Path) -> Path:
         "target_modules": sorted(targets), "layers_to_transform": sorted(layers),
         "layers_pattern": "layers", "bias": "none", "fan_in_fan_out": False,
         "use_rslora": False, "use_dora": False, "modules_to_save": None, "inference_mode": True,
-        "base_model_name_or_path": base.source or base.name,
+        "base_model_name_or_path": (stamp or base).source or (stamp or base).name,
     }  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / PEFT_CONFIG).write_text(json.dumps(peft_config, indent=2))
-    meta = {"format": "pt", "base_fingerprint": base.fingerprint}
+    meta = {"format": "pt", "base_fingerprint": (stamp or base).fingerprint}
     mx.save_safetensors(str(out_dir / PEFT_WEIGHTS), tensors, metadata=meta)
     return out_dir
 

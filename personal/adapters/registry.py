@@ -116,6 +116,20 @@ class Registry:
         os.rename(staged, target)  # atomic: the revision appears complete or not at all
         return Revision(rev_id, target, manifest)
 
+    def annotate(self, rev: Revision, **sections: Any) -> Revision:
+        """Add measurements made after a revision was sealed (its probe distributions, its
+        privacy audit) to its manifest, atomically. The weights, the id and the files
+        stay as they are: only these sections may change."""
+        allowed = {"probes", "audit"}
+        if not set(sections) <= allowed:
+            raise RegistryError(f"a sealed revision's {sorted(set(sections) - allowed)} "
+                                "cannot change")  # fmt: skip
+        manifest = rev.manifest.with_(**sections)
+        path = rev.path / "manifest.json"
+        write_text_atomic(path, manifest.to_json())
+        path.chmod(0o444)
+        return Revision(rev.id, rev.path, manifest)
+
     # --- reading ----------------------------------------------------------------------
     def list(self, base_fingerprint: str | None = None) -> list[Revision]:
         revs = []

@@ -212,6 +212,8 @@ class ChatSession:
 
     def _log_assistant(self, message: dict[str, Any], status: str, meta: dict | None = None):
         info = self.engine.info
+        if info.extra.get("provenance"):  # an answer from elsewhere (a host) says where from
+            meta = {**(meta or {}), "provenance": info.extra["provenance"]}
         return self.log.append(
             self._ensure_conversation(),
             {"role": "assistant", **message},

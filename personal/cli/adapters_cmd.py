@@ -177,6 +177,7 @@ def rollback(ref: str | None = typer.Argument(None, help="Revision to make curre
     target = reg.get(ref, base.fingerprint) if ref else None
     now = reg.rollback(base.fingerprint, target)
     out.print(f"current: {now.short if now else 'none (bare base model)'}")
+    _follow_on_host(reg, base.fingerprint)
 
 
 @app.command("pin")
@@ -190,6 +191,22 @@ def pin(ref: str | None = typer.Argument(None, help="Make this current first (de
     cur = reg.current(base.fingerprint)
     state = "unpinned" if off else "pinned"
     out.print(f"{state}; current: {cur.short if cur else 'none'}")
+    _follow_on_host(reg, base.fingerprint)
+
+
+def _follow_on_host(reg: Registry, fingerprint: str) -> None:
+    """With a host configured (personal sync login), its pointer follows this device's;
+    a host out of reach is a warning, not a failure (personal sync push catches up)."""
+    from personal.daemon.publish import follow_pointer
+    from personal.sync import config as sync_config
+
+    if sync_config.load() is None:
+        return
+    try:
+        follow_pointer(reg, fingerprint, say=lambda s: out.print(f"[dim]host:[/] {s}"))
+    except PersonalError as e:
+        typer.secho(f"the host's pointer did not follow: {e.message} (personal sync push "
+                    "retries)", err=True, fg="yellow")  # fmt: skip
 
 
 @app.command("export")

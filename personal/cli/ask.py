@@ -57,9 +57,11 @@ def ask(
         "current", help="Adapter revision id, or 'current' (the registry's)."
     ),
     no_adapter: bool = typer.Option(False, "--no-adapter", help="Run the bare base model."),
+    remote: bool | None = typer.Option(
+        None, "--remote/--local", help="Answer with the host's model and your revision "
+        "(personal sync login), or with this device's; default: the rule of personal sync route."),
 ) -> None:
     """Ask once; the answer streams to stdout, tool activity to stderr; the turn is logged."""
-    from personal.adapters.serving import open_served
     from personal.tools import load_registry
 
     text = None if tool else _read_prompt(prompt)
@@ -69,10 +71,8 @@ def ask(
         if conversation:
             log.conversation(conversation)  # fail fast on a bad id, before loading a model
         tools = load_registry(log, strict=False) if (use_tools or tool) else None
-        served = open_served(model, backend=backend, adapter=adapter, n_threads=threads)
-        engine = served.engine
-        if served.warning:
-            typer.secho(served.warning, err=True, fg="yellow")
+        engine = _engine(log, conversation, text or "", model, backend, adapter, threads,
+                         max_tokens, remote)  # fmt: skip
         try:
             session = ChatSession(
                 engine, log, conversation, system_prompt=system or DEFAULT_SYSTEM_PROMPT,
@@ -92,6 +92,32 @@ def ask(
                 sys.stdout.write("\n")
         finally:
             engine.close()
+
+
+def _engine(log: Log, conversation: str | None, text: str, model: str | None,
+            backend: str | None, adapter: str | None, threads: int | None, max_tokens: int,
+            remote: bool | None):  # fmt: skip
+    """The local engine, or the host's (--remote, or the sync route rule says so)."""
+    from personal.adapters.serving import open_served
+    from personal.daemon.publish import remote_engine, route
+
+    def say(line: str) -> None:
+        typer.secho(line, err=True, fg="cyan")
+
+    if remote:
+        return remote_engine(model, adapter, say=say)
+    served = open_served(model, backend=backend, adapter=adapter, n_threads=threads)
+    if served.warning:
+        typer.secho(served.warning, err=True, fg="yellow")
+    engine = served.engine
+    if remote is None:
+        history = log.history(conversation) if conversation else []
+        tokens = sum(engine.count_tokens(str(m.get("content") or "")) for m in history)
+        if route(tokens + engine.count_tokens(text), engine.info.n_ctx, max_tokens):
+            engine.close()
+            say("the sync route sends this to the host's model")
+            return remote_engine(model, adapter, say=say)
+    return engine
 
 
 @contextlib.contextmanager

@@ -10,10 +10,12 @@ from rich.console import Console
 from personal.cli import (
     adapters_cmd,
     daemon_cmd,
+    host_cmd,
     import_cmd,
     log_cmd,
     models_cmd,
     prefs_cmd,
+    sync_cmd,
     train_cmd,
 )
 from personal.cli import ask as ask_cmd
@@ -36,6 +38,8 @@ app.command("import")(import_cmd.import_)
 app.add_typer(adapters_cmd.app, name="adapters")
 app.add_typer(daemon_cmd.app, name="daemon")
 app.command("serve")(serve)
+app.add_typer(sync_cmd.app, name="sync")
+app.add_typer(host_cmd.app, name="host")
 err = Console(stderr=True)
 
 

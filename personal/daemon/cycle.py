@@ -103,7 +103,10 @@ def run_cycle(
             outcome = train_once(model=config.model, stop=stop, on_stage=_stage,
                                  on_progress=_progress)  # fmt: skip
         rev = outcome.revision
-        return done("promoted" if outcome.promoted else "kept", outcome.reasons,
+        reasons = list(outcome.reasons)
+        if outcome.promoted:
+            reasons += _push(config)
+        return done("promoted" if outcome.promoted else "kept", reasons,
                     rev.id if rev else None)  # fmt: skip
     except LockBusy as e:
         return done("busy", [e.message])
@@ -116,6 +119,26 @@ def run_cycle(
     except Exception as e:  # a bug: keep the daemon alive, keep the traceback in the log
         log.error("cycle crashed:\n%s", traceback.format_exc())
         return done("failed", [f"{type(e).__name__}: {e}"])
+
+
+def _push(config: DaemonConfig) -> list[str]:
+    """After a promotion, with a host configured: push the new revision (audited, like
+    `personal sync push`). A failure is reported in the cycle's record, never fatal: the
+    next push catches up."""
+    from personal.daemon.publish import publish
+    from personal.sync import config as sync_config
+
+    try:
+        if sync_config.load() is None:
+            return []
+        done = publish(model=config.model, say=lambda s: log.info("sync: %s", s))
+    except PersonalError as e:
+        log.warning("sync: not pushed: %s", e.message)
+        return [f"not pushed to the host: {e.message}"]
+    except Exception as e:  # the host misbehaving must not crash the daemon
+        log.error("sync crashed:\n%s", traceback.format_exc())
+        return [f"not pushed to the host: {type(e).__name__}: {e}"]
+    return [f"pushed to the host (current there: {(done.current or 'none')[:12]})"]
 
 
 def _stage(name: str) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 from personal import paths
 from personal.errors import TrainingError
 
-KINDS = ("answer", "tool", "preference", "fact", "retention")
+KINDS = ("answer", "tool", "preference", "fact", "retention", "canary")  # canary: planted for the privacy audit
 SPLITS = ("train", "valid", "test")
 VOLATILE = ("hash", "created_at", "timing")  # manifest fields outside the content hash
 FORMAT_VERSION = 1
@@ -191,7 +191,7 @@ def summarize(dataset: Dataset) -> str:
     shown: set[str] = set()
     for split in SPLITS:
         for ex in dataset.examples(split):
-            if ex["kind"] not in shown:
+            if ex["kind"] not in shown and ex["kind"] != "canary":  # canaries are never shown
                 shown.add(ex["kind"])
                 lines += _show(ex)
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from personal.errors import NotEnoughData
 from personal.learn.cache import GenerationCache
 from personal.learn.config import TrainConfig
 from personal.learn.objectives import Objective, withdrawn_since
+from personal.learn.privacy import audit_dataset
 from personal.log import Log
 from personal.models import catalog
 
@@ -127,6 +128,7 @@ def train_once(
             gate_report, gate_verdict = _gate(dataset, teacher, staged / formats["gguf"],
                                               current, bounds, tools, cache)  # fmt: skip
             cache.prune()  # what this run did not use goes (old preferences' answers too)
+            audit = audit_dataset(teacher, staged / formats["gguf"], dataset)
         finally:
             cache.close()
             teacher.close()
@@ -143,6 +145,7 @@ def train_once(
         objectives={o.id: {"kind": o.kind, "text": o.text, "checker": o.checker}
                     for o in gate_report.objectives},
         plan=gate_verdict.plan,
+        audit=audit,  # stored with the revision; `personal sync push` checks it
     )  # fmt: skip
     rev = registry.commit(staged, manifest)
     if decision.promote:

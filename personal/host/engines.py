@@ -1,0 +1,81 @@
+"""The engine behind a host: one resident base, adapters passed per request.
+
+    served = open_host_engine("llama.cpp", base, threads=4)
+    ref = served.ref(record, store)           # how this engine names a revision's adapter
+    served.engine.chat(messages, adapter=ref)
+
+A host needs three things from an engine, and nothing else: chat with a per-request
+adapter (`Engine.chat(adapter=...)`), loading and freeing adapters on command
+(`Engine.preload` / `Engine.evict`, which `Residency` drives) and next-token distributions
+for the probe check (`Engine.next_logprobs`). Which file of a revision an engine loads is
+the engine's business: llama.cpp loads the GGUF-LoRA blob by path. A second engine (vLLM:
+PEFT directories under an immutable name per revision, loaded over its runtime-LoRA API)
+implements the same `Engine` methods and its own `ref`, and registers in ENGINES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from personal.engine.base import AdapterRef, Engine
+from personal.errors import EngineUnavailable
+from personal.host.base import HostBase
+from personal.host.catalog import RevisionRecord
+from personal.host.store import Store
+
+GGUF = "adapter.gguf"
+
+
+@dataclass
+class HostEngine:
+    kind: str
+    engine: Engine
+    ref: Callable[[RevisionRecord, Store], AdapterRef]
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def gguf_ref(record: RevisionRecord, store: Store) -> AdapterRef:
+    """llama.cpp (and the fake engine): the GGUF-LoRA blob, named by the revision id."""
+    return AdapterRef(record.id, store.path(record.files[GGUF]))  # alpha is in the file
+
+
+def _llama(base: HostBase, threads: int | None, n_ctx: int) -> HostEngine:
+    from personal.engine.llama import LlamaEngine
+
+    engine = LlamaEngine(base.model, n_ctx=n_ctx, n_threads=threads, resident=None)
+    return HostEngine("llama.cpp", engine, gguf_ref)
+
+
+def _fake(base: HostBase, threads: int | None, n_ctx: int) -> HostEngine:
+    from personal.engine.fake import FakeEngine
+
+    engine = FakeEngine(model=base.model.name, n_ctx=n_ctx)
+    engine.info = engine.info.__class__("fake", base.model.name, base.identity.fingerprint, n_ctx)
+    return HostEngine("fake", engine, gguf_ref)
+
+
+ENGINES: dict[str, Callable[[HostBase, int | None, int], HostEngine]] = {
+    "llama.cpp": _llama,
+    "fake": _fake,  # tests and demos: echoes; no model runs
+}
+
+
+def open_host_engine(kind: str, base: HostBase, *, threads: int | None = None,
+                     n_ctx: int = 4096) -> HostEngine:  # fmt: skip
+    if kind not in ENGINES:
+        raise EngineUnavailable(f"the host has no {kind!r} engine",
+                                hint=f"use one of: {', '.join(ENGINES)}")  # fmt: skip
+    return ENGINES[kind](base, threads, n_ctx)
+
+
+def materialized(store: Store, record: RevisionRecord, root: Path, prefix: str) -> Path:
+    """A revision's files as a directory tree (e.g. `peft/` for engines that load
+    directories), under a name unique to the revision: never reloaded in place."""
+    files = {rel.removeprefix(prefix + "/"): sha for rel, sha in record.files.items()
+             if rel.startswith(prefix + "/")}  # fmt: skip
+    dest = Path(root) / f"{record.tenant}-{record.id[:32]}"
+    return dest if dest.is_dir() else store.materialize(files, dest)
