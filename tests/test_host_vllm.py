@@ -5,11 +5,15 @@ One server for the module (≈40 s to start): the embedded SmolLM2 at F32, adapt
 last 2 blocks, K=3 resident, 2 adapters per batch. The devices run SmolLM2 Q4_1 in
 llama.cpp and push with the real sync client over HTTP; the host checks every revision
 against the device's probes with vLLM itself.
+
+`PERSONAL_VLLM_LORAFIX=0 pytest tests/test_host_vllm.py -k mixed` starts the server without
+the CPU LoRA fix: the mixed-batch test then fails (the base gets an adapter's tokens).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import httpx
@@ -30,8 +34,8 @@ def world(module_home, tmp_path_factory, smollm2_base):
     python = vllm_python()
     d = tmp_path_factory.mktemp("vllm-world")
     config = HostConfig(root=d / "host", engine="vllm", resident=K, n_ctx=1024,
-                        engine_options={"python": python, "batch_adapters": 2,
-                                        "lora_layers": 2})  # fmt: skip
+                        engine_options={"python": python, "batch_adapters": 2, "lora_layers": 2,
+                                        "env": _fix_switch()})  # fmt: skip
     base = prepare_base(config.root, str(smollm2_base.path), "F32")
     runtime = HostRuntime(config, base=base).open()
     device_engine = LlamaEngine(smollm2_base, n_ctx=1024, n_threads=2)
@@ -47,6 +51,11 @@ def world(module_home, tmp_path_factory, smollm2_base):
     finally:
         device_engine.close()
         runtime.close()
+
+
+def _fix_switch() -> dict[str, str]:
+    off = os.environ.get("PERSONAL_VLLM_LORAFIX") == "0"
+    return {"PERSONAL_VLLM_LORAFIX": "0"} if off else {}
 
 
 def text(r: httpx.Response) -> str:

@@ -45,6 +45,7 @@ from personal.errors import AdapterError, EngineError
 from personal.models.convert import read_conversion
 
 TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+LOGPROBS_TOP = 1024  # next-token log-probabilities read exactly (the server's --max-logprobs)
 
 
 class AdapterHandling(Protocol):
@@ -96,12 +97,14 @@ class VLLMEngine(Engine):
 
     def __init__(self, url: str, model_dir: Path, *, model: str, fingerprint: str,
                  n_ctx: int, served_name: str = "base", backend: str = "vllm",
-                 adapters: AdapterHandling | None = None, extra: dict[str, Any] | None = None):  # fmt: skip
+                 adapters: AdapterHandling | None = None, extra: dict[str, Any] | None = None,
+                 logprobs_top: int = LOGPROBS_TOP):  # fmt: skip
         super().__init__()
         from tokenizers import Tokenizer
 
         self.url = url.rstrip("/")
         self.served_name = served_name
+        self.logprobs_top = logprobs_top
         self.client = httpx.Client(timeout=TIMEOUT, limits=httpx.Limits(max_connections=256))
         self.adapters = adapters or RuntimeLoRA(self.url, self.client)
         record = read_conversion(model_dir)
@@ -190,16 +193,24 @@ class VLLMEngine(Engine):
     # --- measurements --------------------------------------------------------------------
     def next_logprobs(self, messages: list[Message], *, prefix: str = "",
                       adapter: AdapterRef | None = SLOT) -> tuple[list[int], Any]:  # fmt: skip
+        """The top `logprobs_top` next-token log-probabilities exactly; the rest of the
+        vocabulary shares the remaining mass evenly (vLLM sends logprobs as JSON: the whole
+        vocabulary costs ~1.3 s a call, the top 1024 ~0.1 s; Ray Serve's app passes them
+        between processes slowly, so it reads the top 64). What the probe check reads — the
+        device's top tokens and the host's greedy one — is among them, or has a mass too
+        small to move its figures."""
         ref = self._adapter if adapter is SLOT else adapter
         ids = self.tokenize(self.format.render(messages) + prefix)
         body = {"model": self._model(ref), "prompt": ids, "max_tokens": 1, "temperature": 0.0,
-                "logprobs": -1, "return_tokens_as_token_ids": True}  # fmt: skip
+                "logprobs": self.logprobs_top, "return_tokens_as_token_ids": True}  # fmt: skip
         r = self.client.post(self.url + "/v1/completions", json=body)
         if r.status_code != 200:
             raise _error(r, ref)
         top = r.json()["choices"][0]["logprobs"]["top_logprobs"][0]
         found = {int(key.split(":", 1)[1]): value for key, value in top.items()}
-        row = np.full(max(self.vocab, max(found) + 1), -np.inf)
+        size = max(self.vocab, max(found) + 1)
+        rest = max(1.0 - float(np.exp(list(found.values())).sum()), 1e-30)
+        row = np.full(size, np.log(rest / max(size - len(found), 1)))
         row[list(found)] = list(found.values())
         return ids, row
 

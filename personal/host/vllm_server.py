@@ -94,7 +94,7 @@ class VLLMServer:
         cmd = [str(s.python), "-m", "vllm.entrypoints.openai.api_server",
                "--model", str(s.model_dir), "--served-model-name", s.served_name,
                "--dtype", "float32", "--host", "127.0.0.1", "--port", str(self.port),
-               "--max-model-len", str(s.max_model_len), "--max-logprobs", "-1",
+               "--max-model-len", str(s.max_model_len), "--max-logprobs", "1024",
                "--no-enable-prefix-caching", "--enable-lora", "--max-lora-rank",
                str(s.max_lora_rank), "--max-loras", str(s.max_loras), "--max-cpu-loras",
                str(s.max_cpu_loras)]  # fmt: skip
@@ -168,18 +168,40 @@ class VLLMServer:
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc is None:
             return
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        _reap_group(self.proc.pid)
+        stop_tree(self.proc, timeout)
         self.proc = None
+
+
+def stop_tree(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever of the tree is left — vLLM's engine
+    core puts itself and the worker in a process group of their own, so the tree is taken
+    before anything dies (orphans are re-parented and could not be found after)."""
+    tree = [proc.pid, *descendants(proc.pid)]
+    groups = set()
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            groups.add(os.getpgid(pid))
+    for group in groups - {os.getpgrp()}:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_alive(p) for p in tree[1:]):
+        time.sleep(0.2)
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def descendants(pid: int) -> list[int]:
@@ -197,9 +219,3 @@ def descendants(pid: int) -> list[int]:
             out.append(child)
             todo.append(child)
     return out
-
-
-def _reap_group(pgid: int) -> None:
-    """Children that left the group leader behind (vLLM's worker) go too."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
