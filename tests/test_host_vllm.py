@@ -17,9 +17,11 @@ import os
 import subprocess
 
 import httpx
+import numpy as np
 import pytest
 
 from personal.api.router import REVISION_HEADER
+from personal.engine.base import AdapterRef
 from personal.engine.llama import LlamaEngine
 from personal.host.base import prepare_base
 from personal.host.runtime import HostConfig, HostRuntime
@@ -143,6 +145,42 @@ def test_residency_loads_and_unloads_in_vllm(world):
     assert _value(metrics, "personal_host_residency_evictions_total") >= 1
     assert 'personal_host_engine{batch_adapters="2",engine="vllm"} 1.0' in metrics
     assert _value(metrics, "personal_host_queue_slots") > 1  # vLLM batches
+
+
+def test_vllm_agrees_with_mlx_and_the_device_within_the_documented_bounds(world):
+    """The same fp32 weights and adapter in vLLM (PEFT) and in MLX (the trainer's engine)
+    give the same next-token distributions on the public probes (KL ≤ 1e-3, same greedy
+    token); against the device (llama.cpp, Q4 + GGUF-LoRA) the host recorded its check at
+    registration, within the probe rules (docs/scale-out.md)."""
+    from personal.adapters import probes
+    from personal.engine.mlx_engine import MLXEngine
+
+    runtime, _, sam, _, revs = world
+    src = sam.base
+    mlx = MLXEngine(src.path, fingerprint=src.fingerprint, model_name=src.name, n_ctx=1024)
+    record = runtime.catalog.revision(runtime.catalog.tenant("sam").id, revs["sam"].id)
+    ref = runtime.served.ref(record, runtime.store)
+    kls, effects = [], []
+    try:
+        for adapted in (False, True):
+            if adapted:
+                mlx.attach_adapter(AdapterRef(record.id, revs["sam"].file("mlx")))
+            for messages, prefix in probes.PROBES:
+                ids, row = runtime.engine.next_logprobs(messages, prefix=prefix,
+                                                        adapter=ref if adapted else None)  # fmt: skip
+                theirs = np.asarray(mlx.next_token_logprobs(mlx.format.render(messages) + prefix))
+                assert ids == mlx.tokenize(mlx.format.render(messages) + prefix)
+                top = np.argsort(-theirs)[:24]
+                assert int(np.argmax(row)) == int(np.argmax(theirs))
+                kls.append(probes._kl(probes._buckets(theirs[top]), probes._buckets(row[top])))
+                effects.append(row[top])
+    finally:
+        mlx.close()
+    assert max(kls) <= 1e-3, kls
+    assert any(not np.allclose(a, b, atol=1e-3) for a, b in zip(effects[:8], effects[8:],
+                                                                strict=True))  # fmt: skip
+    check = record.probe_check
+    assert check["passed"] and check["figures"]["kl_median"] <= check["figures"]["limit_kl_median"]
 
 
 def test_vllm_listens_on_loopback_only(world):

@@ -88,10 +88,28 @@ ENGINES: dict[str, Callable[..., HostEngine]] = {
 }
 
 
+# From benchmarks/host_engines.py (docs/benchmarks.md): with one client at a time llama.cpp
+# in-process answers as fast as vLLM and starts in seconds, not a minute and a half; from 8
+# concurrent clients vLLM's batching serves 2.5x the requests per second.
+AUTO_VLLM_FROM = 8
+
+
+def pick_engine(clients: int, vllm_installed: bool) -> str:
+    """`--engine auto`: vLLM for `clients` ≥ AUTO_VLLM_FROM concurrent clients when its venv
+    is installed, llama.cpp otherwise."""
+    return "vllm" if clients >= AUTO_VLLM_FROM and vllm_installed else "llama.cpp"
+
+
 def open_host_engine(kind: str, base: HostBase, *, threads: int | None = None,
                      n_ctx: int = 4096, **options: Any) -> HostEngine:  # fmt: skip
     """`options`: what an engine needs beyond the base (the host's root, K resident, the
-    vLLM settings); engines ignore what they do not use."""
+    vLLM settings, `clients` for auto); engines ignore what they do not use."""
+    if kind == "auto":
+        from personal.host.vllm_env import default_venv, is_current
+
+        venv = options.get("python")
+        installed = bool(venv) or is_current(default_venv())
+        kind = pick_engine(int(options.get("clients") or 1), installed)
     if kind not in ENGINES:
         raise EngineUnavailable(f"the host has no {kind!r} engine",
                                 hint=f"use one of: {', '.join(ENGINES)}")  # fmt: skip

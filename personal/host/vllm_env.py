@@ -1,6 +1,6 @@
 """The vLLM venv: the host's extra dependencies, in a venv of their own, from locked files.
 
-    python -m personal.host.vllm_env install [VENV]     # or: personal host install-vllm
+    python -m personal.host.vllm_env install [VENV]     # ~3 GB, idempotent
     python = vllm_python()                              # what the host runs vLLM and Ray with
 
 The main app never imports vLLM, torch or Ray: `personal host serve --engine vllm` runs them
@@ -92,10 +92,10 @@ def vllm_python(venv: Path | None = None) -> Path:
     venv = Path(venv or default_venv())
     if not _python(venv).is_file():
         raise EngineUnavailable(f"no vLLM venv at {venv}",
-                                hint="install it: personal host install-vllm (~3 GB, a few minutes)")  # fmt: skip
+                                hint="install it: python -m personal.host.vllm_env install (~3 GB, a few minutes)")  # fmt: skip
     if not is_current(venv):
         raise EngineUnavailable(f"the vLLM venv at {venv} is not this version's",
-                                hint="update it: personal host install-vllm")  # fmt: skip
+                                hint="update it: python -m personal.host.vllm_env install")  # fmt: skip
     return _python(venv)
 
 

@@ -148,7 +148,7 @@ class VLLMServer:
             raise EngineUnavailable("vLLM started without personal's CPU LoRA fix (base "
                                     "requests batched with adapter requests would get an "
                                     "adapter's delta)",
-                                    hint="reinstall the vLLM venv: personal host install-vllm")  # fmt: skip
+                                    hint="reinstall the vLLM venv: python -m personal.host.vllm_env install")  # fmt: skip
 
     def log_tail(self, lines: int = 25) -> str:
         try:
