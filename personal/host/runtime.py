@@ -173,7 +173,9 @@ class HostRuntime:
                 self._base_probes = probes.run(self.engine, None)
             with self.residency.lease(_key(ref), ref):
                 adapted = probes.run(self.engine, ref)
-        return probes.compare(manifest.probes, adapted, self._base_probes)
+        check = probes.compare(manifest.probes, adapted, self._base_probes)
+        check.figures["engine"] = self.served.kind  # which engine the record speaks for
+        return check
 
     # --- views ------------------------------------------------------------------------
     def revision_info(self, record: RevisionRecord) -> wire.RevisionInfo:
