@@ -1,7 +1,8 @@
 """The catalog's contract, run over every implementation of `personal.host.catalog.Catalog`.
 
-A server database (PostgreSQL, for many hosts) joins IMPLEMENTATIONS and must pass the same
-tests; nothing here knows which one it runs on.
+SQLite (one host) and PostgreSQL (many hosts; a throwaway socket-only cluster started for
+the session, a fresh database per test) pass the same tests; nothing here knows which one
+it runs on.
 """
 
 from __future__ import annotations
@@ -19,16 +20,30 @@ from personal.host.catalog import (
     TenantNotFound,
 )
 from personal.host.catalog_sqlite import SQLiteCatalog
+from tests.pgcluster import fresh_database, pg_cluster
 
 IMPLEMENTATIONS = {
-    "sqlite": lambda tmp: SQLiteCatalog(tmp / "catalog.db"),
-    "sqlite-memory": lambda tmp: SQLiteCatalog(":memory:"),
+    "sqlite": lambda tmp, request: SQLiteCatalog(tmp / "catalog.db"),
+    "sqlite-memory": lambda tmp, request: SQLiteCatalog(":memory:"),
+    "postgres": lambda tmp, request: _postgres(request.getfixturevalue("pg_url")),
 }
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    with pg_cluster() as url:
+        yield url
+
+
+def _postgres(server_url: str):
+    from personal.host.catalog_postgres import PostgresCatalog
+
+    return PostgresCatalog(fresh_database(server_url))
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
 def catalog(request, tmp_path):
-    made = IMPLEMENTATIONS[request.param](tmp_path)
+    made = IMPLEMENTATIONS[request.param](tmp_path, request)
     yield made
     made.close()
 

@@ -161,8 +161,20 @@ class Catalog(Protocol):
     def close(self) -> None: ...
 
 
-def open_catalog(root: Path) -> Catalog:
-    """The catalog of the host whose root is `root` (SQLite, `root/catalog.db`)."""
+def open_catalog(root: Path, url: str | None = None) -> Catalog:
+    """The catalog of the host whose root is `root`: SQLite (`root/catalog.db`), or the
+    server database at `url` / $PERSONAL_HOST_CATALOG (postgresql://...) that several
+    hosts share (catalog_postgres.py)."""
+    import os
+
+    url = url or os.environ.get("PERSONAL_HOST_CATALOG")
+    if url:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise CatalogError(f"not a catalog URL: {url[:40]!r}",
+                               hint="give a postgresql:// URL, or none for SQLite under the root")  # fmt: skip
+        from personal.host.catalog_postgres import PostgresCatalog
+
+        return PostgresCatalog(url)
     from personal.host.catalog_sqlite import SQLiteCatalog
 
     return SQLiteCatalog(Path(root) / "catalog.db")

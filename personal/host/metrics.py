@@ -88,7 +88,8 @@ class _Live:
         s = rt.residency.stats()
         for name, doc, value in (
             ("personal_host_queue_waiting", "Generations waiting for the engine", q.waiting),
-            ("personal_host_queue_running", "Generations running (0 or 1)", int(q.running)),
+            ("personal_host_queue_running", "Generations running", q.active),
+            ("personal_host_queue_slots", "Generations the engine runs at once", q.slots),
             ("personal_host_queue_limit", "Generations allowed to wait before 429", q.max_waiting),
             ("personal_host_resident_adapters", "Adapters loaded in the engine", s.resident),
             ("personal_host_resident_capacity", "Adapters that may be loaded (K)", s.capacity),
@@ -106,6 +107,13 @@ class _Live:
                 yield CounterMetricFamily(name.removesuffix("_total"), doc, value=value)
             else:
                 yield GaugeMetricFamily(name, doc, value=value)
+        # the same names whatever the engine; which one it is, and how many adapters one
+        # batch may mix (llama.cpp: 1; vLLM: max_loras), as labels of one gauge
+        extra = rt.engine.info.extra
+        info = GaugeMetricFamily("personal_host_engine", "The inference engine behind the host",
+                                 labels=["engine", "batch_adapters"])  # fmt: skip
+        info.add_metric([rt.served.kind, str(extra.get("max_loras", 1))], 1)
+        yield info
 
 
 def router(runtime: HostRuntime) -> APIRouter:

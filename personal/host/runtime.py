@@ -57,6 +57,8 @@ class HostConfig:
     accepts: tuple[str, ...] = ACCEPTS
     metrics_token: str | None = None
     blob_grace_s: float = 3600.0  # unreferenced blobs younger than this survive a GC
+    # engine-specific settings (vLLM: batch_adapters, url, python, layers; see vllm_host.py)
+    engine_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,12 +81,14 @@ class HostRuntime:
                                      self.config.accepts)  # fmt: skip
         if self.served is None:
             self.served = open_host_engine(self.config.engine, self.base,
-                                           threads=self.config.threads, n_ctx=self.config.n_ctx)  # fmt: skip
+                                           threads=self.config.threads, n_ctx=self.config.n_ctx,
+                                           root=root, resident=self.config.resident,
+                                           **self.config.engine_options)  # fmt: skip
         self.engine = self.served.engine
         self.metrics = HostMetrics()
         self.residency = Residency(self.engine, self.config.resident,
                                    on_load=self.metrics.load_seconds.observe)  # fmt: skip
-        self.queue = GenerationQueue(self.config.queue)
+        self.queue = GenerationQueue(self.config.queue, running=self.served.concurrency)
         self.metrics.watch(self)
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
@@ -169,7 +173,9 @@ class HostRuntime:
                 self._base_probes = probes.run(self.engine, None)
             with self.residency.lease(_key(ref), ref):
                 adapted = probes.run(self.engine, ref)
-        return probes.compare(manifest.probes, adapted, self._base_probes)
+        check = probes.compare(manifest.probes, adapted, self._base_probes)
+        check.figures["engine"] = self.served.kind  # which engine the record speaks for
+        return check
 
     # --- views ------------------------------------------------------------------------
     def revision_info(self, record: RevisionRecord) -> wire.RevisionInfo:
