@@ -25,6 +25,9 @@ class Tool:
     side_effects: bool = False  # True: the person confirms every call
     timeout: float = 10.0  # seconds
     source: str = "builtin"  # "builtin" | "config:<path>" | "entrypoint:<dist>"
+    # True: `run` executes in a worker process that is killed at the timeout (see
+    # `isolation`); it must then be a module-level function, which can be sent there
+    isolated: bool = False
 
     def schema(self) -> dict:
         """The OpenAI tool schema, as chat templates expect it."""

@@ -13,7 +13,7 @@ from personal.errors import (
     ToolTimeout,
     UnknownTool,
 )
-from personal.tools import invoke
+from personal.tools import invoke, isolation
 from personal.tools.base import NAME_RE, Tool, ToolResult
 from personal.tools.validate import check_arguments
 
@@ -98,8 +98,13 @@ class ToolRegistry:
 
 
 def _run_with_timeout(tool: Tool, args: dict) -> str:
-    """Run in a daemon thread so a hung tool cannot hang the chat. Python threads cannot
-    be killed: a timed-out tool runs on unobserved (command tools kill their process)."""
+    """Run an isolated tool in a worker process that is killed at the timeout; any other
+    in a daemon thread, so a slow tool cannot hang the chat. A thread cannot be killed:
+    only tools whose work is bounded by construction run there (file and notes tools;
+    command tools kill their own process group), and plugins, which are trusted code."""
+    if tool.isolated:
+        value = isolation.pool().run(tool.name, tool.run, args, tool.timeout)
+        return value if isinstance(value, str) else "" if value is None else str(value)
     box: dict[str, object] = {}
 
     def target() -> None:
@@ -139,4 +144,6 @@ def _problem(tool: Tool) -> str | None:
         return "timeout must be a positive number of seconds"
     if not callable(tool.run):
         return "run must be callable"
+    if tool.isolated and not isolation.picklable(tool.run):
+        return "an isolated tool's run must be a module-level function (it runs in a worker)"
     return None
