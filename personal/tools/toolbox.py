@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from personal import isolation
 from personal.errors import (
     PersonalError,
     ToolConfigError,
@@ -13,7 +14,7 @@ from personal.errors import (
     ToolTimeout,
     UnknownTool,
 )
-from personal.tools import invoke, isolation
+from personal.tools import invoke
 from personal.tools.base import NAME_RE, Tool, ToolResult
 from personal.tools.validate import check_arguments
 
@@ -103,7 +104,12 @@ def _run_with_timeout(tool: Tool, args: dict) -> str:
     only tools whose work is bounded by construction run there (file and notes tools;
     command tools kill their own process group), and plugins, which are trusted code."""
     if tool.isolated:
-        value = isolation.pool().run(tool.name, tool.run, args, tool.timeout)
+        try:
+            value = isolation.run(tool.run, args, tool.timeout)
+        except isolation.Timeout:
+            raise ToolTimeout(tool.name, tool.timeout) from None
+        except (isolation.Died, isolation.Failed) as e:
+            raise ToolError(f"tool '{tool.name}' stopped: {e}") from None
         return value if isinstance(value, str) else "" if value is None else str(value)
     box: dict[str, object] = {}
 
@@ -144,6 +150,6 @@ def _problem(tool: Tool) -> str | None:
         return "timeout must be a positive number of seconds"
     if not callable(tool.run):
         return "run must be callable"
-    if tool.isolated and not isolation.picklable(tool.run):
+    if tool.isolated and not isolation.sendable(tool.run):
         return "an isolated tool's run must be a module-level function (it runs in a worker)"
     return None
