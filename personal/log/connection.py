@@ -15,6 +15,22 @@ from personal.errors import DatabaseCorrupt, DatabaseLocked, LogError
 from personal.log.migrations import migrate
 
 _BUSY, _CORRUPT, _IO = {5, 6}, {11, 26}, {8, 10, 13, 14}  # SQLite primary result codes
+# sqlite3_errstr() of those codes: what the message is, whole, on a Python (3.10) whose
+# errors carry no code. Never a substring: "no such column: malformed" is a query error.
+_ERRSTR = {
+    "database is locked": 5, "database table is locked": 6,
+    "database disk image is malformed": 11, "file is not a database": 26,
+    "attempt to write a readonly database": 8, "disk I/O error": 10,
+    "database or disk is full": 13, "unable to open database file": 14,
+}  # fmt: skip
+
+
+def error_code(error: sqlite3.Error) -> int:
+    """SQLite's primary result code of an error (-1 when unknown)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF
+    return _ERRSTR.get(str(error), -1)
 
 
 def connect(path: Path, timeout: float) -> Database:
@@ -57,22 +73,23 @@ def interrupt_orphans(db: Database) -> None:
 
 
 def translate(path: Path, error: sqlite3.Error) -> LogError | None:
-    """The user-facing error for a SQLite error, or None for a programming error."""
-    code = getattr(error, "sqlite_errorcode", -1) & 0xFF  # Python 3.11+; else the text
-    text = str(error).lower()
-    if code in _BUSY or "database is locked" in text:
+    """The user-facing error for a SQLite error, or None for a programming error or a
+    query SQLite could not parse (an FTS syntax error is SQLITE_ERROR, code 1). Decided
+    by SQLite's result code, never by words of the message, which may quote the query."""
+    code = error_code(error)
+    if code in _BUSY:
         return DatabaseLocked(
             f"the conversation log is busy: another program is writing to {path}",
             hint="wait for it to finish (or close the other personal window) and try again",
         )
-    if code in _CORRUPT or "not a database" in text or "malformed" in text:
+    if code in _CORRUPT:
         broken = shlex.quote(f"{path}.broken")
         return DatabaseCorrupt(
             f"the conversation log is damaged or is not a SQLite database: {path}",
             hint=f"move it aside: mv {shlex.quote(str(path))} {broken} "
             "(and its -wal/-shm files, if any) ; a new log will be created",
         )
-    if code in _IO or "disk" in text or "readonly" in text or "unable to open" in text:
+    if code in _IO:
         return LogError(
             f"cannot use the conversation log {path}: {error}",
             hint="check that the disk has space and that the file and its folder are writable",
