@@ -20,6 +20,7 @@ import importlib
 import multiprocessing
 import os
 import pickle
+import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -101,15 +102,37 @@ class _Worker:
         self.conn.close()
 
 
+def _start_helpers(method: str) -> None:
+    """Start multiprocessing's helper processes (resource tracker, forkserver) now, with a
+    real stderr: Textual replaces sys.stderr by an object whose fileno() is -1, which
+    they would try to pass on ("bad value(s) in fds_to_keep")."""
+    from multiprocessing import forkserver, resource_tracker
+
+    previous = sys.stderr
+    try:
+        broken = previous is not None and previous.fileno() < 0
+    except Exception:  # no fileno at all: multiprocessing copes with that itself
+        broken = False
+    if broken and sys.__stderr__ is not None:
+        sys.stderr = sys.__stderr__
+    try:
+        resource_tracker.ensure_running()
+        if method == "forkserver":
+            forkserver.ensure_running()
+    finally:
+        sys.stderr = previous
+
+
 class Pool:
     """A small pool of killable worker processes."""
 
     def __init__(self) -> None:
         methods = multiprocessing.get_all_start_methods()
-        self._ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods
-                                                else "spawn")  # fmt: skip
+        self._method = "forkserver" if "forkserver" in methods else "spawn"
+        self._ctx = multiprocessing.get_context(self._method)
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()  # guards the idle list only, never a running call
+        self._started = False
 
     def run(self, fn: Callable[[Any], Any], arg: Any, timeout: float) -> Any:
         """`fn(arg)` in a worker. Raises what `fn` raised if it is a PersonalError,
@@ -142,6 +165,9 @@ class Pool:
                 worker = self._idle.pop()
                 if worker.process.is_alive() and worker.pid == os.getpid():
                     return worker
+            if not self._started:
+                _start_helpers(self._method)
+                self._started = True
         return _Worker(self._ctx)
 
     def _keep(self, worker: _Worker) -> None:

@@ -20,6 +20,7 @@ from personal.chat.session import ChatSession
 from personal.engine.base import Engine
 from personal.errors import PersonalError
 from personal.log import Log
+from personal.printable import printable
 from personal.tools import ToolRegistry
 from tui import commands, messages
 from tui.confirm import ConfirmScreen
@@ -203,7 +204,7 @@ class ChatScreen(TurnRunner, FeedbackActions, SwapActions, Screen[None]):
             if yes:
                 await self.delete_conversation(conv.id)
 
-        question = f"Delete “{conv.title or 'this conversation'}”?"
+        question = f"Delete “{printable(conv.title or 'this conversation')}”?"
         detail = f"Its {conv.message_count} messages will be removed from the log for good."
         self.app.push_screen(ConfirmScreen(question, detail), answered)
 

@@ -7,6 +7,7 @@ switches on/off, d deletes (after asking), esc closes.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +18,7 @@ from textual.widgets import DataTable, Footer, Input, Label
 from personal.errors import NotFound, PersonalError
 from personal.log import Log
 from personal.prefs.preferences import Preference, Preferences
+from personal.printable import printable
 from tui.confirm import ConfirmScreen
 
 PREVIEW_WORDS = 6
@@ -76,8 +78,9 @@ class PrefsScreen(Screen[None]):
         table = self.table
         table.clear()
         for pref in prefs:
-            table.add_row("✓" if pref.active else "·", pref.text, pref.kind,
-                          self.source(pref), key=pref.id)  # fmt: skip
+            # Text, not str: a DataTable reads a str cell as markup ("[/x]" crashed it)
+            table.add_row("✓" if pref.active else "·", Text(printable(pref.text)), pref.kind,
+                          Text(printable(self.source(pref))), key=pref.id)  # fmt: skip
         ids = [p.id for p in prefs]
         if select in ids:
             table.move_cursor(row=ids.index(select))
@@ -147,7 +150,7 @@ class PrefsScreen(Screen[None]):
                 self.reload()
 
         detail = "It is not extracted again from the message that stated it."
-        self.app.push_screen(ConfirmScreen(f"Delete “{pref.text}”?", detail), answered)
+        self.app.push_screen(ConfirmScreen(f"Delete “{printable(pref.text)}”?", detail), answered)
 
     def action_close(self) -> None:
         self.dismiss(None)

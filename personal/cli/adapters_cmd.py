@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from personal.adapters.registry import Registry, Revision
+from personal.cli.show import literal, plain
 from personal.errors import PersonalError
 from personal.models import catalog
 
@@ -44,7 +45,7 @@ def list_(model: str | None = MODEL, as_json: bool = typer.Option(False, "--json
                                for r in revs], indent=2))  # fmt: skip
         return
     if not revs:
-        out.print(f"no adapter revisions for {base.name} yet: personal train")
+        out.print(f"no adapter revisions for {plain(base.name)} yet: personal train")
         return
     table = Table("", "revision", "created", "parent", "verdict", "steps", "dataset", box=None)
     for r in revs:
@@ -70,22 +71,22 @@ def show(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."
         return
     m = rev.manifest
     out.print(f"[bold]{rev.id}[/]  {m.created_at}")
-    out.print(f"  base       {m.base.name} ({m.base.fingerprint[:12]})")
-    out.print(f"  parent     {m.parent or 'none'}")
+    out.print(f"  base       {plain(m.base.name)} ({plain(m.base.fingerprint[:12])})")
+    out.print(f"  parent     {plain(m.parent or 'none')}")
     ds = m.dataset
-    out.print(f"  dataset    {(ds.hash or '')[:12]}  {ds.counts}  "
-              f"{ds.messages} messages until {ds.until}")  # fmt: skip
-    out.print(f"  config     {json.dumps(m.config)}")
-    out.print(f"  training   {json.dumps(asdict(m.training))}")
+    out.print(literal(f"  dataset    {(ds.hash or '')[:12]}  {ds.counts}  "
+                   f"{ds.messages} messages until {ds.until}"))  # fmt: skip
+    out.print(literal(f"  config     {json.dumps(m.config)}"))
+    out.print(literal(f"  training   {json.dumps(asdict(m.training))}"))
     out.print(f"  verdict    {'promoted' if rev.promoted else 'not promoted'}")
     for reason in m.verdict.reasons:
-        out.print(f"             - {reason}")
+        out.print(literal(f"             - {reason}"))
     eq = m.equivalence
     if eq is not None:
-        out.print(f"  equivalence {'passed' if eq.passed else 'FAILED'}  "
-                  + json.dumps({**eq.figures, "reasons": list(eq.reasons)}))  # fmt: skip
-    out.print(f"  formats    {', '.join(m.formats)}")
-    out.print("  files      " + ("ok" if not problems else "[red]" + "; ".join(problems) + "[/]"))
+        out.print(literal(f"  equivalence {'passed' if eq.passed else 'FAILED'}  "
+                       + json.dumps({**eq.figures, "reasons": list(eq.reasons)})))  # fmt: skip
+    out.print(literal(f"  formats    {', '.join(m.formats)}"))
+    out.print("  files      " + ("ok" if not problems else "[red]" + plain("; ".join(problems)) + "[/]"))
 
 
 @app.command("diff")
@@ -103,7 +104,7 @@ def diff(a: str, b: str, model: str | None = MODEL) -> None:
         if changed:
             out.print(f"[bold]{section}[/]")
             for k, x, y in changed:
-                out.print(f"  {k}: {json.dumps(x)} → {json.dumps(y)}")
+                out.print(literal(f"  {k}: {json.dumps(x)} → {json.dumps(y)}"))
     delta = weight_delta(ra.file("mlx"), rb.file("mlx"))
     out.print(f"[bold]weights[/]  relative change of B·A: {delta:.4f} "
               "(0: identical adapters)")  # fmt: skip
@@ -129,7 +130,7 @@ def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'.
         metrics = gate.evaluate(base, dataset, engine, {"none": None, rev.short: rev.file("gguf")})
     finally:
         engine.close()
-    out.print(gate.format_metrics(metrics))
+    out.print(literal(gate.format_metrics(metrics)))
 
 
 @app.command("rollback")
@@ -174,7 +175,7 @@ def export(ref: str, directory: Path = typer.Argument(..., help="Where to write 
         shutil.copyfile(src, target)
     # the public projection: an export may be shared, the person's own words may not
     (directory / f"{rev.short}.manifest.json").write_text(json.dumps(rev.manifest.public(), indent=2))
-    out.print(f"wrote {target} (+ its public manifest)")
+    out.print(literal(f"wrote {target} (+ its public manifest)"))
 
 
 @app.command("rm")

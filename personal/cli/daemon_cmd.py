@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 
 from personal import paths
+from personal.cli.show import literal
 from personal.daemon.conditions import DaemonConfig
+from personal.printable import printable
 
 app = typer.Typer(help="The nightly adapter update: run, once, status, install, logs.",
                   no_args_is_help=True)  # fmt: skip
@@ -56,7 +58,7 @@ def once(force: bool = typer.Option(False, help="Ignore the idle and power condi
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     result = run_cycle(load_config(model=model, min_new_messages=min_new), force=force, stop=stop)
-    out.print(f"{result.outcome}: " + "; ".join(result.reasons))
+    out.print(literal(f"{result.outcome}: " + "; ".join(result.reasons)))
     if result.outcome == "failed":
         raise typer.Exit(1)
 
@@ -89,10 +91,10 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     last = info["last"] or {}
     out.print(f"schedule   {info['schedule']}  (next: {info['next_run']})")
     out.print(f"daemon     {'running, pid ' + str(info['daemon_pid']) if info['daemon_pid'] else 'not running (runs via the OS timer if installed)'}")
-    out.print(f"training   {'in progress: ' + json.dumps(info['running']) if info['running'] else 'idle'}")
-    out.print(f"last run   {last.get('finished_at', 'never')}  {last.get('outcome', '')}  "
-              + "; ".join(last.get("reasons", [])))  # fmt: skip
-    out.print(f"current    {info['current_revision'] or 'none'} ({base.name})")
+    out.print(literal(f"training   {'in progress: ' + json.dumps(info['running']) if info['running'] else 'idle'}"))
+    out.print(literal(f"last run   {last.get('finished_at', 'never')}  {last.get('outcome', '')}  "
+                   + "; ".join(last.get("reasons", []))))  # fmt: skip
+    out.print(literal(f"current    {info['current_revision'] or 'none'} ({base.name})"))
 
 
 @app.command("install")
@@ -102,7 +104,7 @@ def install(schedule: str | None = SCHEDULE,
     from personal.daemon.install import install as do_install
 
     for line in do_install(load_config(schedule=schedule).schedule, enable=enable):
-        out.print(line)
+        out.print(literal(line))
 
 
 @app.command("uninstall")
@@ -112,7 +114,7 @@ def uninstall(enable: bool = typer.Option(True, "--enable/--no-enable",
     from personal.daemon.install import uninstall as do_uninstall
 
     for line in do_uninstall(enable=enable):
-        out.print(line)
+        out.print(literal(line))
 
 
 @app.command("logs")
@@ -127,10 +129,10 @@ def logs(lines: int = typer.Option(40, "-n", help="How many lines."),
         return
     with path.open() as f:
         for line in f.readlines()[-lines:]:
-            typer.echo(line, nl=False)
+            typer.echo(printable(line.rstrip("\n")))
         while follow:
             line = f.readline()
             if line:
-                typer.echo(line, nl=False)
+                typer.echo(printable(line.rstrip("\n")))
             else:
                 time.sleep(0.5)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from personal.cli.show import literal, plain
 from personal.errors import PersonalError
 from personal.log import Log
 
@@ -39,7 +40,7 @@ def list_(
     table = Table("id", "updated", "msgs", "source", "title", box=None)
     for c in convs:
         table.add_row(c.id[:10], c.updated_at[:16].replace("T", " "), str(c.message_count),
-                      c.source, c.title or "")  # fmt: skip
+                      literal(c.source), literal(c.title or ""))  # fmt: skip
     out.print(table)
 
 
@@ -57,23 +58,24 @@ def show(
         typer.echo(json.dumps({"conversation": conv.__dict__,
                                "messages": [m.__dict__ for m in messages]}, indent=2))  # fmt: skip
         return
-    out.print(f"[bold]{conv.title or '(untitled)'}[/]  [dim]{conv.id} · {conv.source} · {conv.created_at}[/]")
+    out.print(f"[bold]{plain(conv.title or '(untitled)')}[/]  "
+              f"[dim]{conv.id} · {plain(conv.source)} · {plain(conv.created_at)}[/]")
     for m in messages:
-        tags = [m.created_at[11:19]]
+        tags = [plain(m.created_at[11:19])]
         if m.role == "assistant":
-            tags += [m.model or "?", f"adapter {m.adapter or 'none'}"]
+            tags += [plain(m.model or "?"), f"adapter {plain(m.adapter or 'none')}"]
             if m.completion_tokens:
                 tags.append(f"{m.completion_tokens} tok")
         if m.status != "complete":
-            tags.append(f"[yellow]{m.status}[/]")
-        out.print(f"\n[bold cyan]{m.role}[/] [dim]{' · '.join(tags)}[/]")
+            tags.append(f"[yellow]{plain(m.status)}[/]")
+        out.print(f"\n[bold cyan]{plain(m.role)}[/] [dim]{' · '.join(tags)}[/]")
         if m.content:
-            out.print(m.content, markup=False)
+            out.print(literal(m.content))
         for call in m.tool_calls or []:
             fn = call.get("function", {})
-            out.print(f"[magenta]→ {fn.get('name')}({fn.get('arguments')})[/]")
+            out.print(literal(f"→ {fn.get('name')}({fn.get('arguments')})", "magenta"))
         for fb in feedback.get(m.id, []):
-            out.print(f"[green]feedback {fb.get('kind')}: {fb.get('value')}[/]")
+            out.print(literal(f"feedback {fb.get('kind')}: {fb.get('value')}", "green"))
 
 
 @app.command("search")
@@ -85,10 +87,10 @@ def search(
     with Log() as log:
         hits = log.search(query, limit=limit)
     if not hits:
-        out.print(f"no messages match {query!r}")
+        out.print(literal(f"no messages match {query!r}"))
     for hit in hits:
-        out.print(f"[bold]{hit.conversation.id[:10]}[/] [cyan]{hit.message.role}[/] "
-                  f"[dim]{hit.message.created_at[:16]}[/]  {hit.snippet}")  # fmt: skip
+        out.print(f"[bold]{hit.conversation.id[:10]}[/] [cyan]{plain(hit.message.role)}[/] "
+                  f"[dim]{plain(hit.message.created_at[:16])}[/]  {plain(hit.snippet)}")  # fmt: skip
 
 
 @app.command("export")

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from personal.cli import adapters_cmd, daemon_cmd, log_cmd, models_cmd, prefs_cmd, train_cmd
 from personal.cli import ask as ask_cmd
+from personal.cli.show import plain
 from personal.errors import PersonalError
 
 app = typer.Typer(
@@ -72,10 +73,10 @@ def main() -> None:
         code = app(standalone_mode=False)  # returns an exit code for --help and typer.Exit
         if isinstance(code, int) and code:
             sys.exit(code)
-    except PersonalError as e:
-        err.print(f"[bold red]error:[/] {e.message}", highlight=False)
+    except PersonalError as e:  # messages quote names, paths and text from elsewhere
+        err.print(f"[bold red]error:[/] {plain(e.message)}", highlight=False)
         if e.hint:
-            err.print(f"[dim]hint:[/] {e.hint}", highlight=False)
+            err.print(f"[dim]hint:[/] {plain(e.hint)}", highlight=False)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")

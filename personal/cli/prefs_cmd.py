@@ -7,8 +7,8 @@ import json
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
+from personal.cli.show import literal
 from personal.errors import NotFound
 from personal.log import Log
 from personal.prefs.preferences import Preference, Preferences, scan
@@ -42,7 +42,7 @@ def list_(
     if all_:
         table.add_column("active")
     for p in prefs:
-        row = [short[p.id], p.kind, Text(p.text), Text(sources[p.id])]
+        row = [short[p.id], p.kind, literal(p.text), literal(sources[p.id])]
         table.add_row(*row, *(["yes" if p.active else "no"] if all_ else []))
     out.print(table)
 
@@ -52,7 +52,7 @@ def add(text: str = typer.Argument(..., help='The preference, e.g. "Answer in Fr
     """Add a preference by hand."""
     with Log() as log:
         pref = Preferences(log).add(text)
-    out.print(f"added {pref.id[:10]} ({_describe(pref)}): {pref.text}", markup=False)
+    out.print(literal(f"added {pref.id[:10]} ({_describe(pref)}): {pref.text}"))
 
 
 @app.command("rm")
@@ -62,7 +62,7 @@ def rm(preference: str = typer.Argument(..., help="Preference id or unique prefi
         prefs = Preferences(log)
         pref = prefs.get(preference)
         prefs.remove(pref.id)
-    out.print(f"deleted {pref.id[:10]}: {pref.text}", markup=False)
+    out.print(literal(f"deleted {pref.id[:10]}: {pref.text}"))
 
 
 @app.command("edit")
@@ -73,7 +73,7 @@ def edit(
     """Reword a preference (its kind and check are derived again)."""
     with Log() as log:
         pref = Preferences(log).edit(preference, text)
-    out.print(f"edited {pref.id[:10]} ({_describe(pref)}): {pref.text}", markup=False)
+    out.print(literal(f"edited {pref.id[:10]} ({_describe(pref)}): {pref.text}"))
 
 
 @app.command("scan")
@@ -87,9 +87,7 @@ def scan_(
         short = short_ids([p.id for p in Preferences(log).list()])
     for p in report.new:
         state = "" if p.active else " [superseded by a later one]"
-        out.print(
-            f"{short[p.id]} ({_describe(p)}): {p.text}{state}  ← {sources[p.id]}", markup=False
-        )
+        out.print(literal(f"{short[p.id]} ({_describe(p)}): {p.text}{state}  ← {sources[p.id]}"))
     dups = f", {report.duplicates} already known" if report.duplicates else ""
     out.print(f"read {report.scanned} messages: {len(report.new)} new preferences{dups}")
 

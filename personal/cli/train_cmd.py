@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from personal.cli.show import literal
 from personal.learn.config import TrainConfig
 
 out = Console(highlight=False)
@@ -45,13 +46,13 @@ def train(
                              dry_run=dry_run, on_stage=on_stage, on_progress=on_progress)  # fmt: skip
         bar.update(task, description="done", info="")
     if dry_run:
-        out.print(summarize(outcome.dataset))
+        out.print(literal(summarize(outcome.dataset)))
         return
     rev = outcome.revision
     verdict = "[green]promoted[/]" if outcome.promoted else "[yellow]kept as a candidate[/]"
     out.print(f"revision [bold]{rev.short}[/] {verdict}")
     for reason in outcome.reasons:
-        out.print(f"  - {reason}")
+        out.print(literal(f"  - {reason}"))
     t = outcome.train
     out.print(f"[dim]trained {t.steps} steps, {t.trained_tokens} tokens in {t.wall_s:.0f} s "
               f"({t.tokens_per_s or 0:.0f} tok/s, peak {t.peak_rss_mb:.0f} MB, {t.blas})[/]")  # fmt: skip
