@@ -28,7 +28,14 @@ from typing import Any
 from personal import paths
 from personal.adapters.manifest import FileEntry, Manifest
 from personal.errors import AmbiguousRevision, RegistryError, RevisionNotFound
-from personal.fileio import sha256_file, write_json_atomic, write_text_atomic
+from personal.fileio import (
+    fsync_dir,
+    fsync_tree,
+    private_dir,
+    sha256_file,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 WEIGHTS = "mlx/adapters.safetensors"  # the file whose hash is the revision id
 
@@ -81,7 +88,7 @@ class Registry:
         self.pointers = self.root / "current"
         self.staging = self.root / "staging"
         for d in (self.revisions, self.pointers, self.staging):
-            d.mkdir(parents=True, exist_ok=True)
+            private_dir(d)
 
     # --- writing ----------------------------------------------------------------------
     def stage(self) -> Path:
@@ -110,10 +117,11 @@ class Registry:
         }
         manifest = manifest.with_(id=rev_id, files=files, created_at=manifest.created_at or _now())
         write_text_atomic(staged / "manifest.json", manifest.to_json())
-        for p in staged.rglob("*"):
-            if p.is_file():
-                p.chmod(0o444)
+        for p in [staged, *staged.rglob("*")]:  # read-only, and the person's alone
+            p.chmod(0o700 if p.is_dir() else 0o400)
+        fsync_tree(staged)  # durable before the rename makes it visible
         os.rename(staged, target)  # atomic: the revision appears complete or not at all
+        fsync_dir(self.revisions)
         return Revision(rev_id, target, manifest)
 
     # --- reading ----------------------------------------------------------------------
@@ -218,7 +226,7 @@ class Registry:
         trash = self.staging / f"rm-{rev.id}"
         os.rename(rev.path, trash)  # vanish atomically, then delete
         for p in trash.rglob("*"):
-            p.chmod(0o755 if p.is_dir() else 0o644)
+            p.chmod(0o700 if p.is_dir() else 0o600)
         shutil.rmtree(trash, ignore_errors=True)
 
 

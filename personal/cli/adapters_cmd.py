@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from rich.table import Table
 from personal.adapters.registry import Registry, Revision
 from personal.cli.show import literal, plain
 from personal.errors import PersonalError
+from personal.fileio import write_bytes_atomic
 from personal.models import catalog
 
 app = typer.Typer(help="Adapter revisions: list, show, diff, eval, rollback, pin, export, rm.",
@@ -169,12 +169,17 @@ def export(ref: str, directory: Path = typer.Argument(..., help="Where to write 
     src = rev.file(fmt)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / src.name
-    if src.is_dir():
-        shutil.copytree(src, target, dirs_exist_ok=True)
-    else:
-        shutil.copyfile(src, target)
+    # contents only (the revision's files are read-only; a copy is the person's to
+    # replace), owner-only, each file replaced atomically: exporting again just works
+    for path in [src, *sorted(src.rglob("*"))] if src.is_dir() else [src]:
+        dest = target / path.relative_to(src) if src.is_dir() else target
+        if path.is_dir():
+            dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+        else:
+            write_bytes_atomic(dest, path.read_bytes())
     # the public projection: an export may be shared, the person's own words may not
-    (directory / f"{rev.short}.manifest.json").write_text(json.dumps(rev.manifest.public(), indent=2))
+    write_bytes_atomic(directory / f"{rev.short}.manifest.json",
+                       json.dumps(rev.manifest.public(), indent=2).encode())  # fmt: skip
     out.print(literal(f"wrote {target} (+ its public manifest)"))
 
 

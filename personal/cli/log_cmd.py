@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from personal.cli.show import literal, plain
 from personal.errors import PersonalError
+from personal.fileio import FILE_MODE
 from personal.log import Log
 
 app = typer.Typer(help="Browse, search, export and delete the conversation log.",
@@ -109,7 +111,14 @@ def export(
             export_jsonl(log, sys.stdout, ids)
             return
         tmp = output.with_name(output.name + ".partial")
-        with tmp.open("w", encoding="utf-8") as fp:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)  # yours alone
+        except OSError as e:
+            raise PersonalError(f"cannot write {output}: {e.strerror or e}",
+                                hint="choose a file in a folder you can write to") from None  # fmt: skip
+        with os.fdopen(fd, "w", encoding="utf-8") as fp:
+            os.fchmod(fd, FILE_MODE)
             n = export_jsonl(log, fp, ids)
         tmp.replace(output)
     typer.echo(f"exported {n} conversations to {output}", err=True)

@@ -12,6 +12,7 @@ from personal.cli import adapters_cmd, daemon_cmd, log_cmd, models_cmd, prefs_cm
 from personal.cli import ask as ask_cmd
 from personal.cli.show import plain
 from personal.errors import PersonalError
+from personal.fileio import private_umask
 
 app = typer.Typer(
     name="personal",
@@ -69,6 +70,7 @@ def import_(
 
 def main() -> None:
     """Run the CLI; typed errors print as a message and a hint, never a traceback."""
+    private_umask()  # whatever the person's umask: what personal writes is theirs alone
     try:
         code = app(standalone_mode=False)  # returns an exit code for --help and typer.Exit
         if isinstance(code, int) and code:

@@ -54,7 +54,7 @@ class TrainingLock:
 
     def __enter__(self) -> TrainingLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = self.path.open("a+")
+        f = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), "a+")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

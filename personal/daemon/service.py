@@ -18,6 +18,7 @@ from personal import paths
 from personal.daemon.conditions import DaemonConfig
 from personal.daemon.cycle import run_cycle, write_state
 from personal.errors import PersonalError
+from personal.fileio import FILE_MODE, tighten
 
 log = logging.getLogger("personal.daemon")
 
@@ -38,6 +39,7 @@ def setup_logging(echo: bool = True) -> None:
     handlers: list[logging.Handler] = [
         logging.handlers.RotatingFileHandler(log_file(), maxBytes=1 << 20, backupCount=3)
     ]
+    tighten(log_file(), FILE_MODE)
     if echo:
         handlers.append(logging.StreamHandler(sys.stderr))
     for h in handlers:

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from personal.errors import DatabaseCorrupt, DatabaseLocked, LogError
+from personal.fileio import FILE_MODE, private_dir, tighten
 from personal.log.migrations import migrate
 
 _BUSY, _CORRUPT, _IO = {5, 6}, {11, 26}, {8, 10, 13, 14}  # SQLite primary result codes
@@ -36,7 +37,11 @@ def error_code(error: sqlite3.Error) -> int:
 def connect(path: Path, timeout: float) -> Database:
     """Open (creating if need be) and migrate the log at `path`."""
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        # owner-only before SQLite opens it: its -wal and -shm files copy its mode
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            tighten(p, FILE_MODE)
     # `timeout` is SQLite's busy timeout; one connection is shared by a Log's threads
     conn = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False)
     try:

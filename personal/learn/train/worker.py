@@ -26,6 +26,7 @@ from typing import Any
 
 from personal import errors
 from personal.errors import PersonalError, TrainingError, TrainingStopped
+from personal.fileio import private_umask
 from personal.learn.config import TrainConfig
 from personal.learn.train import events
 from personal.learn.train.events import TrainReport
@@ -253,6 +254,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m personal.learn.train.worker JOB.json", file=sys.stderr)
         return EXIT_FAILED
     reexec_with_openblas(["-m", "personal.learn.train.worker", argv[1]])
+    private_umask()  # checkpoints and adapters are the person's alone
     die_with_parent()
     os.nice(10)  # the chat (llama.cpp) keeps priority over training
     out = os.fdopen(os.dup(1), "w", buffering=1)
