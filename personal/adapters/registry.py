@@ -7,6 +7,7 @@ Layout under $PERSONAL_HOME/adapters/:
     revisions/<id>/...             the adapter in each format (mlx/, adapter.gguf, peft/)
     current/<base fingerprint>.json  which revision the base runs with, and its history
     staging/                       revisions being written; never visible as revisions
+    forgotten.json                 revisions trained on data the person has since forgotten
 
 A revision's id is the SHA-256 of its MLX weights file, so the same weights always get the
 same id. A revision becomes visible by one atomic rename of a complete directory; the
@@ -27,7 +28,7 @@ from typing import Any
 
 from personal import paths
 from personal.adapters.manifest import FileEntry, Manifest
-from personal.errors import AmbiguousRevision, RegistryError, RevisionNotFound
+from personal.errors import AmbiguousRevision, ManifestError, RegistryError, RevisionNotFound
 from personal.fileio import (
     fsync_dir,
     fsync_tree,
@@ -218,6 +219,42 @@ class Registry:
         state = self.pointer(base_fingerprint)
         state["pinned"] = pinned
         write_json_atomic(self._pointer(base_fingerprint), state)
+
+    # --- revisions trained on forgotten data -------------------------------------------
+    def _marks_file(self) -> Path:
+        return self.root / "forgotten.json"
+
+    def forgotten(self) -> dict[str, dict[str, str]]:
+        """{revision id: {"at", "reason"}} of revisions trained (or warm-started from one
+        trained) on messages the person has since forgotten."""
+        try:
+            data = json.loads(self._marks_file().read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            raise ManifestError(f"{self._marks_file()} is damaged",
+                                hint="delete it; `personal log forget` marks the revisions "
+                                "again the next time it runs") from None  # fmt: skip
+        marks = data.get("revisions") if isinstance(data, dict) else None
+        return marks if isinstance(marks, dict) else {}
+
+    def mark_forgotten(self, rev_ids: list[str], reason: str) -> list[str]:
+        """Mark these revisions and every revision descended from them; returns the ids
+        newly marked. A mark never changes the revision itself (it is immutable)."""
+        marks = self.forgotten()
+        tainted = set(rev_ids) | set(marks)
+        revs = self.list()
+        grew = True
+        while grew:  # children warm-started from a marked parent carry its data too
+            children = {r.id for r in revs if r.parent in tainted} - tainted
+            grew = bool(children)
+            tainted |= children
+        new = sorted(tainted - set(marks))
+        for rev_id in new:
+            marks[rev_id] = {"at": _now(), "reason": reason}
+        if new:
+            write_json_atomic(self._marks_file(), {"revisions": marks})
+        return new
 
     def remove(self, rev: Revision) -> None:
         if self.pointer(rev.base_fingerprint)["revision"] == rev.id:

@@ -166,7 +166,7 @@ class ChatSession:
                 return
             for call in calls:
                 yield ToolCalled(turn.assistant_id or "", call)
-                yield self._run_tool(call, cancelled=turn.cancelled)
+                yield self._run_tool(call, turn.user.id, cancelled=turn.cancelled)
             if turn.cancelled:
                 return
             rounds += 1
@@ -244,16 +244,18 @@ class ChatSession:
             self.log.update(answer_id, tool_calls=[c.openai() for c in calls])
         return calls
 
-    def _run_tool(self, call: ToolCall, cancelled: bool = False) -> ToolReturned:
-        # Every call gets a result message, so the history stays well-formed.
-        from personal.tools import ToolResult
+    def _run_tool(self, call: ToolCall, source: str, cancelled: bool = False) -> ToolReturned:
+        # Every call gets a result message, so the history stays well-formed; `source`,
+        # the turn's user message, is what a tool that keeps something records.
+        from personal.tools import CallContext, ToolResult
 
         if cancelled:
             outcome = ToolResult(False, "", "cancelled by the user", 0.0)
         elif self.tools is None:
             outcome = ToolResult(False, "", "no tools are available", 0.0)
         else:
-            outcome = self.tools.call(call.name, call.arguments, confirm=self.confirm)
+            outcome = self.tools.call(call.name, call.arguments, confirm=self.confirm,
+                                      context=CallContext(source))  # fmt: skip
         content = self._fit(outcome.content) if outcome.ok else f"error: {outcome.error}"
         msg = self.log.append(
             self._ensure_conversation(),

@@ -6,15 +6,20 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from personal.cli.show import literal, plain
-from personal.errors import PersonalError
+from personal.errors import LogError, PersonalError
 from personal.fileio import FILE_MODE
 from personal.log import Log
+from personal.printable import printable
+
+if TYPE_CHECKING:
+    from personal.learn.forget import ForgetReport
 
 app = typer.Typer(help="Browse, search, export and delete the conversation log.",
                   no_args_is_help=True)  # fmt: skip
@@ -130,20 +135,67 @@ def forget(
     all_: bool = typer.Option(False, "--all", help="Delete every conversation."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask for confirmation."),
 ) -> None:
-    """Delete one conversation, or everything (--all)."""
+    """Delete one conversation, or everything (--all), and all that was derived from it:
+    notes, preferences, distilled datasets; adapter revisions trained on it are marked."""
+    from personal.learn.forget import forget as forget_everywhere
+
     if bool(conversation) == all_:
         raise NeedsConfirmation("name one conversation, or pass --all",
                                 hint="personal log forget ID   |   personal log forget --all")  # fmt: skip
     with Log() as log:
         if all_:
             _confirm(yes, "Delete every conversation in the log?")
-            n = log.forget_all()
-            typer.echo(f"deleted everything ({n} messages)")
+            report = forget_everywhere(log, None)
+            typer.echo(f"deleted everything ({report.erased.messages} messages)")
         else:
             conv = log.conversation(conversation)  # type: ignore[arg-type]
-            _confirm(yes, f"Delete conversation {conv.id[:10]} ({conv.title or 'untitled'})?")
-            n = log.forget(conv.id)
-            typer.echo(f"deleted {conv.id} ({n} messages)")
+            _confirm(yes, f"Delete conversation {conv.id[:10]} ({printable(conv.title or 'untitled')})?")
+            report = forget_everywhere(log, conv.id)
+            typer.echo(f"deleted {conv.id} ({report.erased.messages} messages)")
+    for line in describe(report):
+        typer.echo(line)
+    if not report.erased.purged:
+        raise NotPurged()
+
+
+class NotPurged(LogError):
+    def __init__(self) -> None:
+        super().__init__(
+            "the deleted text is still on disk in log.db: another program is reading the "
+            "log, so its old pages could not be overwritten yet",
+            hint="close the other personal windows or programs using the log, then run: "
+            "personal log purge",
+        )
+
+
+def describe(report: ForgetReport) -> list[str]:
+    """What else went, and what could not, in words."""
+    e, lines = report.erased, []
+    if e.notes or e.preferences:
+        lines.append(f"  with {e.notes} notes and {e.preferences} preferences taken from it")
+    if report.datasets:
+        runs = f" and {report.runs} training runs" if report.runs else ""
+        lines.append(f"  deleted {len(report.datasets)} distilled datasets{runs} that contained it")
+    if report.revisions:
+        ids = ", ".join(r[:12] for r in report.revisions)
+        lines.append(f"  marked {len(report.revisions)} adapter revisions trained on it: {ids}")
+    if report.current:
+        ids = ", ".join(r[:12] for r in report.current)
+        lines.append(f"  the current adapter ({ids}) was trained on forgotten messages: run "
+                     "`personal train --from-scratch` to replace it, or `personal adapters "
+                     "rollback` to an earlier one")
+    return lines
+
+
+@app.command("purge")
+def purge() -> None:
+    """Overwrite what forget deleted on disk, if another program was reading the log then."""
+    from personal.log.erase import purge as purge_log
+
+    with Log() as log:
+        if not purge_log(log):
+            raise NotPurged()
+    typer.echo("the log's deleted pages are gone from disk")
 
 
 def _confirm(yes: bool, question: str) -> None:

@@ -20,6 +20,11 @@ def train(
     layers: int = typer.Option(TrainConfig.layers, help="Adapt the last N transformer blocks."),
     learning_rate: float = typer.Option(TrainConfig.learning_rate, help="Adam learning rate."),
     seed: int = typer.Option(TrainConfig.seed, help="Seed for data order, sampling and init."),
+    from_scratch: bool = typer.Option(
+        False, "--from-scratch",
+        help="Distill the whole log and train without warm start (e.g. to replace a "
+        "revision trained on messages you have since forgotten).",
+    ),
 ) -> None:
     """Distill the log into a dataset, train a LoRA adapter, check, gate and register it."""
     from personal.learn.distill.build import summarize
@@ -43,7 +48,8 @@ def train(
                 bar.update(task, completed=event.step, info=info)
 
         outcome = train_once(model=model, config=config, auto_steps=iters is None,
-                             dry_run=dry_run, on_stage=on_stage, on_progress=on_progress)  # fmt: skip
+                             dry_run=dry_run, on_stage=on_stage, on_progress=on_progress,
+                             from_scratch=from_scratch)  # fmt: skip
         bar.update(task, description="done", info="")
     if dry_run:
         out.print(literal(summarize(outcome.dataset)))

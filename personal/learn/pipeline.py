@@ -58,7 +58,8 @@ def run_dir_for(dataset_hash: str, config: TrainConfig, parent: str | None) -> P
 
 
 def warm_start(current: Revision | None, config: TrainConfig) -> Path | None:
-    """The current revision's MLX weights, when its shape matches the new config."""
+    """The current revision's MLX weights, when its shape matches the new config (None
+    for a revision marked as trained on forgotten data: see `start_from`)."""
     if current is None:
         return None
     cfg = current.manifest.config
@@ -87,27 +88,34 @@ def train_once(
     on_progress: Callable[[Event], None] | None = None,
     registry: Registry | None = None,
     stop: threading.Event | None = None,
+    from_scratch: bool = False,
 ) -> Outcome:
-    """Run the learning loop once for `model`'s base (see the module docstring)."""
+    """Run the learning loop once for `model`'s base (see the module docstring).
+
+    `from_scratch`: distill the whole log and train without warm start (the parent is
+    None), e.g. to replace a revision trained on messages since forgotten; it is implied
+    when the current revision is marked so."""
     from personal.engine.load import open_engine
+    from personal.learn.forget import check_dataset
 
     config = config or TrainConfig()
     stage = on_stage or (lambda name: None)
     base = catalog.resolve(model)
     registry = registry or Registry()
     current = registry.current(base.fingerprint)
+    origin = start_from(registry, current, from_scratch)  # what to learn on top of
 
     with Log() as log:
         stage("distill")
         teacher = open_engine(base, backend="llama.cpp", n_ctx=2048)
         try:
-            dataset = _distill(log, base, teacher, current, distill_config, config.seed)
+            dataset = _distill(log, base, teacher, origin, distill_config, config.seed)
             if dry_run:
                 return Outcome(dataset)
             config = sized(config, dataset) if auto_steps else config
             stage("train")
-            run_dir = run_dir_for(dataset.hash, config, current.id if current else None)
-            adapter, report = _train(base, dataset, run_dir, config, current, on_progress, stop)
+            run_dir = run_dir_for(dataset.hash, config, origin.id if origin else None)
+            adapter, report = _train(base, dataset, run_dir, config, origin, on_progress, stop)
             stage("export")
             staged, formats = _export(registry, adapter, base, run_dir)
             stage("equivalence")
@@ -122,8 +130,9 @@ def train_once(
 
     decision = decide(gate_verdict, eq, registry.pointer(base.fingerprint).get("pinned", False))
     stage("register")
+    check_dataset(dataset)  # messages forgotten while it trained: nothing is registered
     manifest = Manifest(
-        base=base_identity(base), parent=current.id if current else None,
+        base=base_identity(base), parent=origin.id if origin else None,
         dataset=_dataset_ref(dataset), config=config.to_dict(), training=_training(report),
         metrics=metrics, equivalence=eq, verdict=decision.verdict(), formats=formats,
     )  # fmt: skip
@@ -132,6 +141,14 @@ def train_once(
         registry.set_current(base.fingerprint, rev, "promote")
     shutil.rmtree(run_dir, ignore_errors=True)  # checkpoints are no longer needed
     return Outcome(dataset, rev, decision.promote, list(decision.reasons), report, metrics, eq)
+
+
+def start_from(registry: Registry, current: Revision | None, from_scratch: bool) -> Revision | None:
+    """The revision a run builds on (its data window and warm start): the current one,
+    unless asked to start from scratch or it was trained on messages since forgotten."""
+    if from_scratch or current is None or current.id in registry.forgotten():
+        return None
+    return current
 
 
 # --- the stages ---------------------------------------------------------------------------

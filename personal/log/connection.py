@@ -6,7 +6,7 @@ import os
 import shlex
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -38,8 +38,7 @@ def connect(path: Path, timeout: float) -> Database:
     """Open (creating if need be) and migrate the log at `path`."""
     if str(path) != ":memory:":
         private_dir(path.parent)
-        # owner-only before SQLite opens it: its -wal and -shm files copy its mode
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+        _create_private(path)  # its -wal and -shm files will copy its mode
         for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             tighten(p, FILE_MODE)
     # `timeout` is SQLite's busy timeout; one connection is shared by a Log's threads
@@ -55,6 +54,16 @@ def connect(path: Path, timeout: float) -> Database:
         conn.close()
         raise
     return db
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file owner-only if it does not exist. Never open (and close)
+    an existing one: closing any descriptor of a file drops every POSIX lock this
+    process holds on it, including those of an open SQLite connection."""
+    if path.exists():
+        return
+    with suppress(FileExistsError):  # another thread or process made it just now
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE))
 
 
 def interrupt_orphans(db: Database) -> None:
