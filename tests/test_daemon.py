@@ -14,11 +14,11 @@ import pytest
 from personal.daemon import install
 from personal.daemon.conditions import DaemonConfig, enough_data, idle, on_mains
 from personal.daemon.cycle import read_state, run_cycle
-from personal.daemon.lock import LockBusy, TrainingLock, holder
 from personal.daemon.service import BadSchedule, next_run
+from personal.learn.lock import LockBusy, TrainingLock, holder
 from personal.log import Log
 
-HOLD = ("import time; from personal.daemon.lock import TrainingLock;"
+HOLD = ("import time; from personal.learn.lock import TrainingLock;"
         "l = TrainingLock('test').__enter__(); print('held', flush=True); time.sleep(60)")  # fmt: skip
 
 

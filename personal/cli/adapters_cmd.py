@@ -57,6 +57,9 @@ def list_(model: str | None = MODEL, as_json: bool = typer.Option(False, "--json
     out.print(table)
     if cur.get("pinned"):
         out.print("[bold]pinned[/]: the daemon will not promote new revisions (adapters unpin)")
+    for rev_id, problem in reg.damaged().items():
+        out.print(literal(f"damaged {rev_id[:12]}: {problem} (remove it: personal adapters rm "
+                          f"{rev_id[:12]})", "red"))  # fmt: skip
 
 
 @app.command("show")
@@ -137,9 +140,20 @@ def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'.
 def rollback(ref: str | None = typer.Argument(None, help="Revision to make current (default: "
              "the one before the current one; none left: no adapter)."),
              model: str | None = MODEL) -> None:  # fmt: skip
-    """Make an earlier revision current again."""
+    """Make an earlier revision current again (a damaged pointer is first rebuilt from its
+    history)."""
+    from personal.adapters.pointer import PointerError
+
     reg, base = Registry(), _base(model)
     target = reg.get(ref, base.fingerprint) if ref else None
+    try:
+        reg.pointer(base.fingerprint)
+    except PointerError as e:
+        now, done = reg.repair_pointer(base.fingerprint)
+        out.print(literal(f"{e.message}; {done}"))
+        if target is None:  # repaired is what was asked: do not also step back
+            out.print(f"current: {now.short if now else 'none (bare base model)'}")
+            return
     now = reg.rollback(base.fingerprint, target)
     out.print(f"current: {now.short if now else 'none (bare base model)'}")
 
@@ -185,9 +199,17 @@ def export(ref: str, directory: Path = typer.Argument(..., help="Where to write 
 
 @app.command("rm")
 def rm(ref: str, model: str | None = MODEL) -> None:
-    """Delete a revision (not the current one)."""
+    """Delete a revision (not the current one), or a damaged one."""
+    from personal.errors import RevisionNotFound
+
     reg = Registry()
-    rev = _rev(reg, ref, model)
+    try:
+        rev = _rev(reg, ref, model)
+    except RevisionNotFound:
+        if not any(i.startswith(ref) for i in reg.damaged()):
+            raise
+        out.print(f"removed damaged revision {reg.remove_damaged(ref)[:12]}")
+        return
     reg.remove(rev)
     out.print(f"removed {rev.short}")
 

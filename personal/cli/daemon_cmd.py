@@ -68,19 +68,22 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """Last and next run, their outcome, whether one is running, the current revision."""
     from personal.adapters.registry import Registry
     from personal.daemon.cycle import read_state
-    from personal.daemon.lock import holder
     from personal.daemon.service import next_run
+    from personal.learn.lock import holder
     from personal.models import catalog
 
     config = load_config()
     state = read_state()
     base = catalog.resolve(config.model)
     current = Registry().current(base.fingerprint)
+    who = holder()  # whoever trains now: a daemon cycle or `personal train`
+    cycle = state.get("running") or {}
+    running = None if who is None else {**who, **cycle} if cycle.get("pid") == who.get("pid") else who
     info = {
         "schedule": config.schedule,
         "next_run": state.get("next_run") or next_run(config.schedule).isoformat(timespec="seconds"),
         "daemon_pid": state.get("daemon_pid"),
-        "running": holder() and state.get("running"),
+        "running": running,
         "last": state.get("last"),
         "current_revision": current.id if current else None,
         "base": base.name,

@@ -14,6 +14,7 @@ import json
 import shutil
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from personal.adapters.manifest import DatasetRef, Equivalence, Manifest, Metric
 from personal.adapters.registry import Registry, Revision
 from personal.errors import NotEnoughData
 from personal.learn.config import TrainConfig
+from personal.learn.lock import TrainingLock
 from personal.log import Log
 from personal.models import catalog
 
@@ -89,12 +91,14 @@ def train_once(
     registry: Registry | None = None,
     stop: threading.Event | None = None,
     from_scratch: bool = False,
+    lock: TrainingLock | None = None,
 ) -> Outcome:
     """Run the learning loop once for `model`'s base (see the module docstring).
 
     `from_scratch`: distill the whole log and train without warm start (the parent is
     None), e.g. to replace a revision trained on messages since forgotten; it is implied
-    when the current revision is marked so."""
+    when the current revision is marked so. A real run holds the training lock (`lock`,
+    when the caller already holds it, else one taken here); a dry run only distills."""
     from personal.engine.load import open_engine
     from personal.learn.forget import check_dataset
 
@@ -102,45 +106,53 @@ def train_once(
     stage = on_stage or (lambda name: None)
     base = catalog.resolve(model)
     registry = registry or Registry()
-    current = registry.current(base.fingerprint)
-    origin = start_from(registry, current, from_scratch)  # what to learn on top of
+    with _locked(lock, dry_run):  # one run at a time: LockBusy if another trains
+        current = registry.current(base.fingerprint)  # read under the lock
+        origin = start_from(registry, current, from_scratch)  # what to learn on top of
+        with Log() as log:
+            stage("distill")
+            teacher = open_engine(base, backend="llama.cpp", n_ctx=2048)
+            try:
+                dataset = _distill(log, base, teacher, origin, distill_config, config.seed)
+                if dry_run:
+                    return Outcome(dataset)
+                config = sized(config, dataset) if auto_steps else config
+                stage("train")
+                run_dir = run_dir_for(dataset.hash, config, origin.id if origin else None)
+                adapter, report = _train(base, dataset, run_dir, config, origin, on_progress, stop)
+                stage("export")
+                staged, formats = _export(registry, adapter, base, run_dir)
+                stage("equivalence")
+                eq = _equivalence(base, staged, formats, dataset)
+                stage("gate")
+                metrics, gate_verdict = _gate(base, dataset, teacher, staged / formats["gguf"],
+                                              current, bounds)  # fmt: skip
+            finally:
+                teacher.close()
 
-    with Log() as log:
-        stage("distill")
-        teacher = open_engine(base, backend="llama.cpp", n_ctx=2048)
-        try:
-            dataset = _distill(log, base, teacher, origin, distill_config, config.seed)
-            if dry_run:
-                return Outcome(dataset)
-            config = sized(config, dataset) if auto_steps else config
-            stage("train")
-            run_dir = run_dir_for(dataset.hash, config, origin.id if origin else None)
-            adapter, report = _train(base, dataset, run_dir, config, origin, on_progress, stop)
-            stage("export")
-            staged, formats = _export(registry, adapter, base, run_dir)
-            stage("equivalence")
-            eq = _equivalence(base, staged, formats, dataset)
-            stage("gate")
-            metrics, gate_verdict = _gate(base, dataset, teacher, staged / formats["gguf"],
-                                          current, bounds)  # fmt: skip
-        finally:
-            teacher.close()
+        from personal.learn.judge.promotion import decide
 
-    from personal.learn.judge.promotion import decide
+        decision = decide(gate_verdict, eq, registry.pointer(base.fingerprint).get("pinned", False))
+        stage("register")
+        check_dataset(dataset)  # messages forgotten while it trained: nothing is registered
+        manifest = Manifest(
+            base=base_identity(base), parent=origin.id if origin else None,
+            dataset=_dataset_ref(dataset), config=config.to_dict(), training=_training(report),
+            metrics=metrics, equivalence=eq, verdict=decision.verdict(), formats=formats,
+        )  # fmt: skip
+        rev = registry.commit(staged, manifest)
+        promoted, reasons = decision.promote, list(decision.reasons)
+        if promoted and not registry.promote(base.fingerprint, rev):  # pin re-checked inside
+            promoted = False
+            reasons.append("pinned while it trained: kept as a candidate, not promoted")
+        shutil.rmtree(run_dir, ignore_errors=True)  # checkpoints are no longer needed
+        return Outcome(dataset, rev, promoted, reasons, report, metrics, eq)
 
-    decision = decide(gate_verdict, eq, registry.pointer(base.fingerprint).get("pinned", False))
-    stage("register")
-    check_dataset(dataset)  # messages forgotten while it trained: nothing is registered
-    manifest = Manifest(
-        base=base_identity(base), parent=origin.id if origin else None,
-        dataset=_dataset_ref(dataset), config=config.to_dict(), training=_training(report),
-        metrics=metrics, equivalence=eq, verdict=decision.verdict(), formats=formats,
-    )  # fmt: skip
-    rev = registry.commit(staged, manifest)
-    if decision.promote:
-        registry.set_current(base.fingerprint, rev, "promote")
-    shutil.rmtree(run_dir, ignore_errors=True)  # checkpoints are no longer needed
-    return Outcome(dataset, rev, decision.promote, list(decision.reasons), report, metrics, eq)
+
+def _locked(lock: TrainingLock | None, dry_run: bool) -> AbstractContextManager[object]:
+    if dry_run or (lock is not None and lock.held):
+        return nullcontext()
+    return TrainingLock("personal train")
 
 
 def start_from(registry: Registry, current: Revision | None, from_scratch: bool) -> Revision | None:
