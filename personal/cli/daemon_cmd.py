@@ -35,7 +35,8 @@ SCHEDULE = typer.Option(None, help='Cron expression (default "30 3 * * *", or co
 def run(schedule: str | None = SCHEDULE, model: str | None = typer.Option(None, "--model", "-m"),
         min_new: int | None = typer.Option(None, help="New user messages needed.")) -> None:  # fmt: skip
     """Stay in the foreground and run a cycle on the schedule (SIGTERM stops cleanly)."""
-    from personal.daemon.service import next_run, run_forever, setup_logging
+    from personal.daemon.schedule import next_run
+    from personal.daemon.service import run_forever, setup_logging
 
     config = load_config(schedule=schedule, model=model, min_new_messages=min_new)
     next_run(config.schedule)  # a bad schedule fails here, before anything starts
@@ -68,7 +69,7 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """Last and next run, their outcome, whether one is running, the current revision."""
     from personal.adapters.registry import Registry
     from personal.daemon.cycle import read_state
-    from personal.daemon.service import next_run
+    from personal.daemon.schedule import next_run
     from personal.learn.lock import holder
     from personal.models import catalog
 

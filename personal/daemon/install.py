@@ -1,7 +1,10 @@
 """`personal daemon install`: let the OS run the cycle on schedule (systemd / launchd).
 
 The OS timer runs `personal daemon once` at the scheduled times (so nothing stays
-resident), with the same PERSONAL_HOME and a low priority.
+resident), with the same PERSONAL_HOME and a low priority. Every value written into a
+systemd unit is quoted and escaped (a space in the home path split ExecStart in two;
+`%` and `$` are systemd specifiers and variables); a schedule systemd or launchd would
+read differently is refused (`schedule`).
 """
 
 from __future__ import annotations
@@ -14,18 +17,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-from croniter import croniter
-
-from personal.daemon.service import BadSchedule
+from personal.daemon.schedule import fields as _fields
+from personal.errors import PersonalError
 
 UNIT = "personal-train"
 AGENT = "org.personal.train"
 
 
-def _fields(schedule: str) -> list[list[int | str]]:
-    if not croniter.is_valid(schedule):
-        raise BadSchedule(f"not a cron expression: {schedule!r}")
-    return [list(f) for f in croniter(schedule).expanded[:5]]
+class UnitError(PersonalError):
+    """A value cannot be written into a service unit."""
+
+
+def systemd_quote(value: str, command: bool = False) -> str:
+    """One systemd unit value as a quoted word: backslashes and quotes escaped, `%`
+    (specifiers) doubled, and in a command line `$` (variables) doubled too."""
+    if any(c in value for c in "\n\r\0"):
+        raise UnitError(f"{value!r} cannot go into a systemd unit (a line break or NUL)",
+                        hint="use a path without line breaks")  # fmt: skip
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return '"' + (escaped.replace("$", "$$") if command else escaped) + '"'
 
 
 def _command() -> list[str]:
@@ -50,15 +60,17 @@ def on_calendar(schedule: str) -> str:
 
 
 def systemd_units(schedule: str) -> dict[str, str]:
-    env = "".join(f"Environment={k}={v}\n" for k, v in _env().items())
+    calendar = on_calendar(schedule)  # a schedule systemd cannot express fails first
+    env = "".join(f"Environment={systemd_quote(f'{k}={v}')}\n" for k, v in _env().items())
+    command = " ".join(systemd_quote(word, command=True) for word in _command())
     service = (
         "[Unit]\nDescription=personal: distill the chat log into a new adapter revision\n\n"
-        f"[Service]\nType=oneshot\nExecStart={' '.join(_command())}\n{env}Nice=10\n"
+        f"[Service]\nType=oneshot\nExecStart={command}\n{env}Nice=10\n"
         "IOSchedulingClass=idle\n"
     )
     timer = (
         "[Unit]\nDescription=personal: nightly adapter update\n\n"
-        f"[Timer]\nOnCalendar={on_calendar(schedule)}\nPersistent=true\n\n"
+        f"[Timer]\nOnCalendar={calendar}\nPersistent=true\n\n"
         "[Install]\nWantedBy=timers.target\n"
     )
     return {f"{UNIT}.service": service, f"{UNIT}.timer": timer}
@@ -90,17 +102,20 @@ def target_dir() -> Path:
 
 def install(schedule: str, enable: bool = True) -> list[str]:
     """Write the unit files; with `enable`, ask the service manager to start the timer.
-    Returns lines describing what was done."""
+    Returns lines describing what was done. Nothing is written for a bad schedule."""
     d = target_dir()
-    d.mkdir(parents=True, exist_ok=True)
     done = []
     if sys.platform == "darwin":
+        plist = launchd_plist(schedule)
+        d.mkdir(parents=True, exist_ok=True)
         path = d / f"{AGENT}.plist"
-        path.write_bytes(launchd_plist(schedule))
+        path.write_bytes(plist)
         done.append(f"wrote {path}")
         commands = [["launchctl", "load", "-w", str(path)]]
     else:
-        for name, text in systemd_units(schedule).items():
+        units = systemd_units(schedule)
+        d.mkdir(parents=True, exist_ok=True)
+        for name, text in units.items():
             (d / name).write_text(text)
             done.append(f"wrote {d / name}")
         commands = [["systemctl", "--user", "daemon-reload"],
