@@ -116,18 +116,20 @@ def diff(a: str, b: str, model: str | None = MODEL) -> None:
 @app.command("eval")
 def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."),
           model: str | None = MODEL) -> None:  # fmt: skip
-    """Re-run the gate's measurements for a revision against the bare base."""
+    """Re-run the gate's measurements for a revision against the bare base. An imported
+    revision (no dataset of its own) is measured on the current revision's dataset, or a
+    dataset distilled from the log now."""
     from personal.engine.llama import LlamaEngine
-    from personal.learn.dataset import load_dataset
     from personal.learn.judge import gate
+    from personal.learn.judge.eval_set import eval_dataset
+    from personal.learn.pipeline import train_once
 
     reg = Registry()
-    rev = _rev(reg, ref, model)
     base = _base(model)
-    if not rev.manifest.dataset.path:
-        raise PersonalError(f"revision {rev.short} records no dataset to evaluate it on",
-                            hint="it was imported; evaluate a trained revision")  # fmt: skip
-    dataset = load_dataset(Path(rev.manifest.dataset.path))
+    rev = reg.get(ref, base.fingerprint)
+    dataset, source = eval_dataset(reg, base.fingerprint, rev,
+                                   lambda: train_once(model=model, dry_run=True).dataset)  # fmt: skip
+    out.print(literal(f"evaluating {rev.short} on {source}"))
     engine = LlamaEngine(base, n_ctx=2048)
     try:
         metrics = gate.evaluate(base, dataset, engine, {"none": None, rev.short: rev.file("gguf")})
