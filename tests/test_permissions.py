@@ -49,7 +49,8 @@ def test_the_library_writes_private_files_with_a_loose_umask(personal_home, open
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    script = "import os, sys; os.umask(0); from personal.cli.main import main; sys.argv[0] = 'personal'; main()"
+    script = ("import os, sys; os.umask(0); from personal.cli.main import main; "
+              "sys.argv[0] = 'personal'; main()")
     return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
                           timeout=120, env={**os.environ, "PERSONAL_BACKEND": "fake"},
                           stdin=subprocess.DEVNULL, cwd=cwd)  # fmt: skip

@@ -150,7 +150,8 @@ class PrefsScreen(Screen[None]):
                 self.reload()
 
         detail = "It is not extracted again from the message that stated it."
-        self.app.push_screen(ConfirmScreen(f"Delete “{printable(pref.text)}”?", detail), answered)
+        question = f"Delete “{printable(pref.text)}”?"
+        self.app.push_screen(ConfirmScreen(question, detail), answered)
 
     def action_close(self) -> None:
         self.dismiss(None)

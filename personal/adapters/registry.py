@@ -269,8 +269,10 @@ class Registry:
     def repair_pointer(self, base_fingerprint: str) -> tuple[Revision | None, str]:
         """Rebuild a damaged pointer from its history; (the current revision, what was
         done in words)."""
-        state, done = pointer.repair(self._pointer(base_fingerprint),
-                                     lambda rev_id: (self.revisions / rev_id / "manifest.json").is_file())  # fmt: skip
+        def exists(rev_id: str) -> bool:
+            return (self.revisions / rev_id / "manifest.json").is_file()
+
+        state, done = pointer.repair(self._pointer(base_fingerprint), exists)
         return (self.get(state["revision"]) if state["revision"] else None), done
 
     # --- revisions trained on forgotten data -------------------------------------------

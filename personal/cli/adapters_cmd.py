@@ -89,7 +89,8 @@ def show(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."
         out.print(literal(f"  equivalence {'passed' if eq.passed else 'FAILED'}  "
                        + json.dumps({**eq.figures, "reasons": list(eq.reasons)})))  # fmt: skip
     out.print(literal(f"  formats    {', '.join(m.formats)}"))
-    out.print("  files      " + ("ok" if not problems else "[red]" + plain("; ".join(problems)) + "[/]"))
+    broken = "[red]" + plain("; ".join(problems)) + "[/]"
+    out.print("  files      " + ("ok" if not problems else broken))
 
 
 @app.command("diff")
@@ -127,8 +128,10 @@ def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'.
     reg = Registry()
     base = _base(model)
     rev = reg.get(ref, base.fingerprint)
-    dataset, source = eval_dataset(reg, base.fingerprint, rev,
-                                   lambda: train_once(model=model, dry_run=True).dataset)  # fmt: skip
+    def distill():  # the last resort: what `personal train --dry-run` builds
+        return train_once(model=model, dry_run=True).dataset
+
+    dataset, source = eval_dataset(reg, base.fingerprint, rev, distill)
     out.print(literal(f"evaluating {rev.short} on {source}"))
     engine = LlamaEngine(base, n_ctx=2048)
     try:

@@ -79,7 +79,9 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     current = Registry().current(base.fingerprint)
     who = holder()  # whoever trains now: a daemon cycle or `personal train`
     cycle = state.get("running") or {}
-    running = None if who is None else {**who, **cycle} if cycle.get("pid") == who.get("pid") else who
+    running = who
+    if who is not None and cycle.get("pid") == who.get("pid"):
+        running = {**who, **cycle}  # the daemon's own record says which stage
     info = {
         "schedule": config.schedule,
         "next_run": state.get("next_run") or next_run(config.schedule).isoformat(timespec="seconds"),
@@ -95,7 +97,8 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     last = info["last"] or {}
     out.print(f"schedule   {info['schedule']}  (next: {info['next_run']})")
     out.print(f"daemon     {'running, pid ' + str(info['daemon_pid']) if info['daemon_pid'] else 'not running (runs via the OS timer if installed)'}")
-    out.print(literal(f"training   {'in progress: ' + json.dumps(info['running']) if info['running'] else 'idle'}"))
+    training = "in progress: " + json.dumps(info["running"]) if info["running"] else "idle"
+    out.print(literal(f"training   {training}"))
     out.print(literal(f"last run   {last.get('finished_at', 'never')}  {last.get('outcome', '')}  "
                    + "; ".join(last.get("reasons", []))))  # fmt: skip
     out.print(literal(f"current    {info['current_revision'] or 'none'} ({base.name})"))

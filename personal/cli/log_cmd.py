@@ -149,7 +149,8 @@ def forget(
             typer.echo(f"deleted everything ({report.erased.messages} messages)")
         else:
             conv = log.conversation(conversation)  # type: ignore[arg-type]
-            _confirm(yes, f"Delete conversation {conv.id[:10]} ({printable(conv.title or 'untitled')})?")
+            title = printable(conv.title or "untitled")
+            _confirm(yes, f"Delete conversation {conv.id[:10]} ({title})?")
             report = forget_everywhere(log, conv.id)
             typer.echo(f"deleted {conv.id} ({report.erased.messages} messages)")
     for line in describe(report):
