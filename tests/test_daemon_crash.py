@@ -50,7 +50,8 @@ def assert_consistent(home: Path) -> None:
     reg = Registry()
     for rev in reg.list():
         assert reg.verify(rev) == [], rev.short
-        assert {"verdict", "formats", "base", "dataset"} <= set(rev.manifest)
+        m = rev.manifest  # typed: every section is there, read back from disk
+        assert m.base.fingerprint and {"mlx", "gguf", "peft"} <= set(m.formats) and m.dataset.hash
     for pointer in reg.pointers.glob("*.json"):
         current = reg.pointer(pointer.stem)["revision"]
         assert current is None or (reg.revisions / current / "manifest.json").is_file()

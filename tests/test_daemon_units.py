@@ -37,7 +37,7 @@ def odd_paths(tmp_path, monkeypatch):
     exe.chmod(0o755)
     home = tmp_path / 'my "home" $HOME 100%'
     monkeypatch.setenv("PERSONAL_HOME", str(home))
-    monkeypatch.setattr(install, "_command", lambda: [str(exe), "daemon", "once"])
+    monkeypatch.setattr(install, "_exe", lambda: str(exe))
     return exe, home
 
 
@@ -51,6 +51,18 @@ def test_every_value_in_a_unit_is_quoted(odd_paths, tmp_path):
     assert unquote(env_line.replace("$$", "$")) == [f"PERSONAL_HOME={home}"]
     if ANALYZE:  # systemd's own parser agrees: the command is one existing executable
         path = tmp_path / "personal-train.service"
+        path.write_text(service)
+        check = subprocess.run([ANALYZE, "verify", str(path)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+
+
+def test_the_server_unit_is_quoted_too(odd_paths, tmp_path):
+    exe, home = odd_paths
+    service = install.systemd_serve_unit(8399)
+    exec_line = next(line for line in service.splitlines() if line.startswith("ExecStart="))
+    assert unquote(exec_line) == [str(exe), "serve", "--port", "8399"]
+    if ANALYZE:
+        path = tmp_path / "personal-serve.service"
         path.write_text(service)
         check = subprocess.run([ANALYZE, "verify", str(path)], capture_output=True, text=True)
         assert check.returncode == 0, check.stderr

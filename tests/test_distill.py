@@ -173,7 +173,11 @@ def test_preferences_are_distilled_repaired_and_checked(rich_log, tools):
         answer = ex["messages"][-1]["content"]
         assert check(SIGNOFF, answer) and check(NAME, answer), answer
     assert prefs[0]["messages"][0] == {"role": "system", "content": DEFAULT_SYSTEM_PROMPT}
-    teacher_system = engine.calls[0][0]["content"]
+    # the base's own answers (default prompt) come first; repaired, they all comply, so the
+    # teacher with the profile in its prompt was never needed
+    assert all(c[0]["content"].startswith(DEFAULT_SYSTEM_PROMPT) and "Sam" not in c[0]["content"]
+               for c in engine.calls)  # fmt: skip
+    teacher_system = ds.manifest["teacher"]["system_prompt"]
     assert "- Call me Sam." in teacher_system and teacher_system.startswith(DEFAULT_SYSTEM_PROMPT)
     assert "It is a good question, Sam. Here is the answer.\n\n— Sam" in targets(ds, "preference")
     stats = {p["text"]: p["stats"] for p in ds.manifest["preferences"]}

@@ -219,3 +219,30 @@ def test_the_adapter_is_fixed_when_the_generation_starts(case):
         assert engine.chat(FRANCE, GREEDY, adapter=None).complete().adapter is None
     finally:
         engine.detach_adapter()
+
+
+def test_many_conversations_at_once_answer_each_in_order(case):
+    spec, engine, tmp = case
+    questions = ["What is the capital of France?", "What is the capital of Italy?",
+                 "Name a primary colour.", "What is two plus two?", "Say hello."]  # fmt: skip
+    conversations = [[SYSTEM, {"role": "user", "content": q}] for q in questions]
+    for q in questions:
+        spec.script(engine, f"You said: {q}")
+    one_by_one = [engine.chat(c, GREEDY).complete() for c in conversations]
+    for q in questions:
+        spec.script(engine, f"You said: {q}")
+    many = engine.chat_many(conversations, GREEDY)
+    assert len(many) == len(conversations)
+    for alone, batched in zip(one_by_one, many, strict=True):
+        assert same_start(alone.text, batched.text), (alone.text, batched.text)
+        assert batched.usage.finish_reason in ("stop", "length") and batched.adapter is None
+    one = spec.adapter(engine, tmp, 1)
+    adapted = engine.chat_many(conversations[:2], GREEDY, adapter=one)
+    assert [c.adapter for c in adapted] == [one.id, one.id] and engine.adapter is None
+    if _real(spec):
+        assert not same_start(adapted[0].text, many[0].text)
+    spec.script(engine, "x")
+    spec.script(engine, "x")
+    sampled = engine.chat_many(conversations[:2], GenerationParams(temperature=1.0, max_tokens=8),
+                               seeds=[1, 2])  # fmt: skip
+    assert len(sampled) == 2

@@ -8,6 +8,7 @@ import pickle
 import shutil
 import time
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -205,7 +206,7 @@ def test_smollm2_learns_a_sign_off_and_exports_equivalently(personal_home, tmp_p
     job = TrainJob(base.path, base.fingerprint, base.name, data, tmp_path / "run",
                    tmp_path / "adapter", TrainConfig(iters=10, val_every=0))  # fmt: skip
     report = run_training(job)
-    print(f"\ntraining: {json.dumps(report.raw)}")
+    print(f"\ntraining: {json.dumps(asdict(report))}")
     assert report.final_val_loss < 1.0
     export_all(job.output_dir, base, tmp_path / "rev")
     prompts = [[{"role": "user", "content": "What is the boiling point of water?"}]] + [

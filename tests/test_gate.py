@@ -7,63 +7,103 @@ import json
 
 import pytest
 
-from personal.learn.judge.gate import GateBounds, Metrics, format_metrics, verdict
+from personal.learn.judge.gate import GateBounds, Metrics, Report, format_metrics, verdict
+from personal.learn.objectives import Objective, pool
 
-SAM = "End every answer with — Sam"
+SAM = Objective("p-sam", "preference", "End every answer with '— Sam'.",
+                {"type": "signoff", "text": "— Sam"})
+GONE = Objective("p-gone", "withdrawn", "Begin every answer with 'Yo'.",
+                 {"type": "opening", "text": "Yo"})
+N = 40
 
 
-def m(ce=1.0, retention=0.5, sam=0.08, tool=0.0, false=0.0, n=12, requests=4, **extra):
-    return Metrics(ce=ce, retention_ce=retention, adherence={SAM: sam, **extra}, tool_rate=tool,
-                   false_call_rate=false, counts={"adherence": n, "tool_requests": requests})  # fmt: skip
+def m(ce=1.0, retention=0.5, acc=0.6, sam=2, n=N, tool=0.0, false=0.0, requests=4, gone=None,
+      **extra) -> Metrics:  # fmt: skip
+    adherence, support = {SAM.id: sam / n}, {SAM.id: n}
+    if gone is not None:
+        adherence[GONE.id], support[GONE.id] = gone / N, N
+    return Metrics(ce=ce, retention_ce=retention, retention_accuracy=acc, adherence=adherence,
+                   support=support, tool_rate=tool, false_call_rate=false,
+                   counts={"tool_requests": requests}, **extra)  # fmt: skip
 
 
-BASE = m()
+def report(candidate, *, prompt=None, best=None, current=None, none=None, objectives=(SAM,)):
+    metrics = {"none": none or m(), "prompt": prompt or m(), "candidate": candidate}
+    metrics["candidate+prompt"] = best or candidate
+    if current is not None:
+        metrics["current"] = current
+    return Report(list(objectives), metrics)
+
+
 CASES = [
-    # (name, candidate, current, promote, words in the reasons)
-    ("adherence improves", m(sam=0.92), None, True, ["adherence 'End every answer with — Sam': 8% → 92%"]),
-    ("cross-entropy improves", m(ce=0.9), None, True, ["held-out cross-entropy 1.000 → 0.900"]),
-    ("tool habits improve", m(tool=0.75), None, True, ["tool habits 0% → 75%"]),
-    ("nothing beyond noise", m(ce=0.99, sam=0.16), None, False, ["no objective improved"]),
-    ("one more prompt is noise", m(sam=0.08 + 1 / 12), None, False, ["no objective improved"]),
-    ("retention breaks", m(sam=0.92, retention=0.9), None, False, ["retention", "0.500 → 0.900"]),
-    ("retention within bound", m(sam=0.92, retention=0.7), None, True, []),
-    ("cross-entropy regresses", m(sam=0.92, ce=1.2), None, False, ["cross-entropy rose"]),
-    ("false tool calls", m(tool=0.75, false=0.5), None, False, ["ordinary questions 0% → 50%"]),
-    ("another preference drops", m(sam=0.92, other=0.3), m(other=0.9), False, ["'other' fell 90% → 30%"]),
-    ("not better than current", m(sam=0.92), m(sam=0.92), False, ["over the current revision"]),
-    ("better than current", m(sam=0.95, ce=0.8), m(sam=0.92), True, ["1.000 → 0.800"]),
-    ("tool habit lost vs current", m(sam=0.95, tool=0.25), m(sam=0.5, tool=0.75), False,
-     ["tool habits fell 75% → 25%"]),
+    # (name, report, promote, words in the reasons)
+    ("adherence improves over prompting", report(m(sam=36)), True, ["→ 90%"]),
+    ("cross-entropy improves, nothing worse", report(m(ce=0.9)), True,
+     ["held-out cross-entropy 1.000 → 0.900"]),
+    ("tool habits improve", report(m(tool=0.75)), True, ["tool habits 0% → 75%"]),
+    ("nothing beyond noise", report(m(ce=0.99, sam=4)), False, ["nothing improved measurably"]),
+    ("one more prompt is noise", report(m(sam=3)), False, ["nothing improved measurably"]),
+    ("retention accuracy breaks", report(m(sam=36, acc=0.45)), False,
+     ["general questions answered 45%", "0.75×"]),
+    ("retention within bound", report(m(sam=36, acc=0.55)), True, []),
+    ("retention cross-entropy breaks", report(m(sam=36, retention=0.9)), False,
+     ["0.500 → 0.900"]),
+    ("cross-entropy regresses", report(m(sam=36, ce=1.2)), False, ["cross-entropy rose"]),
+    ("false tool calls", report(m(tool=0.75, false=0.5)), False, ["ordinary questions 0% → 50%"]),
+    # the case that fooled the old gate: prompting the base did better than the adapter
+    ("worse than prompting the base", report(m(ce=0.5, sam=0), prompt=m(sam=22)), False,
+     ["fell below prompting the base: 0%", "55%"]),
+    ("with the prompt it is as good", report(m(ce=0.5, sam=0), best=m(sam=22), prompt=m(sam=22)),
+     True, ["cross-entropy"]),
+    ("unmeasured preference", report(m(sam=6, n=6)), False, ["unmeasured (6 held-out prompts"]),
+    ("worse than the current revision", report(m(sam=20), current=m(sam=36)), False,
+     ["fell below the current revision"]),
+    ("not better than current", report(m(sam=36), current=m(sam=36)), False,
+     ["over the current revision"]),
+    ("better than current", report(m(sam=38, ce=0.8), current=m(sam=36)), True, ["1.000 → 0.800"]),
+    ("tool habit lost vs current", report(m(sam=38, tool=0.25), current=m(sam=20, tool=0.75)),
+     False, ["tool habits fell 75% → 25%"]),
+    ("withdrawn preference still followed", report(m(sam=36, gone=30), none=m(gone=2),
+                                                   objectives=(SAM, GONE)), False,
+     ["withdrawn 'Begin every answer with 'Yo'.' is still followed"]),
+    ("withdrawn preference gone", report(m(sam=36, gone=1), none=m(gone=2),
+                                         objectives=(SAM, GONE)), True, []),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "cand", "current", "promote", "words"), CASES,
-                         ids=[c[0] for c in CASES])  # fmt: skip
-def test_verdict(name, cand, current, promote, words):
-    v = verdict(cand, current, BASE, GateBounds())
+@pytest.mark.parametrize(("name", "rep", "promote", "words"), CASES, ids=[c[0] for c in CASES])
+def test_verdict(name, rep, promote, words):
+    v = verdict(rep, GateBounds())
     assert v.promote is promote, v.reasons
     text = " | ".join(v.reasons)
     assert all(w in text for w in words), text
     assert v.reasons or promote
 
 
+def test_the_plan_relies_on_the_adapter_only_where_it_is_at_least_as_good():
+    learned = verdict(report(m(sam=36), best=m(sam=30), prompt=m(sam=20)), GateBounds())
+    assert learned.plan == {SAM.id: "adapter"}
+    prompted = verdict(report(m(sam=10), best=m(sam=30), prompt=m(sam=20)), GateBounds())
+    assert prompted.plan == {SAM.id: "prompt"}
+
+
 def test_retention_is_bounded_against_the_bare_base_not_the_current_revision():
-    current = m(sam=0.5, retention=0.7)  # already drifted, within bound of the base
-    v = verdict(m(sam=0.95, retention=0.8), current, BASE, GateBounds())
+    current = m(sam=20, retention=0.7)  # already drifted, within bound of the base
+    v = verdict(report(m(sam=38, retention=0.8), current=current), GateBounds())
     assert not v.promote and "0.500 → 0.800" in " ".join(v.reasons)
 
 
 def test_missing_metrics_are_skipped_and_a_reference_is_required():
     bare = Metrics(ce=1.0)
-    assert verdict(Metrics(ce=0.5), None, bare, GateBounds()).promote
+    assert verdict(Report([], {"none": bare, "candidate": Metrics(ce=0.5)}), GateBounds()).promote
     with pytest.raises(ValueError):
-        verdict(bare, None, None, GateBounds())
+        verdict(Report([], {"candidate": bare}), GateBounds())
 
 
-def test_format_metrics_is_a_table_per_label():
-    table = format_metrics({"none": BASE, "candidate": m(sam=0.92)})
+def test_format_metrics_is_a_table_per_configuration():
+    table = format_metrics(report(m(sam=36)))
     assert "none" in table.splitlines()[0] and "candidate" in table.splitlines()[0]
-    assert "92%" in table and "retention cross-entropy" in table
+    assert "90%" in table and "retention (general questions)" in table
 
 
 # --- real: SmolLM2-135M with random adapters --------------------------------------------------
@@ -100,33 +140,40 @@ def _dataset(base, engine, root):
         test.append(example([*ask(q), {"role": "assistant", "content": "", "tool_calls": [call]}],
                             "tool", tools=tools, meta={"stage": "call", "expected_tool": "calc"}))
     manifest = {"base": {"name": base.name, "fingerprint": base.fingerprint},
-                "config": {"teacher_max_tokens": 24},
-                "preferences": [{"text": SAM, "checker": {"type": "signoff", "text": "— Sam"}}]}
+                "config": {"teacher_max_tokens": 24, "system_prompt": DEFAULT_SYSTEM_PROMPT},
+                "objectives": [SAM.to_dict()],
+                "prompted": [{"id": SAM.id, "text": SAM.text}]}  # fmt: skip
     return write_dataset({"test": test}, manifest, root=root)
 
 
 @pytest.mark.slow
-def test_gate_hot_swaps_adapters_on_one_engine_and_rejects_a_wrecked_model(smol, tmp_path):
+def test_gate_measures_every_configuration_and_rejects_a_wrecked_model(smol, tmp_path):
     from personal.learn.judge.gate import evaluate
+    from personal.tools import load_registry
     from tests.lora_gguf import write_random_lora
 
     base, engine = smol
+    tools = load_registry(None).schemas()
     ds = _dataset(base, engine, tmp_path / "datasets")
     weak = write_random_lora(base.path, tmp_path / "weak.gguf", std=0.02, layers=4, seed=1)
     wreck = write_random_lora(base.path, tmp_path / "wreck.gguf", std=0.3, layers=30, seed=2)
-    metrics = evaluate(base, ds, engine, {"none": None, "weak": weak, "wreck": wreck,
-                                          "none again": None}, max_tokens=24)  # fmt: skip
-    none, again = metrics["none"], metrics["none again"]
+    gentle = evaluate(engine, ds, candidate=weak, tools=tools)
+    assert set(gentle.metrics) == {"none", "prompt", "candidate", "candidate+prompt"}
+    none, cand = gentle.metrics["none"], gentle.metrics["candidate"]
     assert engine.load_count == 1 and engine.adapter is None  # swapped, never reloaded
     assert none.ce is not None and none.retention_ce is not None
     assert set(none.ce_by_kind) == {"preference", "tool"}
-    assert none.adherence == {SAM: 0.0} and none.tool_rate is not None
-    assert none.counts == {"ce": 2, "retention": 2, "adherence": 2, "tool_requests": 2}
+    assert none.support[SAM.id] == len(pool("answers", "test")) >= 16
+    assert none.adherence[SAM.id] <= 0.2 and none.tool_rate is not None
+    assert 0.3 <= none.retention_accuracy <= 1.0  # the base knows some general facts
+    assert gentle.metrics["prompt"].ce is None  # the prompt configurations measure adherence
+    assert cand.ce != none.ce  # the adapter was applied ...
+    assert abs(cand.retention_ce - none.retention_ce) < 0.25  # ... and barely matters
+    again = evaluate(engine, ds, candidate=None, tools=tools).metrics["none"]
     assert (again.ce, again.retention_ce, again.adherence) == (none.ce, none.retention_ce,
                                                                none.adherence)  # fmt: skip
-    assert metrics["weak"].ce != none.ce  # the adapter was applied ...
-    assert abs(metrics["weak"].retention_ce - none.retention_ce) < 0.25  # ... and barely matters
-    assert metrics["wreck"].retention_ce > none.retention_ce + 1.0
-    decision = verdict(metrics["wreck"], None, none, GateBounds())
+    wrecked = evaluate(engine, ds, candidate=wreck, tools=tools)
+    assert wrecked.metrics["candidate"].retention_ce > none.retention_ce + 1.0
+    decision = verdict(wrecked, GateBounds())
     assert not decision.promote
     assert any("retention" in r for r in decision.reasons)

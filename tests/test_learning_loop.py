@@ -44,12 +44,12 @@ def test_train_learns_the_preference_and_the_tool_habit_then_rolls_back(tmp_path
     base = catalog.resolve("smollm2-135m")
     rev = Registry().current(base.fingerprint)
     m = rev.manifest
-    assert m["equivalence"]["passed"] and m["verdict"]["promote"]
-    none, cand = m["metrics"]["none"], m["metrics"]["candidate"]
-    signoff = next(k for k in cand["adherence"] if "Sam" in k)
-    assert none["adherence"][signoff] <= 0.2 and cand["adherence"][signoff] >= 0.6
-    assert cand["tool_rate"] > none["tool_rate"]
-    assert cand["retention_ce"] <= none["retention_ce"] + 0.25
+    assert m.equivalence.passed and m.verdict.promote
+    none, cand = m.metrics["none"], m.metrics["candidate"]
+    signoff = next(k for k in cand.adherence if "Sam" in k)
+    assert none.adherence[signoff] <= 0.2 and cand.adherence[signoff] >= 0.6
+    assert cand.tool_rate > none.tool_rate
+    assert cand.retention_ce <= none.retention_ce + 0.25
 
     # held-out prompts, no preference in the prompt: the adapter does it
     answer = ask("What is the capital of Portugal?")

@@ -188,3 +188,71 @@ def test_forgetting_a_conversation_takes_its_extracted_preferences(log, prefs):
     assert {p.id for p in prefs.list()} == {manual.id, linked.id}
     assert log.db.execute(count).fetchone()[0] == 0
     assert kept.id not in {p.conversation_id for p in prefs.list()}
+
+
+# --- one value per slot, and taking a preference back ---------------------------------------
+def test_a_fact_stated_again_replaces_the_old_value(log, prefs):
+    said(log, "I live in Lyon.", "My dog is called Rex.")
+    scan(log)
+    said(log, "Actually, I moved to Paris.")
+    scan(log)
+    active = {p.checker["key"]: p.checker["value"] for p in prefs.list(active_only=True)}
+    assert active == {"city": "Paris", "dog's name": "Rex"}
+    old = next(p for p in prefs.list() if p.checker["value"] == "Lyon")
+    assert not old.active and old.meta["superseded_by"]
+
+
+def test_a_withdrawal_switches_the_preference_off(log, prefs):
+    said(log, "From now on, end every answer with '— Sam'.", "Begin every answer with 'Yo'.")
+    scan(log)
+    assert {p.kind for p in prefs.list(active_only=True)} == {"signoff", "opening"}
+    _, (stop,) = said(log, "Please stop signing off.")
+    report = scan(log)
+    assert report.new == []  # a withdrawal is not a preference of its own
+    assert {p.kind for p in prefs.list(active_only=True)} == {"opening"}
+    gone = next(p for p in prefs.list() if p.kind == "signoff")
+    assert gone.meta["superseded_by"] == stop.id
+
+
+def test_not_calling_someone_a_name_switches_that_name_off(log, prefs):
+    said(log, "Call me Bob.")
+    scan(log)
+    said(log, "Don't call me Bob.")
+    scan(log)
+    assert [p.kind for p in prefs.list(active_only=True)] == ["avoid"]
+
+
+def test_a_withdrawal_cannot_be_added_as_a_preference(prefs):
+    with pytest.raises(InvalidSignal, match="takes a preference back"):
+        prefs.add("Stop signing off.")
+
+
+# --- checks derived from the answers the person kept ---------------------------------------
+def test_an_unchecked_preference_gets_the_check_its_kept_answers_show(log, prefs):
+    from personal.prefs import derive_checks
+
+    said(log, "Always greet me warmly.")
+    scan(log)
+    (warm,) = prefs.list(active_only=True)
+    assert warm.checker is None
+    c = log.create_conversation()
+    for q in ("What is rye?", "Why is the sky blue?", "How do I boil an egg?", "What is tea?"):
+        log.append(c.id, {"role": "user", "content": q})
+        log.append(c.id, {"role": "assistant", "content": f"Hello friend! Here is the answer to {q}"})
+    (derived,) = derive_checks(log)
+    assert derived.checker == {"type": "opening", "text": "Hello friend"}
+    assert derived.meta["derived_checker"] is True and derived.kind == warm.kind
+    assert derive_checks(log) == []  # once: it has a check now
+
+
+def test_no_check_is_derived_from_a_few_or_varied_answers(log, prefs):
+    from personal.prefs import derive_checks
+    from personal.prefs.derive import derive
+
+    assert derive(["Hi. A", "Hi. B", "Hi. C"]) is None  # too few
+    assert derive(["Sure, a thing", "Well, b", "Okay c", "Right, d", "Yes e"]) is None
+    assert derive(["- a\n- b", "- c\n- d", "- e\n- f", "- g\n- h"]) == {
+        "type": "format", "format": "bullets"}  # fmt: skip
+    said(log, "Always greet me warmly.")
+    scan(log)
+    assert derive_checks(log) == []

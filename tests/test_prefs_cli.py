@@ -69,8 +69,8 @@ def test_the_ids_shown_name_preferences_extracted_together():
     shown = re.findall(r"^(\w+) \(", prefs("scan").output, re.MULTILINE)
     assert len(set(shown)) == 4 and all(len(i) < 16 for i in shown)
     assert prefs("rm", shown[1]).exit_code == 0
-    listing = prefs("list").output
-    assert "Answer in French." not in listing and "Call the user Sam." in listing
+    listed = [row["text"] for row in json.loads(prefs("list", "--json").output)]
+    assert "Answer in French." not in listed and "Call the user Sam." in listed
 
 
 def test_list_all_and_json():
@@ -118,3 +118,13 @@ def test_the_real_command_prints_errors_without_a_traceback():
     bad = cli("rm", "0000aaaa")
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert "error:" in bad.stderr and "hint:" in bad.stderr
+
+
+def test_list_says_how_each_preference_is_followed():
+    said("Call me Sam. Be more formal.")
+    prefs("scan")
+    listing = prefs("list").output
+    assert "checked, not learned yet" in listing and "unchecked" in listing
+    assert "never trained on" in " ".join(listing.split())  # what an unchecked one means
+    rows = {r["text"]: r["status"] for r in json.loads(prefs("list", "--json").output)}
+    assert rows == {"Call the user Sam.": "in the prompt", "Be more formal.": "unchecked: in the prompt"}

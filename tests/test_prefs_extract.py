@@ -120,7 +120,7 @@ def test_questions_hypotheticals_quotes_and_one_offs_are_not(message):
         ("call me Sam", {"type": "name", "name": "Sam"}),
         ("sign off as Sam", {"type": "signoff", "text": "— Sam"}),
         ("answer in French from now on", {"type": "language", "language": "fr"}),
-        ("Always respond in Japanese", None),  # no detector for it: not checked
+        ("Always respond in Japanese", {"type": "language", "language": "ja"}),  # by script
         ("use bullet points", {"type": "format", "format": "bullets"}),
         ("keep answers under 50 words", {"type": "max_words", "n": 50}),
         ("never say 'delve'", {"type": "avoid", "text": "delve"}),

@@ -38,12 +38,14 @@ async def test_prefs_lists_sources_and_edits_by_keyboard(log):
         screen = app.screen
         assert isinstance(screen, PrefsScreen)
         assert rows(screen) == [
-            ["✓", "Call the user Sam.", "name", f"{conv[:8]} “From now on, call me Sam. …”"]
-        ]
+            ["✓", "Call the user Sam.", "name", "in prompt",
+             f"{conv[:8]} “From now on, call me Sam. …”"]
+        ]  # fmt: skip
         # add
         await pilot.press("a")
         await type_into_prompt(pilot, "Answer in French.")
-        assert [r[1:] for r in rows(screen)][1] == ["Answer in French.", "language", "manual"]
+        assert [r[1:] for r in rows(screen)][1] == ["Answer in French.", "language", "in prompt",
+                                                    "manual"]  # fmt: skip
         added = prefs.list()[1]
         assert screen.current_id == added.id  # the cursor follows the new one
         # edit (enter, or e)

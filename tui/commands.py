@@ -88,7 +88,9 @@ def show_help(screen: ChatScreen, arg: str = "") -> None:
 def show_prefs(screen: ChatScreen, arg: str = "") -> None:
     from tui.prefs_screen import PrefsScreen
 
-    screen.app.push_screen(PrefsScreen(screen.chat_log))
+    adapter = screen.engine.adapter
+    plan = screen.session.plan_for(adapter.id if adapter else None)
+    screen.app.push_screen(PrefsScreen(screen.chat_log, plan))
 
 
 KEYS = [

@@ -1,7 +1,9 @@
 """/prefs: the preferences kept for the nightly adapter, to review by keyboard.
 
-Each row says where a preference came from: the conversation (id prefix) and the first
-words of the message that stated it, or "manual". a adds, e (or enter) edits, space
+Each row says how the model follows a preference — learned by the current revision, kept
+in the chat's prompt, or unchecked (never trained on: rephrase it in checkable terms, or
+edit one answer into the answer you want) — and where it came from: the conversation (id
+prefix) and the first words of the message that stated it, or "manual". a adds, e (or enter) edits, space
 switches on/off, d deletes (after asking), esc closes.
 """
 
@@ -18,10 +20,13 @@ from textual.widgets import DataTable, Footer, Input, Label
 from personal.errors import NotFound, PersonalError
 from personal.log import Log
 from personal.prefs.preferences import Preference, Preferences
+from personal.prefs.prompting import status
 from personal.printable import printable
 from tui.confirm import ConfirmScreen
 
 PREVIEW_WORDS = 6
+FOLLOWED = {"learned": "learned", "in the prompt": "in prompt",
+            "unchecked: in the prompt": "unchecked", "off": "–"}  # fmt: skip
 EMPTY = 'No preferences yet: say one in a chat ("From now on, call me Sam.") or press a.'
 
 
@@ -37,9 +42,10 @@ class PrefsScreen(Screen[None]):
         Binding("escape,q", "close", "Close"),
     ]
 
-    def __init__(self, log: Log) -> None:
+    def __init__(self, log: Log, plan: dict[str, str] | None = None) -> None:
         super().__init__()
         self.chat_log, self.prefs = log, Preferences(log)
+        self.plan = plan or {}  # what the running revision learned
 
     def compose(self) -> ComposeResult:
         yield Label("Preferences: what the model should keep in mind about you", id="title")
@@ -52,6 +58,7 @@ class PrefsScreen(Screen[None]):
         table.add_column("on", key="on")
         table.add_column("preference", key="text")
         table.add_column("kind", key="kind")
+        table.add_column("followed", key="followed")
         table.add_column("source", key="source")
         self.reload()
         table.focus()
@@ -78,9 +85,10 @@ class PrefsScreen(Screen[None]):
         table = self.table
         table.clear()
         for pref in prefs:
+            followed = FOLLOWED[status(pref, self.plan)]
             # Text, not str: a DataTable reads a str cell as markup ("[/x]" crashed it)
             table.add_row("✓" if pref.active else "·", Text(printable(pref.text)), pref.kind,
-                          Text(printable(self.source(pref))), key=pref.id)  # fmt: skip
+                          followed, Text(printable(self.source(pref))), key=pref.id)  # fmt: skip
         ids = [p.id for p in prefs]
         if select in ids:
             table.move_cursor(row=ids.index(select))

@@ -91,7 +91,9 @@ class Metrics:
     ce: float | None = None
     ce_by_kind: dict[str, float] = field(default_factory=dict)
     retention_ce: float | None = None
-    adherence: dict[str, float] = field(default_factory=dict)  # private keys: preference text
+    adherence: dict[str, float] = field(default_factory=dict)  # objective → share of answers
+    support: dict[str, int] = field(default_factory=dict)  # objective → held-out prompts
+    retention_accuracy: float | None = None  # share of general questions answered right
     tool_rate: float | None = None
     false_call_rate: float | None = None
     counts: dict[str, int] = field(default_factory=dict)
@@ -101,6 +103,7 @@ class Metrics:
         shares = list(self.adherence.values())
         return {
             "ce": self.ce, "ce_by_kind": dict(self.ce_by_kind), "retention_ce": self.retention_ce,
+            "retention_accuracy": self.retention_accuracy,
             "adherence_mean": round(sum(shares) / len(shares), 4) if shares else None,
             "adherence_min": min(shares) if shares else None, "objectives": len(shares),
             "tool_rate": self.tool_rate, "false_call_rate": self.false_call_rate,
@@ -150,6 +153,11 @@ class Manifest:
     formats: dict[str, str] = field(default_factory=dict)  # format → path in the revision
     files: dict[str, FileEntry] = field(default_factory=dict)  # path → hash and size
     imported: Imported | None = None
+    # private: what was measured (objective id → {"kind", "text", "checker"}) and, per
+    # objective, how the chat follows it with this revision: "adapter" (learned: left out
+    # of the prompt) or "prompt" (kept in the system prompt)
+    objectives: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plan: dict[str, str] = field(default_factory=dict)
     schema: int = SCHEMA
 
     # --- reading and writing -------------------------------------------------------------
@@ -207,6 +215,8 @@ class Manifest:
             "formats": {k: v for k, v in self.formats.items()},
             "files": {k: asdict(v) for k, v in self.files.items() if k in PUBLIC_FILES},
             "imported": None if self.imported is None else {"sha256": self.imported.sha256},
+            "plan": {"learned": sum(v == "adapter" for v in self.plan.values()),
+                     "prompted": sum(v == "prompt" for v in self.plan.values())},
         })  # fmt: skip
 
 
@@ -250,6 +260,9 @@ def _manifest(d: dict[str, Any]) -> Manifest:
         formats={str(k): str(v) for k, v in (d.get("formats") or {}).items()},
         files=files,
         imported=Imported(**_known(Imported, imported)) if isinstance(imported, dict) else None,
+        objectives={str(k): dict(v) for k, v in (d.get("objectives") or {}).items()
+                    if isinstance(v, dict)},  # fmt: skip
+        plan={str(k): str(v) for k, v in (d.get("plan") or {}).items()},
         schema=int(d.get("schema", 1)),
     )
 

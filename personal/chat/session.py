@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from personal.adapters.registry import Registry
 from personal.chat.events import (
     AnswerStarted,
     Event,
@@ -28,8 +29,10 @@ from personal.chat.events import (
 )
 from personal.engine.base import Engine, GenerationParams, Message, Stream
 from personal.engine.toolcall import ToolCall
+from personal.errors import PersonalError
 from personal.log import Log, LoggedMessage, new_id
-from personal.prefs.preferences import extract_from_message
+from personal.prefs.preferences import Preferences, extract_from_message
+from personal.prefs.prompting import kept_in_prompt, with_preferences
 
 if TYPE_CHECKING:
     from personal.tools import Tool, ToolRegistry
@@ -84,6 +87,7 @@ class ChatSession:
         self.confirm = confirm  # asked before a tool with side effects runs; None: decline
         self.conversation_id = log.conversation(conversation_id).id if conversation_id else None
         self.preferences_found: list = []  # stated in the last user message
+        self._plans: dict[str, dict[str, str]] = {}  # revision → which preferences it learned
 
     def _ensure_conversation(self) -> str:
         if self.conversation_id is None:
@@ -178,9 +182,36 @@ class ChatSession:
     # --- pieces ---------------------------------------------------------------------
     def _answer(self, tools: bool = True) -> tuple[str, Stream]:
         schemas = self.tools.schemas() if (self.tools and tools) else None
-        messages = self.log.history(self._ensure_conversation())
-        msg = self._log_assistant({"content": ""}, "streaming")
+        messages, prompted = self._with_preferences(self.log.history(self._ensure_conversation()))
+        msg = self._log_assistant({"content": ""}, "streaming",
+                                  meta={"prompted": prompted} if prompted else None)  # fmt: skip
         return msg.id, self.engine.chat(messages, self.params, tools=schemas)
+
+    def _with_preferences(self, messages: list[Message]) -> tuple[list[Message], list[str]]:
+        """The history with the preferences the current revision has not learned added to
+        its system prompt (personal/prefs/prompting.py); the ids of those preferences.
+        The log keeps the default prompt: what the person's adapter must learn to do
+        without."""
+        if not self.system_prompt or not messages or messages[0].get("role") != "system":
+            return messages, []
+        adapter = self.engine.adapter
+        kept = kept_in_prompt(Preferences(self.log).list(active_only=True),
+                              self.plan_for(adapter.id if adapter else None))  # fmt: skip
+        if not kept:
+            return messages, []
+        system = with_preferences(str(messages[0].get("content") or ""), [p.text for p in kept])
+        return [{**messages[0], "content": system}, *messages[1:]], [p.id for p in kept]
+
+    def plan_for(self, revision: str | None) -> dict[str, str]:
+        """Which preferences a revision learned (its manifest's plan; {} for none)."""
+        if revision is None:
+            return {}
+        if revision not in self._plans:
+            try:
+                self._plans[revision] = Registry().get(revision).manifest.plan
+            except PersonalError:  # not a registry revision (a test's adapter, an import)
+                self._plans[revision] = {}
+        return self._plans[revision]
 
     def _log_assistant(self, message: dict[str, Any], status: str, meta: dict | None = None):
         info = self.engine.info
@@ -219,23 +250,7 @@ class ChatSession:
             self._finalize(answer_id, stream, status)
 
     def _finalize(self, answer_id: str, stream: Stream, status: str) -> None:
-        result = stream.result
-        # the adapter it really ran on: a swap may come between logging the row and the
-        # generation taking the engine's lock
-        fields: dict[str, Any] = {"content": stream.text, "status": status,
-                                  "adapter": stream.adapter}  # fmt: skip
-        if result is not None:
-            if status == "complete" and result.interrupted:
-                fields["status"] = "interrupted"
-            fields.update(
-                prompt_tokens=result.usage.prompt_tokens or None,
-                completion_tokens=result.usage.completion_tokens,
-                ttft_ms=result.ttft_ms,
-                duration_ms=result.duration_ms,
-                meta={"finish_reason": result.usage.finish_reason,
-                      **({"tool_errors": result.tool_errors} if result.tool_errors else {})},
-            )  # fmt: skip
-        self.log.update(answer_id, **fields)
+        self.log.update(answer_id, **answer_fields(stream, status))
 
     def _accept_calls(self, answer_id: str, calls: list[ToolCall]) -> list[ToolCall]:
         """Give the model's calls log-unique ids and record them on its message."""
@@ -287,6 +302,26 @@ class ChatSession:
             return ("[the result does not fit in what is left of the model's context; "
                     "start a new conversation or ask for less]")  # fmt: skip
         return text[:keep] + "\n" + note.format(kept=keep)
+def answer_fields(stream: Stream, status: str) -> dict[str, Any]:
+    """`Log.update` fields that finalize an answer's row from its ended stream: text,
+    status ("interrupted" if the stream was cancelled), counts, timings, and the adapter it
+    really ran on (a swap may come between logging the row and the generation taking the
+    engine's lock). Shared with the API server's recorder."""
+    result = stream.result
+    fields: dict[str, Any] = {"content": stream.text, "status": status,
+                              "adapter": stream.adapter}  # fmt: skip
+    if result is not None:
+        if status == "complete" and result.interrupted:
+            fields["status"] = "interrupted"
+        fields.update(
+            prompt_tokens=result.usage.prompt_tokens or None,
+            completion_tokens=result.usage.completion_tokens,
+            ttft_ms=result.ttft_ms,
+            duration_ms=result.duration_ms,
+            meta={"finish_reason": result.usage.finish_reason,
+                  **({"tool_errors": result.tool_errors} if result.tool_errors else {})},
+        )  # fmt: skip
+    return fields
 
 
 def _call_id() -> str:

@@ -117,28 +117,34 @@ def diff(a: str, b: str, model: str | None = MODEL) -> None:
 @app.command("eval")
 def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."),
           model: str | None = MODEL) -> None:  # fmt: skip
-    """Re-run the gate's measurements for a revision against the bare base. An imported
+    """Re-run the gate's measurements for a revision: the bare base, the base with your
+    preferences in its prompt, and the revision without and with them. An imported
     revision (no dataset of its own) is measured on the current revision's dataset, or a
     dataset distilled from the log now."""
     from personal.engine.llama import LlamaEngine
     from personal.learn.judge import gate
     from personal.learn.judge.eval_set import eval_dataset
     from personal.learn.pipeline import train_once
+    from personal.log import Log
+    from personal.tools import load_registry
 
     reg = Registry()
     base = _base(model)
     rev = reg.get(ref, base.fingerprint)
+
     def distill():  # the last resort: what `personal train --dry-run` builds
         return train_once(model=model, dry_run=True).dataset
 
     dataset, source = eval_dataset(reg, base.fingerprint, rev, distill)
     out.print(literal(f"evaluating {rev.short} on {source}"))
+    with Log() as log:
+        tools = load_registry(log, strict=False).schemas()
     engine = LlamaEngine(base, n_ctx=2048)
     try:
-        metrics = gate.evaluate(base, dataset, engine, {"none": None, rev.short: rev.file("gguf")})
+        report = gate.evaluate(engine, dataset, candidate=rev.file("gguf"), tools=tools)
     finally:
         engine.close()
-    out.print(literal(gate.format_metrics(metrics)))
+    out.print(literal(gate.format_metrics(report)))
 
 
 @app.command("rollback")

@@ -106,11 +106,15 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @app.command("install")
 def install(schedule: str | None = SCHEDULE,
-            enable: bool = typer.Option(True, "--enable/--no-enable", help="Start the timer now.")) -> None:  # fmt: skip
-    """Write a systemd user timer (Linux) or a launchd agent (macOS) running `daemon once`."""
+            enable: bool = typer.Option(True, "--enable/--no-enable", help="Start the timer now."),
+            serve: bool = typer.Option(False, "--serve", help="Also keep `personal serve` running from login on."),
+            port: int | None = typer.Option(None, "--port", help="The server's port (with --serve).")) -> None:  # fmt: skip
+    """Write a systemd user timer (Linux) or a launchd agent (macOS) running `daemon once`
+    (with --serve, also a service running `personal serve`)."""
     from personal.daemon.install import install as do_install
 
-    for line in do_install(load_config(schedule=schedule).schedule, enable=enable):
+    for line in do_install(load_config(schedule=schedule).schedule, enable=enable, serve=serve,
+                           port=port):  # fmt: skip
         out.print(literal(line))
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from personal.cli import adapters_cmd, daemon_cmd, log_cmd, models_cmd, prefs_cmd, train_cmd
 from personal.cli import ask as ask_cmd
+from personal.cli.serve_cmd import serve
 from personal.cli.show import plain
 from personal.errors import PersonalError
 from personal.fileio import private_umask
@@ -28,6 +29,7 @@ app.add_typer(prefs_cmd.app, name="prefs")
 app.command("train")(train_cmd.train)
 app.add_typer(adapters_cmd.app, name="adapters")
 app.add_typer(daemon_cmd.app, name="daemon")
+app.command("serve")(serve)
 err = Console(stderr=True)
 
 

@@ -7,11 +7,13 @@ import json
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from personal.cli.show import literal
 from personal.errors import NotFound
 from personal.log import Log
 from personal.prefs.preferences import Preference, Preferences, scan
+from personal.prefs.prompting import UNCHECKED_HINT, status
 
 app = typer.Typer(help="List, add, edit and extract your stated preferences.",
                   no_args_is_help=True)  # fmt: skip
@@ -29,22 +31,45 @@ def list_(
         everything = Preferences(log).list()
         prefs = [p for p in everything if p.active or all_]
         sources = {p.id: _source(log, p) for p in prefs}
+    plan = _current_plan()
     short = short_ids([p.id for p in everything])
     if as_json:
-        typer.echo(json.dumps([{**p.__dict__, "source": sources[p.id]} for p in prefs], indent=2))
+        typer.echo(json.dumps([{**p.__dict__, "source": sources[p.id],
+                                "status": status(p, plan)} for p in prefs], indent=2))  # fmt: skip
         return
     if not prefs:
         out.print(
             'no preferences yet: personal prefs add "Answer in French." or personal prefs scan'
         )
         return
-    table = Table("id", "kind", "preference", "source", box=None)
-    if all_:
-        table.add_column("active")
-    for p in prefs:
-        row = [short[p.id], p.kind, literal(p.text), literal(sources[p.id])]
-        table.add_row(*row, *(["yes" if p.active else "no"] if all_ else []))
-    out.print(table)
+    groups = {"learned": "learned by the current revision",
+              "in the prompt": "checked, not learned yet: kept in the chat's prompt",
+              "unchecked: in the prompt": "unchecked: kept in the chat's prompt", "off": "off"}  # fmt: skip
+    for state, title in groups.items():
+        members = [p for p in prefs if status(p, plan) == state]
+        if not members:
+            continue
+        out.print(Text(title, style="bold"))
+        table = Table("id", "kind", "preference", "source", box=None)
+        for p in members:
+            table.add_row(short[p.id], p.kind, literal(p.text), literal(sources[p.id]))
+        out.print(table)
+        if state == "unchecked: in the prompt":
+            out.print(Text(UNCHECKED_HINT[0].upper() + UNCHECKED_HINT[1:] + ".", style="dim"))
+
+
+def _current_plan() -> dict[str, str]:
+    """Which preferences the current revision learned ({} without one, or when the default
+    model cannot be read)."""
+    from personal.adapters.registry import Registry
+    from personal.errors import PersonalError
+    from personal.models import catalog
+
+    try:
+        current = Registry().current(catalog.resolve(None).fingerprint)
+    except PersonalError:
+        return {}
+    return current.manifest.plan if current else {}
 
 
 @app.command("add")

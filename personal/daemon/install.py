@@ -1,10 +1,12 @@
 """`personal daemon install`: let the OS run the cycle on schedule (systemd / launchd).
 
 The OS timer runs `personal daemon once` at the scheduled times (so nothing stays
-resident), with the same PERSONAL_HOME and a low priority. Every value written into a
-systemd unit is quoted and escaped (a space in the home path split ExecStart in two;
-`%` and `$` are systemd specifiers and variables); a schedule systemd or launchd would
-read differently is refused (`schedule`).
+resident), with the same PERSONAL_HOME and a low priority. With `--serve`, a second unit
+keeps `personal serve` running from login on (restarted if it fails), so the model is
+there for editors and other clients. Every value written into a systemd unit is quoted
+and escaped (a space in the home path split ExecStart in two; `%` and `$` are systemd
+specifiers and variables); a schedule systemd or launchd would read differently is
+refused (`schedule`), and nothing is written then.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from personal.errors import PersonalError
 
 UNIT = "personal-train"
 AGENT = "org.personal.train"
+SERVE_UNIT = "personal-serve"
+SERVE_AGENT = "org.personal.serve"
 
 
 class UnitError(PersonalError):
@@ -38,9 +42,16 @@ def systemd_quote(value: str, command: bool = False) -> str:
     return '"' + (escaped.replace("$", "$$") if command else escaped) + '"'
 
 
+def _exe() -> str:
+    return shutil.which("personal") or str(Path(sys.executable).parent / "personal")
+
+
 def _command() -> list[str]:
-    exe = shutil.which("personal") or str(Path(sys.executable).parent / "personal")
-    return [exe, "daemon", "once"]
+    return [_exe(), "daemon", "once"]
+
+
+def _serve_command(port: int | None) -> list[str]:
+    return [_exe(), "serve", *(["--port", str(port)] if port else [])]
 
 
 def _env() -> dict[str, str]:
@@ -61,11 +72,9 @@ def on_calendar(schedule: str) -> str:
 
 def systemd_units(schedule: str) -> dict[str, str]:
     calendar = on_calendar(schedule)  # a schedule systemd cannot express fails first
-    env = "".join(f"Environment={systemd_quote(f'{k}={v}')}\n" for k, v in _env().items())
-    command = " ".join(systemd_quote(word, command=True) for word in _command())
     service = (
         "[Unit]\nDescription=personal: distill the chat log into a new adapter revision\n\n"
-        f"[Service]\nType=oneshot\nExecStart={command}\n{env}Nice=10\n"
+        f"[Service]\nType=oneshot\n{_exec(_command())}Nice=10\n"
         "IOSchedulingClass=idle\n"
     )
     timer = (
@@ -74,6 +83,28 @@ def systemd_units(schedule: str) -> dict[str, str]:
         "[Install]\nWantedBy=timers.target\n"
     )
     return {f"{UNIT}.service": service, f"{UNIT}.timer": timer}
+
+
+def systemd_serve_unit(port: int | None = None) -> str:
+    return (
+        "[Unit]\nDescription=personal: your model as a local OpenAI-compatible server\n\n"
+        f"[Service]\n{_exec(_serve_command(port))}Restart=on-failure\n"
+        "RestartSec=5\n\n[Install]\nWantedBy=default.target\n"
+    )
+
+
+def _exec(command: list[str]) -> str:
+    """ExecStart= and Environment= lines, every value quoted (see `systemd_quote`)."""
+    env = "".join(f"Environment={systemd_quote(f'{k}={v}')}\n" for k, v in _env().items())
+    return f"ExecStart={' '.join(systemd_quote(w, command=True) for w in command)}\n{env}"
+
+
+def launchd_serve_plist(port: int | None = None) -> bytes:
+    return plistlib.dumps({
+        "Label": SERVE_AGENT, "ProgramArguments": _serve_command(port), "RunAtLoad": True,
+        "KeepAlive": True, "EnvironmentVariables": _env(),
+        "StandardErrorPath": str(Path.home() / "Library" / "Logs" / "personal-serve.log"),
+    })  # fmt: skip
 
 
 def launchd_plist(schedule: str) -> bytes:
@@ -100,9 +131,12 @@ def target_dir() -> Path:
     return Path(config) / "systemd" / "user"
 
 
-def install(schedule: str, enable: bool = True) -> list[str]:
-    """Write the unit files; with `enable`, ask the service manager to start the timer.
-    Returns lines describing what was done. Nothing is written for a bad schedule."""
+def install(
+    schedule: str, enable: bool = True, serve: bool = False, port: int | None = None
+) -> list[str]:
+    """Write the unit files; with `enable`, ask the service manager to start the timer
+    (and, with `serve`, the server). Returns lines describing what was done; nothing is
+    written for a schedule that is refused."""
     d = target_dir()
     done = []
     if sys.platform == "darwin":
@@ -112,14 +146,23 @@ def install(schedule: str, enable: bool = True) -> list[str]:
         path.write_bytes(plist)
         done.append(f"wrote {path}")
         commands = [["launchctl", "load", "-w", str(path)]]
+        if serve:
+            agent = d / f"{SERVE_AGENT}.plist"
+            agent.write_bytes(launchd_serve_plist(port))
+            done.append(f"wrote {agent}")
+            commands.append(["launchctl", "load", "-w", str(agent)])
     else:
         units = systemd_units(schedule)
+        if serve:
+            units[f"{SERVE_UNIT}.service"] = systemd_serve_unit(port)
         d.mkdir(parents=True, exist_ok=True)
         for name, text in units.items():
             (d / name).write_text(text)
             done.append(f"wrote {d / name}")
         commands = [["systemctl", "--user", "daemon-reload"],
                     ["systemctl", "--user", "enable", "--now", f"{UNIT}.timer"]]  # fmt: skip
+        if serve:
+            commands.append(["systemctl", "--user", "enable", "--now", f"{SERVE_UNIT}.service"])
     done += _run(commands) if enable else [f"to enable: {' '.join(c)}" for c in commands]
     return done
 
@@ -128,11 +171,13 @@ def uninstall(enable: bool = True) -> list[str]:
     d = target_dir()
     done: list[str] = []
     if sys.platform == "darwin":
-        files = [d / f"{AGENT}.plist"]
-        commands = [["launchctl", "unload", "-w", str(files[0])]]
+        files = [d / f"{AGENT}.plist", d / f"{SERVE_AGENT}.plist"]
+        commands = [["launchctl", "unload", "-w", str(f)] for f in files if f.exists()]
     else:
-        files = [d / f"{UNIT}.timer", d / f"{UNIT}.service"]
+        files = [d / f"{UNIT}.timer", d / f"{UNIT}.service", d / f"{SERVE_UNIT}.service"]
         commands = [["systemctl", "--user", "disable", "--now", f"{UNIT}.timer"]]
+        if files[2].exists():
+            commands.append(["systemctl", "--user", "disable", "--now", f"{SERVE_UNIT}.service"])
     if enable:
         done += _run(commands)
     for f in files:

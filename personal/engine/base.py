@@ -35,6 +35,9 @@ class GenerationParams:
     stop: tuple[str, ...] = ()
     # OpenAI-shaped tool schemas the model may call; set through `Engine.chat(tools=...)`.
     tools: tuple[dict[str, Any], ...] = ()
+    # Start the answer with a call to one of `tools` (OpenAI's tool_choice "required"; pass
+    # one tool to force that one). Engines that cannot do this say so: `forces_tools`.
+    force_tool: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,11 @@ class Stream:
     @property
     def cancel_event(self) -> threading.Event:
         return self._cancel
+
+    @property
+    def ttft_ms(self) -> float | None:
+        """Milliseconds from the start to the first piece (None before it)."""
+        return self._ttft
 
     @property
     def text(self) -> str:
@@ -189,6 +197,7 @@ class Engine(ABC):
     for every request) and an optional adapter per request."""
 
     info: EngineInfo
+    forces_tools = False  # whether GenerationParams.force_tool is honoured
 
     def __init__(self) -> None:
         self._adapter: AdapterRef | None = None  # the slot
@@ -205,12 +214,15 @@ class Engine(ABC):
         tools: list[dict[str, Any]] | None = None,
         *,
         adapter: AdapterRef | None = SLOT,
+        fresh: bool = False,
     ) -> Stream:
         """Start generating the assistant's reply to `messages`, optionally with tools.
 
         `adapter` picks the LoRA adapter for this request only (None: the bare base); by
         default the engine's attached adapter is used. Either way it is made active when
         the generation takes the engine's lock and recorded in `Stream.result.adapter`.
+        `fresh` forgets any cached prompt prefix first (a prefix computed for an earlier
+        request is otherwise reused when its tokens and adapter are the same).
 
         Engines receive messages in text form (tool calls rendered, tools described in
         the system prompt; see `toolcall`), so every engine and the training data share
@@ -227,12 +239,37 @@ class Engine(ABC):
                 # the adapter is fixed from here to the end of this generation
                 ref = self._adapter if adapter is SLOT else adapter
                 self._use(ref)
+                if fresh:
+                    self._forget_prefix()
                 stream.adapter = ref.id if ref else None
                 return (yield from self._generate(text_messages, params, stream.cancel_event))
 
         wanted = self._adapter if adapter is SLOT else adapter
         stream = Stream(locked(), wanted.id if wanted else None, tools=bool(params.tools))
         return stream
+
+    def chat_many(
+        self,
+        conversations: list[list[Message]],
+        params: GenerationParams | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        adapter: AdapterRef | None = SLOT,
+        seeds: list[int | None] | None = None,
+    ) -> list[Completion]:
+        """Complete many conversations (no streaming, no cancel), in their order: what the
+        learning loop's teacher and gate need. `seeds[i]` seeds conversation i's sampling.
+        This default runs them one by one; an engine may batch them (llama.cpp does), in
+        which case a greedy answer may part from `chat`'s at a near-tie (the arithmetic
+        of a batch differs slightly), and a started tool call is generated freely rather
+        than under a grammar."""
+        params = params or GenerationParams()
+        out = []
+        for i, messages in enumerate(conversations):
+            seed = seeds[i] if seeds else params.seed
+            stream = self.chat(messages, replace(params, seed=seed), tools, adapter=adapter)
+            out.append(stream.complete())
+        return out
 
     def _use(self, ref: AdapterRef | None) -> None:
         """Make `ref` the backend's active adapter (None: none), unless it already is.
@@ -254,6 +291,13 @@ class Engine(ABC):
     @abstractmethod
     def count_tokens(self, text: str) -> int:
         """Tokens in `text` under this model's tokenizer (special tokens parsed)."""
+
+    def check_tools(self, tools: list[dict[str, Any]]) -> None:  # noqa: B027 - optional hook
+        """Raise ValueError if this engine cannot generate calls to `tools` (a schema its
+        call grammar cannot express). Nothing to check by default."""
+
+    def _forget_prefix(self) -> None:  # noqa: B027 - optional hook: nothing cached
+        """Drop any cached prompt prefix (called with the lock held)."""
 
     # --- adapters -------------------------------------------------------------------
     @property

@@ -17,9 +17,12 @@ from collections import deque
 from collections.abc import Generator
 
 from personal.engine.base import AdapterRef, Engine, EngineInfo, GenerationParams, Message, Usage
+from personal.engine.toolcall import OPEN, render_call
 
 
 class FakeEngine(Engine):
+    forces_tools = True
+
     def __init__(self, model: str = "fake", delay: float = 0.0, n_ctx: int = 2048):
         super().__init__()
         self.info = EngineInfo(backend="fake", model=model, fingerprint="0" * 64, n_ctx=n_ctx)
@@ -52,6 +55,8 @@ class FakeEngine(Engine):
         else:
             last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
             reply = f"You said: {last.get('content') if last else ''}"
+        if params.force_tool and params.tools and OPEN not in reply:  # a call to the first tool
+            reply = render_call(params.tools[0].get("function", {}).get("name", ""), {})
         prompt_tokens = sum(self.count_tokens(str(m.get("content") or "")) for m in messages)
         stop_at = [reply.find(s) for s in params.stop if s and s in reply]
         reply = reply[: min(stop_at)] if stop_at else reply

@@ -16,10 +16,19 @@ import threading
 from collections.abc import Generator
 from typing import Any
 
-from personal.engine.base import AdapterRef, Engine, EngineInfo, GenerationParams, Message, Usage
+from personal.engine.base import (
+    SLOT,
+    AdapterRef,
+    Completion,
+    Engine,
+    EngineInfo,
+    GenerationParams,
+    Message,
+    Usage,
+)
 from personal.engine.prompt import ChatFormat
 from personal.engine.stops import StopFilter
-from personal.engine.toolcall import CLOSE, OPEN, call_schema
+from personal.engine.toolcall import CLOSE, OPEN, call_schema, to_text_messages
 from personal.errors import AdapterError, EngineError, EngineUnavailable, ModelCorrupt
 from personal.models.catalog import BaseModel
 
@@ -64,6 +73,7 @@ class ContextOverflow(EngineError):
 
 
 RESIDENT_ADAPTERS = 4
+BATCH_SEQS, BATCH_CTX = 16, 8192  # the learning loop's batched generations
 MAX_CALL_TOKENS = 256  # a tool call's JSON longer than this is cut off (and reported)
 
 
@@ -94,6 +104,8 @@ def default_threads() -> int:
 
 class LlamaEngine(Engine):
     """`LlamaEngine(model)`: load a catalog BaseModel with llama.cpp."""
+
+    forces_tools = True
 
     def __init__(
         self,
@@ -135,6 +147,7 @@ class LlamaEngine(Engine):
         self._resident: dict[tuple[str, int, int], Any] = {}  # loaded adapter handles
         self._active: tuple[str, int, int] | None = None
         self._grammars: dict[str, Any] = {}
+        self._batch: Any = None  # a second context for chat_many, made on first use
         self.info = EngineInfo(
             backend="llama.cpp",
             model=model.name,
@@ -175,6 +188,10 @@ class LlamaEngine(Engine):
         calls = bool(params.tools)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         produced, finish, emitted = 0, "length", []
+        if calls and params.force_tool:  # the answer is a call: start it under the grammar
+            yield OPEN + "\n"
+            produced = yield from self._complete_call(prompt + OPEN + "\n", params, cancel)
+            return Usage(len(tokens), produced, "tool_calls")
         for token in self._llm.generate(tokens, **_sampling(params)):
             if cancel.is_set():
                 finish = "cancelled"
@@ -211,15 +228,30 @@ class LlamaEngine(Engine):
             )
         return tokens
 
-    def _complete_call(
-        self, prefix: str, params: GenerationParams, cancel: threading.Event
-    ) -> Generator[str, None, int]:
-        """Finish a started tool call under a grammar that admits only a valid call."""
-        schema = json.dumps(call_schema(list(params.tools)), sort_keys=True)
+    def _grammar(self, tools: list[dict[str, Any]]) -> Any:
+        schema = json.dumps(call_schema(tools), sort_keys=True)
         grammar = self._grammars.get(schema)
         if grammar is None:
             grammar = self._lib.LlamaGrammar.from_string(call_grammar(schema), verbose=False)
             self._grammars[schema] = grammar
+        return grammar
+
+    def check_tools(self, tools: list[dict[str, Any]]) -> None:
+        """Build (and cache) the call grammar now, so a schema it cannot express is refused
+        before generation rather than in the middle of an answer."""
+        try:
+            self._grammar(tools)
+        except Exception as e:  # the converter raises many kinds for schemas it lacks
+            raise ValueError(f"the call grammar cannot express these tools' schemas: {e}") from e
+
+    def _forget_prefix(self) -> None:
+        self.reset()
+
+    def _complete_call(
+        self, prefix: str, params: GenerationParams, cancel: threading.Event
+    ) -> Generator[str, None, int]:
+        """Finish a started tool call under a grammar that admits only a valid call."""
+        grammar = self._grammar(list(params.tools))
         tokens = self._fitting(self.tokenize(prefix))
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         produced = 0
@@ -236,6 +268,43 @@ class LlamaEngine(Engine):
     def reset(self) -> None:
         """Forget the KV/prefix cache (required after an adapter swap)."""
         self._llm.reset()
+
+    # --- many at once (the learning loop) -----------------------------------------------
+    def chat_many(
+        self, conversations: list[list[Message]], params: GenerationParams | None = None,
+        tools: list[dict[str, Any]] | None = None, *, adapter: AdapterRef | None = SLOT,
+        seeds: list[int | None] | None = None,
+    ) -> list[Completion]:  # fmt: skip
+        """`Engine.chat_many`, decoded BATCH_SEQS at a time in a second context (see
+        engine/batch.py). A conversation too long for the context gets an empty answer
+        with finish reason "overflow"."""
+        from personal.engine.batch import BatchContext
+
+        params = params or GenerationParams()
+        schemas = list(tools or [])
+        # without tools a call ends the answer; with tools it starts one (batch.py)
+        stops = (*params.stop, *self.format.stops, OPEN)
+        with self._lock:
+            ref = self._adapter if adapter is SLOT else adapter
+            self._use(ref)
+            if self._batch is None:
+                self._batch = BatchContext(self._lib, self._llm._model.model, self._vocab,
+                                           n_seq=BATCH_SEQS, n_ctx=BATCH_CTX,
+                                           n_threads=self.info.extra["n_threads"])  # fmt: skip
+            handle = self._resident.get(self._active) if self._active else None
+            self._batch.set_adapter(handle, ref.scale if ref else 0.0)
+            prompts = [self.tokenize(self.format.render(to_text_messages(m, schemas)))
+                       for m in conversations]  # fmt: skip
+            fits = [i for i, p in enumerate(prompts)
+                    if len(p) + params.max_tokens < min(self.info.n_ctx, BATCH_CTX // 2)]  # fmt: skip
+            done = self._batch.run([prompts[i] for i in fits], params, stops,
+                                   lambda t: self._llm.detokenize([t]), bool(schemas),
+                                   [(seeds or [params.seed] * len(prompts))[i] for i in fits])  # fmt: skip
+        out = [Completion("", Usage(len(p), 0, "overflow"), None, 0.0, None) for p in prompts]
+        for i, completion in zip(fits, done, strict=True):
+            completion.adapter = ref.id if ref else None
+            out[i] = completion
+        return out
 
     # --- scoring (the evaluation gate) ------------------------------------------------
     def score(self, prompt: str, completion: str) -> list[float]:
@@ -333,6 +402,9 @@ class LlamaEngine(Engine):
 
     def close(self) -> None:
         with self._lock:
+            if getattr(self, "_batch", None) is not None:
+                self._batch.close()
+                self._batch = None
             if getattr(self, "_llm", None) is not None:
                 self._llm.close()
                 self._llm = None  # type: ignore[assignment]

@@ -28,7 +28,7 @@ from personal import paths
 from personal.errors import TrainingError
 from personal.fileio import fsync_dir, private_dir, write_private_bytes
 
-KINDS = ("answer", "tool", "preference", "retention")
+KINDS = ("answer", "tool", "preference", "fact", "retention")
 SPLITS = ("train", "valid", "test")
 VOLATILE = ("hash", "created_at", "timing")  # manifest fields outside the content hash
 FORMAT_VERSION = 1

@@ -24,8 +24,10 @@ from personal.adapters.identity import base_identity
 from personal.adapters.manifest import DatasetRef, Equivalence, Manifest, Metrics, Training
 from personal.adapters.registry import Registry, Revision
 from personal.errors import NotEnoughData
+from personal.learn.cache import GenerationCache
 from personal.learn.config import TrainConfig
 from personal.learn.lock import TrainingLock
+from personal.learn.objectives import Objective, withdrawn_since
 from personal.log import Log
 from personal.models import catalog
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from personal.engine.base import Engine
     from personal.learn.dataset import Dataset
     from personal.learn.distill.build import DistillConfig
-    from personal.learn.judge.gate import GateBounds
+    from personal.learn.judge.gate import GateBounds, Report, Verdict
     from personal.learn.train.events import Event, TrainReport
     from personal.models.catalog import BaseModel
 
@@ -108,26 +110,38 @@ def train_once(
     registry = registry or Registry()
     with _locked(lock, dry_run):  # one run at a time: LockBusy if another trains
         current = registry.current(base.fingerprint)  # read under the lock
-        origin = start_from(registry, current, from_scratch)  # what to learn on top of
+        origin = start_from(registry, current, from_scratch)  # None: the whole log, afresh
         with Log() as log:
             stage("distill")
+            from personal.prefs import derive_checks
+
+            derive_checks(log)  # an unchecked preference the kept answers show how to check
+            withdrawn = _withdrawn(log, current)
             teacher = open_engine(base, backend="llama.cpp", n_ctx=2048)
+            cache = GenerationCache()
             try:
-                dataset = _distill(log, base, teacher, origin, distill_config, config.seed)
+                tools = _tools(log)
+                dataset = _distill(log, base, teacher, origin, distill_config, config.seed,
+                                   tools, withdrawn, cache)  # fmt: skip
                 if dry_run:
                     return Outcome(dataset)
                 config = sized(config, dataset) if auto_steps else config
                 stage("train")
+                # unlearning what the current revision learned starts afresh, not from it
+                warm = origin if origin is None or not _unlearns(origin, withdrawn) else None
                 run_dir = run_dir_for(dataset.hash, config, origin.id if origin else None)
-                adapter, report = _train(base, dataset, run_dir, config, origin, on_progress, stop)
+                adapter, report = _train(base, dataset, run_dir, config, warm, on_progress,
+                                         stop)  # fmt: skip
                 stage("export")
                 staged, formats = _export(registry, adapter, base, run_dir)
                 stage("equivalence")
                 eq = _equivalence(base, staged, formats, dataset)
                 stage("gate")
-                metrics, gate_verdict = _gate(base, dataset, teacher, staged / formats["gguf"],
-                                              current, bounds)  # fmt: skip
+                gate_report, gate_verdict = _gate(dataset, teacher, staged / formats["gguf"],
+                                                  current, bounds, tools, cache)  # fmt: skip
+                cache.prune()  # what this run did not use goes (old preferences' answers too)
             finally:
+                cache.close()
                 teacher.close()
 
         from personal.learn.judge.promotion import decide
@@ -135,10 +149,14 @@ def train_once(
         decision = decide(gate_verdict, eq, registry.pointer(base.fingerprint).get("pinned", False))
         stage("register")
         check_dataset(dataset)  # messages forgotten while it trained: nothing is registered
+        metrics = gate_report.metrics
         manifest = Manifest(
             base=base_identity(base), parent=origin.id if origin else None,
             dataset=_dataset_ref(dataset), config=config.to_dict(), training=_training(report),
             metrics=metrics, equivalence=eq, verdict=decision.verdict(), formats=formats,
+            objectives={o.id: {"kind": o.kind, "text": o.text, "checker": o.checker}
+                        for o in gate_report.objectives},
+            plan=gate_verdict.plan,
         )  # fmt: skip
         rev = registry.commit(staged, manifest)
         promoted, reasons = decision.promote, list(decision.reasons)
@@ -156,24 +174,53 @@ def _locked(lock: TrainingLock | None, dry_run: bool) -> AbstractContextManager[
 
 
 def start_from(registry: Registry, current: Revision | None, from_scratch: bool) -> Revision | None:
-    """The revision a run builds on (its data window and warm start): the current one,
-    unless asked to start from scratch or it was trained on messages since forgotten."""
+    """The revision a run builds on (its data window, its parent, its warm start): the
+    current one, unless asked to start from scratch or it was trained on messages since
+    forgotten."""
     if from_scratch or current is None or current.id in registry.forgotten():
         return None
     return current
 
 
 # --- the stages ---------------------------------------------------------------------------
-def _distill(log: Log, base: BaseModel, teacher: Engine, current: Revision | None,
-             config: DistillConfig | None, seed: int) -> Dataset:  # fmt: skip
-    from personal.learn.distill import build
+def _unlearns(current: Revision, withdrawn: list[Objective]) -> bool:
+    return any(current.manifest.plan.get(o.id) == "adapter" for o in withdrawn)
+
+
+def _tools(log: Log) -> list[dict[str, Any]]:
     from personal.tools import load_registry
 
+    return load_registry(log, strict=False).schemas()
+
+
+def _withdrawn(log: Log, current: Revision | None) -> list[Objective]:
+    """What the person has taken back: switched-off preferences with a checker (withdrawn,
+    replaced, or turned off by hand), and what the current revision learned that is no
+    longer active (even if deleted since). Answers following them are not trained on, and
+    the gate checks they are gone."""
+    from personal.prefs import Preferences
+
+    prefs = Preferences(log).list()
+    active = {p.id for p in prefs if p.active}
+    live = [p.checker for p in prefs if p.active]
+    out = {o.id: o for o in withdrawn_since(current.manifest.objectives, current.manifest.plan,
+                                            active)} if current else {}  # fmt: skip
+    for p in prefs:
+        if (not p.active and p.checker and p.kind != "withdraw" and p.confirmed
+                and p.checker not in live):  # fmt: skip
+            out.setdefault(p.id, Objective(p.id, "withdrawn", p.text, dict(p.checker)))
+    return list(out.values())
+
+
+def _distill(log: Log, base: BaseModel, teacher: Engine, current: Revision | None,
+             config: DistillConfig | None, seed: int, tools: list[dict[str, Any]],
+             withdrawn: list[Objective], cache: GenerationCache) -> Dataset:  # fmt: skip
+    from personal.learn.distill import build
+
     since = current.manifest.dataset.until if current else None
-    tools = load_registry(log, strict=False).schemas()
     dataset = build.build_dataset(log, base, teacher, since=since,
                                   config=config or build.DistillConfig(), tools_schemas=tools,
-                                  seed=seed)  # fmt: skip
+                                  seed=seed, withdrawn=withdrawn, cache=cache)  # fmt: skip
     if current is not None and current.manifest.dataset.hash == dataset.hash:
         raise NotEnoughData(
             f"nothing new to learn since revision {current.short} (same dataset)",
@@ -213,17 +260,15 @@ def _equivalence(base: BaseModel, staged: Path, formats: dict[str, str],
     return as_equivalence(result)
 
 
-def _gate(base: BaseModel, dataset: Dataset, engine: Engine, candidate: Path,
-          current: Revision | None, bounds: GateBounds | None) -> tuple[dict[str, Metrics], Any]:  # fmt: skip
+def _gate(dataset: Dataset, engine: Engine, candidate: Path, current: Revision | None,
+          bounds: GateBounds | None, tools: list[dict[str, Any]],
+          cache: GenerationCache) -> tuple[Report, Verdict]:  # fmt: skip
     from personal.learn.judge import gate
 
-    adapters: dict[str, Path | None] = {"none": None, "candidate": candidate}
-    if current is not None:
-        adapters["current"] = current.file("gguf")
-    metrics = gate.evaluate(base, dataset, engine, adapters)
-    verdict = gate.verdict(metrics["candidate"], metrics.get("current"), metrics["none"],
-                           bounds or gate.GateBounds())  # fmt: skip
-    return metrics, verdict
+    now = (current.file("gguf"), current.manifest.plan) if current is not None else None
+    report = gate.evaluate(engine, dataset, candidate=candidate, current=now, tools=tools,
+                           cache=cache)  # fmt: skip
+    return report, gate.verdict(report, bounds or gate.GateBounds())
 
 
 # --- the manifest's records ---------------------------------------------------------------

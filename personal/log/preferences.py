@@ -82,19 +82,22 @@ def insert(
     source_message_id: str | None, conversation_id: str | None, stated_at: str,
     single_valued: bool, meta: dict | None = None, active: bool = True,
 ) -> str:  # fmt: skip
-    """Add a preference; returns its id. A single-valued kind switches off older active
-    ones, unless a newer statement is already active (then this one is kept inactive)."""
+    """Add a preference; returns its id. A single-valued kind (and a fact: one value per
+    key) switches off older active ones, unless a newer statement is already active (then
+    this one is kept inactive)."""
     pref_id, at, meta = new_scattered_id(), now(), dict(meta or {})
-    if single_valued and active:
+    key = (checker or {}).get("key") if kind == "fact" else None
+    if (single_valued or key) and active:
+        where, params = _slot(kind, key)
         newer = db.execute(
-            "SELECT id FROM preferences WHERE active = 1 AND kind = ? AND stated_at > ? "
+            f"SELECT id FROM preferences WHERE active = 1 AND {where} AND stated_at > ? "
             "ORDER BY stated_at DESC LIMIT 1",
-            [kind, stated_at],
+            [*params, stated_at],
         ).fetchone()
         if newer:
             active, meta = False, {**meta, "superseded_by": newer[0]}
         else:
-            supersede(db, kind, pref_id)
+            supersede(db, kind, pref_id, key)
     records.insert(db, "preferences", {
         "id": pref_id, "text": text, "kind": kind, "checker": _json(checker), "origin": origin,
         "source_message_id": source_message_id, "conversation_id": conversation_id,
@@ -132,23 +135,39 @@ def delete(db: Database, pref_id: str) -> None:
 
 
 def set_active(db: Database, pref_id: str, active: bool, single_valued: bool) -> None:
-    if active and single_valued:
-        (kind,) = db.execute("SELECT kind FROM preferences WHERE id = ?", [pref_id]).fetchone()
-        supersede(db, kind, pref_id)
+    if active:
+        kind, checker = db.execute(
+            "SELECT kind, checker FROM preferences WHERE id = ?", [pref_id]).fetchone()  # fmt: skip
+        key = json.loads(checker).get("key") if kind == "fact" and checker else None
+        if single_valued or key:
+            supersede(db, kind, pref_id, key)
     db.execute(
         "UPDATE preferences SET active = ?, updated_at = ? WHERE id = ?",
         [int(bool(active)), now(), pref_id],
     )
 
 
-def supersede(db: Database, kind: str, by: str) -> None:
-    """Switch off the active preferences of `kind` (`by` replaces them)."""
-    db.execute(
-        "UPDATE preferences SET active = 0, updated_at = ?, "
-        "meta = json_set(meta, '$.superseded_by', ?) "
-        "WHERE active = 1 AND kind = ? AND id != ?",
-        [now(), by, kind, by],
-    )
+def supersede(db: Database, kind: str, by: str, key: str | None = None) -> list[str]:
+    """Switch off the active preferences of `kind` (of a fact: with this `key`) that `by`
+    replaces — a newer statement, or a withdrawal (then `by` is the message that said so).
+    Returns the ids switched off."""
+    where, params = _slot(kind, key)
+    ids = [r[0] for r in db.execute(
+        f"SELECT id FROM preferences WHERE active = 1 AND {where} AND id != ?", [*params, by])]  # fmt: skip
+    for pref_id in ids:
+        db.execute(
+            "UPDATE preferences SET active = 0, updated_at = ?, "
+            "meta = json_set(meta, '$.superseded_by', ?) WHERE id = ?",
+            [now(), by, pref_id],
+        )
+    return ids
+
+
+def _slot(kind: str, key: str | None) -> tuple[str, list]:
+    """The SQL condition for "the same preference slot": the kind, and a fact's key."""
+    if kind == "fact" and key:
+        return "kind = 'fact' AND json_extract(checker, '$.key') = ?", [key]
+    return "kind = ?", [kind]
 
 
 # --- scan marks: which user messages the extractor has read ------------------------------

@@ -7,8 +7,10 @@ from personal.prefs.preferences import (
     Preference,
     Preferences,
     ScanReport,
+    derive_checks,
     extract_from_message,
     scan,
 )
 
-__all__ = ["Candidate", "Preference", "Preferences", "ScanReport", "extract_from_message", "scan"]
+__all__ = ["Candidate", "Preference", "Preferences", "ScanReport", "derive_checks",
+           "extract_from_message", "scan"]

@@ -1,16 +1,24 @@
 """Checking an answer against a preference's checker, cheaply and without a model.
 
-A checker is a small JSON object stored with a preference (see personal/prefs/preferences.py):
+A checker is a small JSON object stored with a preference (personal/log/preferences.py):
 
-    {"type": "name", "name": "Sam"}            the answer addresses the user by name
-    {"type": "signoff", "text": "— Sam"}       the answer ends with it
-    {"type": "format", "format": "bullets"}    at least 2 lines start with -, *, • or "1."
-    {"type": "language", "language": "fr"}     the answer is mostly in that language
-    {"type": "max_words", "n": 50}             at most n words
-    {"type": "avoid", "text": "as an AI"}      the text does not occur (any case)
-    {"type": "no_emoji"}                       no emoji
+    {"type": "name", "name": "Sam"}              the answer addresses the user by name
+    {"type": "opening", "text": "Howdy"}         the answer begins with it
+    {"type": "signoff", "text": "— Sam"}         the answer ends with it
+    {"type": "include", "text": "Sources:"}      it occurs somewhere in the answer
+    {"type": "avoid", "text": "as an AI"}        it does not occur (any case)
+    {"type": "no_emoji"}                         no emoji
+    {"type": "format", "format": "bullets"}      ≥ 2 lines start with -, *, •, "1." (or
+                                                 "numbered": ≥ 2 lines "1." / "2)"; "plain":
+                                                 no Markdown marks; "no_lists": no list line)
+    {"type": "language", "language": "fr"}       the answer is mostly in that language
+    {"type": "max_words", "n": 50}               at most n words (min_words: at least)
+    {"type": "max_sentences", "n": 1}            at most n sentences
+    {"type": "fact", "key": "city", "value": "Lyon"}   the answer states the value
 
-The learning loop's gate uses `check` to keep only training answers that comply.
+Any checker may carry `"scope": "email"` or `"code"`: it applies to answers of that kind
+only (`applies`). The learning loop's distill step trains only on answers that pass every
+check; its gate measures adherence with these functions.
 """
 
 from __future__ import annotations
@@ -18,13 +26,20 @@ from __future__ import annotations
 import re
 import unicodedata
 
-TYPES = ("name", "signoff", "format", "language", "max_words", "avoid", "no_emoji")
+TYPES = ("name", "opening", "signoff", "include", "avoid", "no_emoji", "format", "language",
+         "max_words", "min_words", "max_sentences", "fact")  # fmt: skip
+FORMATS = ("bullets", "numbered", "plain", "no_lists")
+SCOPES = ("answers", "email", "code")
 
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)  # a numbered list too
+_NUMBERED = re.compile(r"^\s*\d+[.)]\s+\S", re.MULTILINE)
+_MARKDOWN = re.compile(r"^\s*(?:[-*•]|\d+[.)]|#{1,6})\s|\*\*|__|`|^\s*>", re.MULTILINE)
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f1e6-\U0001f1ff\u2b50\u2b55\ufe0f]"
 )
 _WORD = re.compile(r"[^\W\d_]+")
+_SENTENCE = re.compile(r"[^.!?…]+(?:[.!?…]+|$)")
+_LEADING_NOISE = re.compile(r"^[\s\"'“”‘’*_#>-]+")
 
 # Frequent function words; a word shared by several languages counts for each a share.
 STOPWORDS = {
@@ -42,14 +57,26 @@ STOPWORDS = {
     "como ao seu sua são está também muito eu você isso ele ela",
     "nl": "de het een en van is dat niet in op te zijn voor met die er maar ook als aan bij "
     "je ik we wij hij zij wat naar om dan nog kan heeft hebben wordt worden deze dit geen",
+    "sv": "och i att det som en på är av för med till den har de inte om ett han men var "
+    "jag sig från vi så kan man när år säga hon under också efter",
+    "pl": "i w nie na się z do to że jest o jak co po tak ale za od tylko czy ja może być "
+    "przez jego już bardzo jej dla są",
+    "tr": "bir ve bu da de için ile o çok ne gibi daha ama ben sen var mı mi değil en kadar "
+    "olarak ya sonra her şey",
 }
 _SETS = {lang: set(words.split()) for lang, words in STOPWORDS.items()}
 _SHARES = {word: 1 / sum(word in s for s in _SETS.values()) for s in _SETS.values() for word in s}
 LANGUAGES = tuple(STOPWORDS)
+# Languages told apart by their script: the share of letters in it.
+SCRIPTS = {"ja": ("HIRAGANA", "KATAKANA", "CJK"), "zh": ("CJK",), "ko": ("HANGUL",),
+           "ru": ("CYRILLIC",), "uk": ("CYRILLIC",), "el": ("GREEK",), "ar": ("ARABIC",),
+           "he": ("HEBREW",), "hi": ("DEVANAGARI",), "th": ("THAI",)}  # fmt: skip
+KANA = ("HIRAGANA", "KATAKANA")
 
 
 def language_scores(text: str) -> dict[str, float]:
-    """Per language, the share of `text`'s words that are its stopwords."""
+    """Per language written in Latin letters, the share of `text`'s words that are its
+    stopwords."""
     words = [w.lower() for w in _WORD.findall(text)]
     scores = dict.fromkeys(LANGUAGES, 0.0)
     for word in words:
@@ -59,9 +86,31 @@ def language_scores(text: str) -> dict[str, float]:
     return {lang: score / max(len(words), 1) for lang, score in scores.items()}
 
 
+def script_shares(text: str) -> dict[str, float]:
+    """The share of letters in each script (by the first word of its Unicode name)."""
+    counts: dict[str, int] = {}
+    total = 0
+    for ch in text:
+        if ch.isalpha():
+            total += 1
+            script = unicodedata.name(ch, "UNKNOWN").split()[0]
+            counts[script] = counts.get(script, 0) + 1
+    return {s: n / total for s, n in counts.items()} if total else {}
+
+
 def detect_language(text: str, min_share: float = 0.08) -> str | None:
-    """The most likely of en/fr/de/es/it/pt/nl, or None when too few stopwords occur
-    (short or unusual text, another language)."""
+    """The most likely language: by script where the script tells (Japanese, Chinese,
+    Korean, Russian, Greek, Arabic, Hebrew, Hindi, Thai), else by stopwords among en/fr/de/
+    es/it/pt/nl/sv/pl/tr; None when too little evidence."""
+    shares = script_shares(text)
+    if sum(v for k, v in shares.items() if k != "LATIN") > 0.5:
+        if sum(shares.get(k, 0) for k in KANA) > 0.05:
+            return "ja"
+        best = max((k for k in shares if k != "LATIN"), key=shares.__getitem__)
+        for lang, scripts in SCRIPTS.items():
+            if best in scripts and lang not in ("ja", "uk"):
+                return lang
+        return None
     scores = language_scores(text)
     best = max(scores, key=scores.__getitem__)
     return best if scores[best] >= min_share else None
@@ -71,28 +120,95 @@ def _norm(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+def _in_language(answer: str, language: str) -> bool:
+    if language in SCRIPTS and language not in ("ja", "zh"):
+        shares = script_shares(answer)
+        return sum(shares.get(s, 0) for s in SCRIPTS[language]) > 0.5
+    return detect_language(answer) == language
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.casefold()) if len(w) > 2 or not w.isascii()]
+
+
 def check(checker: dict, answer: str) -> bool:
-    """Whether `answer` complies with `checker` (ValueError for an unknown type)."""
+    """Whether `answer` complies with `checker` (ValueError for an unknown or malformed
+    checker)."""
     kind = checker.get("type")
     if kind == "name":
         name = re.escape(_norm(checker["name"]))
         return re.search(rf"(?<!\w){name}(?!\w)", _norm(answer), re.IGNORECASE) is not None
+    if kind == "opening":
+        text, start = _norm(checker["text"]).casefold(), _norm(answer).casefold()
+        start = _LEADING_NOISE.sub("", start)
+        bare = text.rstrip(".!,:;")
+        return bool(bare) and (start.startswith(text) or start.startswith(bare))
     if kind == "signoff":
         text, end = _norm(checker["text"]), _norm(answer)
-        return bool(text) and (end.endswith(text) or end.rstrip(".!").endswith(text))
-    if kind == "format":
-        if checker.get("format") != "bullets":
-            raise ValueError(f"unknown format checker {checker.get('format')!r}")
-        return len(_BULLET.findall(answer)) >= 2
-    if kind == "language":
-        return detect_language(answer) == checker["language"]
-    if kind == "max_words":
-        return len(answer.split()) <= int(checker["n"])
+        return bool(text) and (end.endswith(text) or end.rstrip(".!").endswith(text.rstrip(".!")))
+    if kind == "include":
+        return _norm(checker["text"]).casefold() in _norm(answer).casefold()
     if kind == "avoid":
         return _norm(checker["text"]).casefold() not in _norm(answer).casefold()
     if kind == "no_emoji":
         return _EMOJI.search(answer) is None
+    if kind == "format":
+        fmt = checker.get("format")
+        if fmt == "bullets":
+            return len(_BULLET.findall(answer)) >= 2
+        if fmt == "numbered":
+            return len(_NUMBERED.findall(answer)) >= 2
+        if fmt == "plain":
+            return _MARKDOWN.search(answer) is None
+        if fmt == "no_lists":
+            return not _BULLET.search(answer)
+        raise ValueError(f"unknown format checker {fmt!r} (known: {', '.join(FORMATS)})")
+    if kind == "language":
+        return _in_language(answer, checker["language"])
+    if kind == "max_words":
+        return len(answer.split()) <= int(checker["n"])
+    if kind == "min_words":
+        return len(answer.split()) >= int(checker["n"])
+    if kind == "max_sentences":
+        return len([s for s in _SENTENCE.findall(answer.strip()) if s.strip()]) <= int(checker["n"])
+    if kind == "fact":
+        said = set(_content_words(answer))
+        wanted = _content_words(str(checker["value"]))
+        return bool(wanted) and all(w in said for w in wanted)
     raise ValueError(f"unknown checker type {kind!r} (known: {', '.join(TYPES)})")
 
 
-__all__ = ["LANGUAGES", "TYPES", "check", "detect_language", "language_scores"]
+def applies(checker: dict, scope: str) -> bool:
+    """Whether `checker` is meant for an answer of this scope ("answers", "email", "code")."""
+    return checker.get("scope", "answers") in ("answers", scope)
+
+
+def problems(checker: object) -> list[str]:
+    """Everything wrong with a checker (empty: it is usable). For imports and hand edits:
+    a bad checker is refused with its reason, never stored to break training later."""
+    if not isinstance(checker, dict):
+        return ["a checker is a JSON object"]
+    kind = checker.get("type")
+    if kind == "withdraw":  # not a checker: what a withdrawal names (never stored as one)
+        return [] if isinstance(checker.get("kind"), str) else ["withdraw: 'kind' is missing"]
+    if kind not in TYPES:
+        return [f"unknown checker type {kind!r} (known: {', '.join(TYPES)})"]
+    need = {"name": {"name": str}, "opening": {"text": str}, "signoff": {"text": str},
+            "include": {"text": str}, "avoid": {"text": str}, "format": {"format": str},
+            "language": {"language": str}, "max_words": {"n": int}, "min_words": {"n": int},
+            "max_sentences": {"n": int}, "fact": {"key": str, "value": str}}.get(kind, {})  # fmt: skip
+    out = [f"{kind} checker: {field!r} must be a {t.__name__}" for field, t in need.items()
+           if not isinstance(checker.get(field), t) or isinstance(checker.get(field), bool)]  # fmt: skip
+    out += [f"{kind} checker: {f!r} must not be empty" for f, t in need.items()
+            if t is str and isinstance(checker.get(f), str) and not checker[f].strip()]  # fmt: skip
+    out += [f"{kind} checker: 'n' must be positive" for f, t in need.items()
+            if t is int and isinstance(checker.get(f), int) and checker[f] < 1]  # fmt: skip
+    if kind == "format" and checker.get("format") not in FORMATS:
+        out.append(f"format checker: format must be one of {', '.join(FORMATS)}")
+    if checker.get("scope", "answers") not in SCOPES:
+        out.append(f"scope must be one of {', '.join(SCOPES)}")
+    return out
+
+
+__all__ = ["LANGUAGES", "TYPES", "applies", "check", "detect_language", "language_scores",
+           "problems"]  # fmt: skip

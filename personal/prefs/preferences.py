@@ -34,7 +34,7 @@ from personal.prefs.check import check
 from personal.prefs.extract import KINDS, Candidate, classify, extract
 
 ORIGINS = ("extracted", "manual")
-SINGLE_VALUED = ("name", "signoff", "language", "length")
+SINGLE_VALUED = ("name", "opening", "signoff", "language", "length", "format")
 SCAN_BATCH = 200  # user messages read per write transaction, so a chat never waits long
 
 
@@ -67,6 +67,11 @@ class Preferences:
         if origin not in ORIGINS:
             raise InvalidSignal(f"unknown origin {origin!r}", hint="'manual' or 'extracted'")
         derived, checker = classify(text)
+        if derived == "withdraw":
+            raise InvalidSignal(
+                f"{text!r} takes a preference back rather than stating one",
+                hint="switch the preference off (personal prefs off ID) or remove it",
+            )
         if kind is not None and kind != derived:
             checker = None
         with self.log.transaction():
@@ -119,6 +124,27 @@ class Preferences:
         return "\n".join(f"- {p.text}" for p in self.list(active_only=True))
 
 
+# --- checks from the answers the person kept ----------------------------------------------
+def derive_checks(log: Log) -> list[Preference]:
+    """Give each active preference without a check the one its later accepted answers show
+    (personal/prefs/derive.py), marked as derived; returns the preferences that got one."""
+    from personal.prefs.derive import accepted_since, derive
+
+    prefs = Preferences(log)
+    changed = []
+    for p in prefs.list(active_only=True):
+        if p.checker is not None or p.kind in ("fact", "withdraw"):
+            continue
+        checker = derive(accepted_since(log, p.stated_at))
+        if checker is None:
+            continue
+        with log.transaction():
+            rows.reword(log.db, p.id, p.text, p.kind, checker)
+            rows.update_meta(log.db, p.id, derived_checker=True)
+        changed.append(prefs.get(p.id))
+    return changed
+
+
 # --- extraction from the log ------------------------------------------------------------
 def extract_from_message(log: Log, message: LoggedMessage | str) -> list[Preference]:
     """Extract the preferences a just-logged user message states (once per message)."""
@@ -154,12 +180,25 @@ def _scan_message(
     """Extract from one message and mark it read; returns (new ids, duplicates)."""
     new, duplicates = [], 0
     for candidate in extract(content or ""):
+        if candidate.kind == "withdraw":  # "stop signing off": switch the old one off
+            checker = candidate.checker or {}
+            rows.supersede(db, checker.get("kind", ""), message_id, checker.get("key"))
+            continue
         if _same(candidate.text) in {_same(t) for t in rows.active_texts(db)}:
             duplicates += 1
             continue
         new.append(_insert(db, candidate, "extracted", message_id, conversation_id, at))
+        if candidate.kind == "avoid" and (candidate.checker or {}).get("type") == "avoid":
+            _unname(db, candidate.checker["text"], message_id)  # "don't call me Bob"
     rows.mark_scanned(db, message_id)
     return new, duplicates
+
+
+def _unname(db: Database, name: str, by: str) -> None:
+    """An avoided name switches off the name preference that asks for it."""
+    for pref in rows.select(db, "WHERE p.active = 1 AND p.kind = 'name'"):
+        if (pref.checker or {}).get("name", "").casefold() == name.casefold():
+            rows.supersede(db, "name", by)
 
 
 def _insert(
@@ -184,6 +223,6 @@ def _same(text: str) -> str:
 
 
 __all__ = [
-    "Candidate", "Preference", "Preferences", "ScanReport", "check", "classify", "extract",
-    "extract_from_message", "scan",
+    "Candidate", "Preference", "Preferences", "ScanReport", "check", "classify", "derive_checks",
+    "extract", "extract_from_message", "scan",
 ]  # fmt: skip

@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import re
 
-
-def as_sentence(text: str) -> str:
-    """Tidy spaces, capitalise, end with a full stop."""
-    text = " ".join(text.split()).rstrip(",;: ")
-    text = text[:1].upper() + text[1:]
-    return text if text[-1:] in ".!?'\"”’" else text + "."
-
+from personal.prefs.text import as_sentence
 
 # past tenses and modals: "I went" stays "the user went", not "the user wents"
 _PAST_WORDS = (

@@ -1,17 +1,23 @@
-"""The distill step: the conversation log and the active preferences → a dataset.
+"""The distill step: the conversation log, the preferences and the facts → a dataset.
 
     dataset = build_dataset(log, base, teacher_engine, since=None, config=DistillConfig(),
                             tools_schemas=load_registry(log).schemas(), seed=0)
 
-Four kinds of examples (see dataset.py for the line format):
+Five kinds of examples (see dataset.py for the line format):
 - answer: the person's accepted answers (not rejected, not rated down; edited ones as
   edited) after the history they followed, new ones plus a seeded replay of older ones;
 - tool: tool calls from the log as habits, the call as target with the chat's tools, and
   the answer after the result (templated when the logged one is unusable); an explicit
   "/calc 17*23" becomes the natural request "What is 17*23?" so the adapter learns WHEN;
-- preference: context distillation (teacher.py) on log turns without a usable answer and
-  on the shipped everyday prompts (fixed held-out parts: retention.py);
+- preference: context distillation (teacher.py) of the preferences that have a checker,
+  on log turns without a usable answer and on the shipped prompts of each scope they apply
+  to (everyday questions, emails, code; fixed held-out parts: objectives.py); preferences
+  without a checker are never trained on;
+- fact: each fact the person told, asked in the training phrasings and answered from it
+  (the gate asks other phrasings);
 - retention: the bare base's own answers, test split only (retention.py says why).
+The manifest lists the objectives the gate measures and the preferences the chat would
+keep in its prompt without a revision ("prompted": the prompt baseline).
 Log answers must comply with the active preferences as well: they are repaired like
 teacher answers, and one that cannot be (an unedited answer in the wrong language) is
 dropped, since training on it would teach the adapter to break the preference.
@@ -30,14 +36,18 @@ from typing import Any
 from personal.chat.session import DEFAULT_SYSTEM_PROMPT
 from personal.engine.base import Engine
 from personal.errors import NotEnoughData, TrainingError
+from personal.learn.cache import GenerationCache
 from personal.learn.config import documented
 from personal.learn.dataset import Dataset, example, split_groups, write_dataset
 from personal.learn.dataset import summarize as summarize
 from personal.learn.distill import harvest
-from personal.learn.distill.retention import load_prompts, partition, retention_examples
-from personal.learn.distill.teacher import Teacher, teacher_system
+from personal.learn.distill.repair import Check, comply
+from personal.learn.distill.retention import retention_examples
+from personal.learn.distill.teacher import Ask, Teacher
+from personal.learn.objectives import Objective, fact_questions, objectives, pool
 from personal.log import Log
 from personal.models.catalog import BaseModel
+from personal.prefs import facts
 from personal.prefs.preferences import Preference, Preferences
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -63,8 +73,9 @@ class DistillConfig:
     valid_fraction: float = documented(0.1, "Share held out for the trainer's validation loss.")
     teacher_max_tokens: int = documented(96, "Longest teacher answer in tokens; short targets "
                                     "train fast, and the adapter copies their length.")
-    teacher_attempts: int = documented(3, "Generations per prompt before it is dropped (the first "
-                                  "greedy, the others sampled with other seeds).")
+    teacher_attempts: int = documented(4, "Generations per prompt before it is dropped: the "
+                                  "base's own answer (repaired), the teacher's greedy one, "
+                                  "then sampled ones with other seeds.")
     teacher_temperature: float = documented(0.8, "Sampling temperature of the regenerations.")
     min_examples: int = documented(16, "Fewer training examples than this: NotEnoughData.")
     system_prompt: str = documented(DEFAULT_SYSTEM_PROMPT, "The chat's system prompt: student "
@@ -87,62 +98,71 @@ class DistillConfig:
 def build_dataset(
     log: Log, base: BaseModel, teacher_engine: Engine, *, since: str | None,
     config: DistillConfig, tools_schemas: list[dict[str, Any]] | None, seed: int,
-    progress: Progress | None = None,
+    progress: Progress | None = None, withdrawn: list[Objective] | None = None,
+    cache: GenerationCache | None = None,
 ) -> Dataset:  # fmt: skip
-    """Distill the log (messages after `since`, plus replay) and the active preferences
-    into a sealed dataset. `teacher_engine` must be the bare base (no adapter)."""
+    """Distill the log (messages after `since`, plus replay), the checkable preferences and
+    the facts into a sealed dataset. `teacher_engine` must be the bare base (no adapter).
+    `withdrawn`: preferences the current revision learned that are no longer active (log
+    answers following them are not trained on; the gate checks they are gone)."""
     if teacher_engine.adapter is not None:
         raise TrainingError("the teacher must be the bare base model, but an adapter is "
                             f"attached ({teacher_engine.adapter.id})")  # fmt: skip
     report = progress or (lambda stage, done, total: None)
     tools = list(tools_schemas or [])
     prefs = Preferences(log).list(active_only=True)
-    checks = [(p.text, p.checker) for p in prefs if p.checker]
-    found = harvest.harvest(log, tools, checks, config.system_prompt, since)
+    taught = [p for p in prefs if p.checker and p.kind not in ("fact", "withdraw")]
+    facts_told = [p for p in prefs if p.kind == "fact" and p.checker]
+    checks = [(p.text, p.checker) for p in taught]
+    gone = [(o.text, o.checker) for o in withdrawn or []]
+    found = harvest.harvest(log, tools, checks, config.system_prompt, since, gone)
     log_examples = _select(found.examples, config, seed)
-    shipped = partition(load_prompts())
-    n_prefs = config.preference_prompts if prefs else 0
-    _enough(len(log_examples) + n_prefs, config)
+    n_prefs = config.preference_prompts if taught else 0
+    _enough(len(log_examples) + n_prefs + len(facts_told) * 4, config)
 
-    profile = Preferences(log).profile()
-    teacher = Teacher(teacher_engine, teacher_system(config.system_prompt, profile), checks,
-                      config.teacher_max_tokens, config.teacher_attempts,
-                      config.teacher_temperature, seed)  # fmt: skip
+    teacher = Teacher(teacher_engine, config.system_prompt, checks, config.teacher_max_tokens,
+                      config.teacher_attempts, config.teacher_temperature, seed, cache)  # fmt: skip
     pref_examples: list[dict[str, Any]] = []
-    if prefs:
-        asks = _preference_asks(found.prompts, shipped, config, seed)
-        pref_sources = sorted({p.source_message_id for p in prefs if p.source_message_id})
-        for i, (prompt, meta, source) in enumerate(asks):
-            report("teacher", i, len(asks))
-            answer = teacher.answer(prompt, key=meta["key"])
+    if taught:
+        report("teacher", 0, 1)
+        asks = _preference_asks(found.prompts, {p.checker.get("scope", "answers") for p in taught},
+                                config, seed)  # fmt: skip
+        answers = teacher.answer_all([ask for ask, _, _ in asks])
+        sources = sorted({p.source_message_id for p in taught if p.source_message_id})
+        for (ask, meta, source), answer in zip(asks, answers, strict=True):
             if answer is not None:
                 target = {"role": "assistant", "content": answer}
-                pref_examples.append(example([*prompt, target], "preference", tools=tools,
-                                             source=source + pref_sources, meta=meta))  # fmt: skip
-        report("teacher", len(asks), len(asks))
+                pref_examples.append(example([*ask.prompt, target], "preference", tools=tools,
+                                             source=source + sources, meta=meta))  # fmt: skip
+        report("teacher", 1, 1)
+    fact_examples = _fact_examples(facts_told, checks, config, tools)
     report("retention", 0, 1)
     started = datetime.now(timezone.utc)
     retention = retention_examples(
-        teacher_engine, shipped["retention"][: config.retention_prompts],
+        teacher_engine, pool("answers", "retention")[: config.retention_prompts],
         system_prompt=config.system_prompt, tools=tools or None,
-        max_tokens=config.teacher_max_tokens,
+        max_tokens=config.teacher_max_tokens, cache=cache,
     )  # fmt: skip
     retention_s = (datetime.now(timezone.utc) - started).total_seconds()
     report("retention", 1, 1)
 
-    splits = _split([*log_examples, *pref_examples, *retention], config, seed)
+    splits = _split([*log_examples, *pref_examples, *fact_examples, *retention], config, seed)
     _enough(len(splits["train"]), config)
-    used = {i for ex in (*log_examples, *pref_examples) for i in ex["source"]}
+    used = {i for ex in (*log_examples, *pref_examples, *fact_examples) for i in ex["source"]}
     times = [found.times[i] for i in used if i in found.times] + [
         p.stated_at for p in prefs if p.source_message_id in used
     ]
+    goals = objectives(prefs, withdrawn)
     manifest = {
         "base": {"name": base.name, "fingerprint": base.fingerprint},
         "teacher": {"model": teacher_engine.info.model, "backend": teacher_engine.info.backend,
                     "fingerprint": teacher_engine.info.fingerprint, "adapter": None,
-                    "system_prompt": teacher.system_prompt},  # fmt: skip
-        "profile": profile,
+                    "system_prompt": teacher.teacher_prompt},  # fmt: skip
+        "profile": Preferences(log).profile(),
         "preferences": [_pref_entry(p, teacher) for p in prefs],
+        "objectives": [o.to_dict() for o in goals],
+        "prompted": [{"id": p.id, "text": p.text} for p in prefs],
+        "withdrawn": [o.id for o in withdrawn or []],
         "config": config.to_dict(),
         "seed": seed,
         "window": since,
@@ -152,13 +172,35 @@ def build_dataset(
         "negatives": sorted(found.negatives),
         "tools": sorted(t.get("function", t).get("name", "") for t in tools),
         "stats": {**found.stats, "teacher_kept": teacher.kept,
-                  "teacher_regenerated": teacher.regenerated, "teacher_dropped": teacher.dropped},
+                  "teacher_regenerated": teacher.regenerated, "teacher_dropped": teacher.dropped,
+                  "fact_examples": len(fact_examples)},
         "created_at": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "timing": {"teacher_s": round(teacher.seconds, 2), "teacher_generations":
                    teacher.generations, "teacher_tokens": teacher.tokens,
                    "retention_s": round(retention_s, 2)},
     }  # fmt: skip
     return write_dataset(splits, manifest)
+
+
+def _fact_examples(told: list[Preference], checks: list[Check], config: DistillConfig,
+                   tools: list[dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
+    """Question/answer pairs for each fact, in the training phrasings only (the gate asks the
+    held-out ones), answered as the preferences say an answer should be."""
+    system = [{"role": "system", "content": config.system_prompt}]
+    out = []
+    for p in told:
+        fact = facts.Fact(p.checker["key"], p.checker["value"], p.text)
+        objective = Objective(p.id, "fact", p.text, p.checker)
+        for question in fact_questions(objective, "train"):
+            answer, _ = comply(facts.answer(fact), checks)
+            if answer is None:
+                continue
+            messages = [*system, {"role": "user", "content": question},
+                        {"role": "assistant", "content": answer}]  # fmt: skip
+            out.append(example(messages, "fact", tools=tools, weight=2.0,
+                               source=[p.source_message_id] if p.source_message_id else [],
+                               meta={"group": f"fact:{p.id}:{question}", "fact": p.id}))  # fmt: skip
+    return out
 
 
 def _enough(n: int, config: DistillConfig) -> None:
@@ -193,20 +235,26 @@ def _select(examples: list[dict[str, Any]], config: DistillConfig, seed: int) ->
 
 
 def _preference_asks(
-    log_prompts: list[tuple[list[dict], dict, list[str]]], shipped: dict[str, list[str]],
+    log_prompts: list[tuple[list[dict], dict, list[str]]], scopes: set[str],
     config: DistillConfig, seed: int,
-) -> list[tuple[list[dict], dict, list[str]]]:  # fmt: skip
-    """(student prompt, meta, source) to ask the teacher: log turns first, then shipped
-    training prompts (seeded order), then the held-out shipped test prompts."""
+) -> list[tuple[Ask, dict, list[str]]]:  # fmt: skip
+    """(ask, meta, source) for the teacher: log turns first, then shipped training prompts
+    of every scope a preference applies to (seeded order), then the held-out shipped ones
+    (test split: the gate's cross-entropy)."""
     system = [{"role": "system", "content": config.system_prompt}]
-    asks = list(log_prompts[: config.max_log_prompts])
-    pool = list(shipped["train"])
-    random.Random(f"{seed}:prompts").shuffle(pool)
-    for text in pool[: max(0, config.preference_prompts - len(asks))]:
-        asks.append(([*system, {"role": "user", "content": text}],
-                     {"group": f"prompt:{text}", "key": text, "prompt": text}, []))  # fmt: skip
-    for text in shipped["test"][: config.test_preference_prompts]:
-        asks.append(([*system, {"role": "user", "content": text}],
+    asks = [(Ask(prompt, meta["key"], shipped=False), meta, source)
+            for prompt, meta, source in log_prompts[: config.max_log_prompts]]  # fmt: skip
+    per_scope = max(8, config.preference_prompts // max(len(scopes), 1))
+    for scope in sorted(scopes):
+        pool_ = list(pool(scope, "train"))
+        random.Random(f"{seed}:prompts:{scope}").shuffle(pool_)
+        room = per_scope - (len(asks) if scope == "answers" else 0)
+        for text in pool_[: max(0, room)]:
+            asks.append((Ask([*system, {"role": "user", "content": text}], text, scope),
+                         {"group": f"prompt:{text}", "key": text, "prompt": text,
+                          "scope": scope}, []))  # fmt: skip
+    for text in pool("answers", "test")[: config.test_preference_prompts]:
+        asks.append((Ask([*system, {"role": "user", "content": text}], text),
                      {"split": "test", "key": text, "prompt": text}, []))  # fmt: skip
     return asks
 
@@ -219,8 +267,9 @@ def _split(examples: list[dict[str, Any]], config: DistillConfig, seed: int) -> 
     for prefix in ("conv:", "turn:"):  # conversations and tool turns each get a test share
         keys = [g for g in groups if g.startswith(prefix)]
         where.update(split_groups(keys, seed, config.test_fraction, config.valid_fraction))
-    where.update(split_groups([g for g in groups if g.startswith("prompt:")], seed, 0.0,
-                              config.valid_fraction))  # fmt: skip
+    for prefix in ("prompt:", "fact:"):  # held out by the gate's own phrasings: train + valid
+        where.update(split_groups([g for g in groups if g.startswith(prefix)], seed, 0.0,
+                                  config.valid_fraction))  # fmt: skip
     out: dict[str, list] = {"train": [], "valid": [], "test": []}
     for ex in examples:
         out[ex["meta"].get("split") or where[ex["meta"]["group"]]].append(ex)

@@ -17,10 +17,11 @@ from functools import lru_cache
 from typing import Any
 
 from personal.learn.dataset import example
+from personal.learn.distill.repair import Check, comply
 from personal.learn.distill.retention import DATA
-from personal.learn.distill.teacher import Check, comply
 from personal.log import AnswerState, Conversation, Log, LoggedMessage
 from personal.log.feedback import in_history
+from personal.prefs.check import check
 from personal.prefs.extract import extract
 
 MAX_RESULT_CHARS = 400  # a longer tool result is not restated in a templated answer
@@ -80,14 +81,16 @@ def phrase(call: dict[str, Any], command: str) -> str | None:
 
 def harvest(
     log: Log, tools: list[dict[str, Any]], checks: list[Check], system_prompt: str,
-    since: str | None,
+    since: str | None, withdrawn: list[Check] | None = None,
 ) -> Found:  # fmt: skip
+    """Read the log. `withdrawn`: checks of preferences taken back — an answer that still
+    follows one is unlearned (an opening or sign-off cut off) or left out."""
     found = Found()
     offered = {t.get("function", t).get("name") for t in tools}
     for conv in log.conversations():
         msgs = log.messages(conv.id)
         reader = _Reader(found, conv, msgs, log.answer_states(conv.id), tools, offered,
-                         checks, system_prompt, since)  # fmt: skip
+                         checks, system_prompt, since, list(withdrawn or []))  # fmt: skip
         starts = [i for i, m in enumerate(msgs) if m.role == "user"]
         for ui, end in zip(starts, [*starts[1:], len(msgs)], strict=True):
             reader.turn(ui, end)
@@ -106,16 +109,36 @@ class _Reader:
     checks: list[Check]
     system_prompt: str
     since: str | None
+    withdrawn: list[Check] = field(default_factory=list)
 
     def prompt(self, upto: int) -> list[dict[str, Any]]:
-        """History before message `upto`, under the chat's system prompt (an imported
-        conversation's own system messages are replaced by it)."""
+        """History before message `upto`, under the chat's default system prompt: an
+        imported conversation's own system messages are replaced by it, and so are the
+        preferences the chat kept in its prompt (the adapter learns to do without)."""
         history = in_history(self.msgs[:upto], self.states)
         if self.conv.source != "chat":
             history = [m for m in history if m["role"] != "system"]
+        elif history and history[0]["role"] == "system" and str(
+                history[0].get("content") or "").startswith(self.system_prompt):  # fmt: skip
+            history = [{"role": "system", "content": self.system_prompt}, *history[1:]]
         if not history or history[0]["role"] != "system":
             history = [{"role": "system", "content": self.system_prompt}, *history]
         return history
+
+    def unlearned(self, text: str) -> str | None:
+        """`text` without what withdrawn preferences asked for, or None if it cannot be."""
+        for _, checker in self.withdrawn:
+            if not check(checker, text):
+                continue
+            kind, literal = checker.get("type"), str(checker.get("text", ""))
+            if kind == "signoff" and text.rstrip().endswith(literal):
+                text = text.rstrip()[: -len(literal)].rstrip()
+            elif kind == "opening" and text.lstrip().casefold().startswith(literal.casefold()):
+                text = text.lstrip()[len(literal) :].lstrip(" ,.!:;—-\n")
+            else:
+                self.found.stats["answers_following_withdrawn"] += 1
+                return None
+        return text or None
 
     def state(self, m: LoggedMessage) -> AnswerState:
         return self.states.get(m.id, AnswerState())
@@ -226,7 +249,9 @@ class _Reader:
         if fixed is None and not edited:
             self.found.stats["answers_not_compliant"] += 1
             return False
-        fixed = fixed or text
+        fixed = self.unlearned(fixed or text)
+        if fixed is None:
+            return False
         self.found.stats["answers_repaired"] += fixed != text
         turn = self.msgs[ui + 1 : self.msgs.index(m)]  # the calls and results it answers
         source = [x.id for x in turn if x.role == "tool" or x.tool_calls]
@@ -248,6 +273,7 @@ class _Reader:
         except (KeyError, IndexError):
             text = answers["_default"].format(result=result.strip())
         fixed, _ = comply(text, self.checks)
+        fixed = self.unlearned(fixed) if fixed is not None else None
         if fixed is not None:
             self.add([*prompt, {"role": "assistant", "content": fixed}], "tool", ui,
                      [cm.id, *(r.id for r in results)], stage="answer", templated=True)  # fmt: skip

@@ -17,27 +17,22 @@ answers with the preference applied, so they already anchor the adapter to the b
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from personal.engine.base import Engine, GenerationParams
+from personal.learn.cache import GenerationCache, generate
 from personal.learn.dataset import example
-from personal.learn.distill.teacher import trim_truncated
+from personal.learn.distill.repair import trim_truncated
+from personal.learn.objectives import part_of
 
 DATA = Path(__file__).parents[1] / "data"
-PARTS = ("train", "test", "retention")
-_BUCKETS = 8  # of every 8 prompts (by hash): 1 retention, 1 held-out test, 6 training
+PARTS = ("train", "test", "retention")  # of every 8 prompts (by hash): 1, 1 and 6
 
 
 def load_prompts(path: Path | None = None) -> list[str]:
     lines = (path or DATA / "prompts.txt").read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-
-
-def part_of(prompt: str) -> str:
-    bucket = int(hashlib.sha256(prompt.strip().casefold().encode()).hexdigest()[:8], 16)
-    return {0: "retention", 1: "test"}.get(bucket % _BUCKETS, "train")
 
 
 def partition(prompts: list[str]) -> dict[str, list[str]]:
@@ -50,7 +45,7 @@ def partition(prompts: list[str]) -> dict[str, list[str]]:
 
 def retention_examples(
     engine: Engine, prompts: list[str], *, system_prompt: str | None,
-    tools: list[dict[str, Any]] | None, max_tokens: int,
+    tools: list[dict[str, Any]] | None, max_tokens: int, cache: GenerationCache | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The base's greedy answers to `prompts` as test examples of kind "retention". An
     answer that calls a tool, is empty, or is cut off mid-sentence with no complete
@@ -58,9 +53,9 @@ def retention_examples(
     out = []
     system = [{"role": "system", "content": system_prompt}] if system_prompt else []
     params = GenerationParams(max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1)
-    for prompt in prompts:
-        messages = [*system, {"role": "user", "content": prompt}]
-        result = engine.chat(messages, params, tools=tools).complete()
+    convs = [[*system, {"role": "user", "content": prompt}] for prompt in prompts]
+    answers = generate(engine, cache, convs, params, tools, adapter=None)
+    for prompt, messages, result in zip(prompts, convs, answers, strict=True):
         if result.tool_calls or result.tool_errors:
             continue
         text: str | None = result.text.strip()

@@ -17,11 +17,13 @@ class Decision:
         return Verdict(self.promote, self.reasons)
 
 
-def decide(gate: GateVerdict, equivalence: Equivalence, pinned: bool) -> Decision:
+def decide(gate: GateVerdict, equivalence: Equivalence | None, pinned: bool) -> Decision:
     """Promote only when the gate says the candidate helps and breaks nothing, llama.cpp
     runs the exported adapter as MLX trained it, and the person has not pinned the
     current revision. Every reason against is said."""
     reasons = list(gate.reasons)
+    if equivalence is None:
+        equivalence = Equivalence(False, ("not checked",))
     if not equivalence.passed:
         why = "; ".join(equivalence.reasons) or "llama.cpp and MLX disagree"
         reasons.append(f"equivalence check failed: {why}")

@@ -280,6 +280,9 @@ def main(argv: list[str]) -> int:
             stop.set()
 
     emit(events.WorkerStarted(os.getpid(), blas_in_use()))
+    from personal.learn.train import fastsilu
+
+    fastsilu.install()  # MLX's scalar CPU exp is ~a quarter of a forward pass
     from personal.learn.train.trainer import Stopped, train
     from personal.models.convert import mlx_dir_for
 

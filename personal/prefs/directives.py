@@ -1,0 +1,219 @@
+"""Directives about the answer as a whole: the person's name, the language, the format,
+the length, the tone — each recognised by its content words (a language name, a format
+noun, a number of words or sentences) after the lead-in has been peeled off, and given a
+checker wherever an answer can be checked against it (personal/prefs/check.py)."""
+
+from __future__ import annotations
+
+import re
+
+from personal.prefs.literals import ANSWERS, ANSWERS_NP
+from personal.prefs.text import as_sentence, quoted, rx, unquote
+from personal.prefs.wording import third_person
+
+SHORT_WORDS = 40  # "keep it short": checked as at most this many words
+LONG_WORDS = 80  # "give longer answers": at least this many
+CHECKED_LANGUAGES = {"english": "en", "french": "fr", "german": "de", "spanish": "es",
+                     "italian": "it", "portuguese": "pt", "dutch": "nl", "swedish": "sv",
+                     "polish": "pl", "turkish": "tr", "japanese": "ja", "chinese": "zh",
+                     "mandarin": "zh", "korean": "ko", "russian": "ru", "ukrainian": "uk",
+                     "greek": "el", "arabic": "ar", "hebrew": "he", "hindi": "hi",
+                     "thai": "th"}  # fmt: skip
+_NATIVE = {"français": "french", "francais": "french", "deutsch": "german",
+           "español": "spanish", "espanol": "spanish", "italiano": "italian",
+           "português": "portuguese", "portugues": "portuguese", "nederlands": "dutch",
+           "svenska": "swedish", "polski": "polish", "türkçe": "turkish"}  # fmt: skip
+_OTHER_LANGUAGES = ["cantonese", "norwegian", "danish", "finnish", "czech", "vietnamese", "indonesian", "romanian", "hungarian", "catalan", "welsh", "irish", "latin", "esperanto"]  # fmt: skip
+LANG = "(?P<lang>" + "|".join([*CHECKED_LANGUAGES, *_NATIVE, *_OTHER_LANGUAGES]) + ")"
+_LANGUAGE = rx(
+    r"^(?:(?:answer|reply|respond|write|speak|talk|communicate|chat)(?:ed)?(?: to me| back|"
+    r" me| with me)?(?: only| exclusively| always)?(?: in)?|(?:only )?(?:speak|use|switch to|stick to)|write "
+    rf"{ANSWERS_NP} in|use)"
+    rf" {LANG}(?: only)?(?: language)?(?: to me| with me)?(?: for {ANSWERS_NP})?$"
+)  # fmt: skip
+_LANGUAGE_NOUN = rx(rf"^(?:{ANSWERS_NP}(?: to be| written)? )?(?:only |exclusively )?in {LANG}"
+                    r"(?: only)?$")  # fmt: skip
+_LANGUAGE_WANT = rx(rf"^i(?:'d| would)? (?:like|want|prefer) {ANSWERS_NP} to be in {LANG}$")
+_BULLETS = (r"(?P<bul>bullet(?:ed)?[- ]?(?:points?|lists?|form)|bullets|(?:bulleted|numbered)"
+            r" (?:lists?|steps|points)|lists)")  # fmt: skip
+_WHOLE = rf"(?:{ANSWERS_NP}|everything)"
+_FORMAT = rx(rf"^(?:(?:answer|reply|respond|write|format|put|give(?: me)?|structure|present|"
+             rf"lay out)(?: {_WHOLE})?\s+(?:in|as|with|using|into)|use|in|as|with|using)"
+             rf"\s+(?:a |an )?(?:list of )?{_BULLETS}(?: in {_WHOLE})?$")  # fmt: skip
+_FORMAT_NOUN = rx(rf"^(?:{_WHOLE}\s+(?:formatted |written |structured |laid out )?(?:in|as)\s+)?"
+                  rf"(?:a |an )?{_BULLETS}(?P<only> only)?$")  # fmt: skip
+_NUMBER_POINTS = rx(r"^number (?:your|the) (?:points|steps|items|lists?)$")
+_FORMAT_OTHER = rx(r"^(?:use|answer in|write in|reply in) (?P<f>plain text|markdown|tables)$")
+_KEEP = rf"(?:keep|limit) (?:it|them|things|everything|{_WHOLE})"
+_N_WORDS = (r"(?:under|below|less than|fewer than|at most|no more than|not more than|within|"
+            r"max(?:imum)?(?: of)?|up to|a maximum of)?\s*(?P<n>\d+)\s+words"
+            r"(?: or (?:less|fewer)| max(?:imum)?)?(?: (?:per|in) (?:an? |each |every )?"
+            rf"{ANSWERS})?")  # fmt: skip
+_MAX_WORDS = rx(rf"^(?:{_KEEP}(?: short| brief| concise)?,?|limit yourself|(?:answer|reply|respond|"
+                rf"write)(?: me)?|be (?:brief|concise|short),?|use)\s+(?:to |in |with |using )?"
+                rf"{_N_WORDS}(?: in {_WHOLE})?$")  # fmt: skip
+_MAX_WORDS_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_WORDS}$")
+_NUMBERS = {"one": 1, "a single": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_N_SENTENCES = (r"(?:under|at most|no more than|not more than|max(?:imum)?(?: of)?|up to)?\s*"
+                r"(?P<n>\d|one|a single|two|three|four|five)\s+sentences?"
+                rf"(?: (?:per|in) (?:an? |each |every )?{ANSWERS})?")  # fmt: skip
+_MAX_SENTENCES = rx(rf"^(?:{_KEEP}(?: short)?|(?:answer|reply|respond|write)(?: me)?|limit "
+                    rf"yourself)\s+(?:to |in |with )?{_N_SENTENCES}$")  # fmt: skip
+_MAX_SENTENCES_NOUN = rx(rf"^{_N_SENTENCES}$")
+_SHORT = rx(rf"^(?:{_KEEP}|be)\s+(?:(?:a bit |a little |much )?more )?(?:short|brief|concise|"
+            r"succinct|to the point|terse)"
+            r"(?: and (?:sweet|simple|to the point|clear))?$|^be less (?:verbose|wordy|"
+            r"long-winded)$")  # fmt: skip
+_SHORT_NOUN = rx(rf"^(?:short|shorter|brief|briefer|concise|succinct) {ANSWERS}(?P<only> only)?$")
+_LONG = rx(rf"^(?:give|write) (?:me )?(?:longer|more detailed|longer, more detailed) {ANSWERS}$"
+           r"|^be (?:more )?detailed$")  # fmt: skip
+_LONG_NOUN = rx(rf"^(?:longer|more detailed) {ANSWERS}$")
+ADJ = (r"(?P<adj>formal|informal|casual|friendly|polite|direct|blunt|professional|playful|"
+       r"funny|humorous|serious|warm|enthusiastic|technical|simple|precise|honest|"
+       r"encouraging|relaxed|gentle|kind|chatty|detailed|patient|cheerful)")  # fmt: skip
+_STYLE = rx(rf"^be (?P<deg>(?:a (?:bit|little) |much |slightly )?(?:more|less) |very )?{ADJ}$")
+_STYLE_BARE = rx(rf"^(?P<deg>(?:a (?:bit|little) )?(?:more|less) ){ADJ}$")
+_TONE = rx(rf"^(?:use|write in|answer in|adopt|take|keep) (?:a |an )?(?P<deg>more |less )?{ADJ} "
+           r"(?:tone|style|register|voice)$")  # fmt: skip
+_TALK_LIKE = rx(r"^(?:talk|speak|write|answer|reply|respond)(?: to me)? (?:like|as if you were) "
+                r"(?P<who>.+)$")  # fmt: skip
+_UNITS = rx(r"^use (?:the )?(?P<u>british|american|uk|us|metric|imperial) "
+            r"(?P<what>english|spelling|units|system)$")  # fmt: skip
+_DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below)\b")
+
+Found = tuple[str, str, dict | None]  # (text, kind, checker)
+
+
+def language(x: str, persistent: bool) -> Found | None:
+    m = _LANGUAGE.match(x) or _LANGUAGE_WANT.match(x) or (persistent and _LANGUAGE_NOUN.match(x))
+    if not m:
+        return None
+    lang = _NATIVE.get(m["lang"].lower(), m["lang"].lower())
+    code = CHECKED_LANGUAGES.get(lang)
+    return (f"Answer in {lang.title()}.", "language",
+            {"type": "language", "language": code} if code else None)  # fmt: skip
+
+
+def answer_format(x: str, persistent: bool) -> Found | None:
+    noun = _FORMAT_NOUN.match(x)
+    if (m := _FORMAT.match(x)) or ((persistent or (noun and noun["only"])) and (m := noun)):
+        if "numbered" in m["bul"].lower():
+            return "Use numbered lists.", "format", {"type": "format", "format": "numbered"}
+        return "Use bullet points.", "format", {"type": "format", "format": "bullets"}
+    if _NUMBER_POINTS.match(x):
+        return "Use numbered lists.", "format", {"type": "format", "format": "numbered"}
+    if m := _FORMAT_OTHER.match(x):
+        f = m["f"].lower()
+        if f == "plain text":
+            return "Use plain text.", "format", {"type": "format", "format": "plain"}
+        return f"Use {f.replace('markdown', 'Markdown')}.", "format", None
+    return None
+
+
+def length(x: str, persistent: bool) -> Found | None:
+    if (m := _MAX_WORDS.match(x)) or (persistent and (m := _MAX_WORDS_NOUN.match(x))):
+        n = int(m["n"])
+        return f"Keep answers under {n} words.", "length", {"type": "max_words", "n": n}
+    if (m := _MAX_SENTENCES.match(x)) or (persistent and (m := _MAX_SENTENCES_NOUN.match(x))):
+        word = m["n"].lower()
+        n = int(word) if word.isdigit() else _NUMBERS[word]
+        text = "Answer in one sentence." if n == 1 else f"Keep answers to {n} sentences."
+        return text, "length", {"type": "max_sentences", "n": n}
+    short = _SHORT_NOUN.match(x)
+    if _SHORT.match(x) or (short and (persistent or short["only"])):
+        return "Keep answers short.", "length", {"type": "max_words", "n": SHORT_WORDS}
+    if _LONG.match(x) or (persistent and _LONG_NOUN.match(x)):
+        return ("Give longer, more detailed answers.", "length",
+                {"type": "min_words", "n": LONG_WORDS})  # fmt: skip
+    return None
+
+
+def style(x: str) -> Found | None:
+    if (m := _STYLE.match(x)) or (m := _STYLE_BARE.match(x)):
+        return f"Be {(m['deg'] or '').lower()}{m['adj'].lower()}.", "style", None
+    if m := _TONE.match(x):
+        return f"Use a {(m['deg'] or '').lower()}{m['adj'].lower()} tone.", "style", None
+    if m := _TALK_LIKE.match(x):
+        if _DEICTIC.search(m["who"]):
+            return None
+        return as_sentence(f"Talk like {third_person(m['who'])}"), "style", None
+    if m := _UNITS.match(x):
+        what = "units" if m["what"].lower() in ("units", "system") else "spelling"
+        unit = m["u"].lower()
+        unit = {"uk": "British", "us": "American"}.get(
+            unit, unit.title() if what == "spelling" else unit
+        )
+        return f"Use {unit} {what}.", "style", None
+    return None
+
+
+# --- the person's name ------------------------------------------------------------------------
+NAME = rx(r"^(?:call me by my (?:nick)?name,?|call(?:ed)? (?:me|the user)|address (?:me|the user)(?: as)?|"
+          r"refer to (?:me|the user) as|my name(?:'s| is)|i(?:'m| am) called|"
+          r"(?:to be|being) (?:called|addressed as)|i go by|the user's name is|"
+          r"(?:use|say) my name,?|just call me)\s+(?P<x>.+)$")  # fmt: skip
+_NAME_WORDS = re.compile(r"^([^\W\d_][\w'’.-]*)((?:\s+[A-Z][\w'’.-]*){0,2})(?P<rest>.*)$")
+NOT_NAMES = set(
+    ["a", "an", "the", "that", "this", "it", "so", "me", "my", "back", "later", "again", "now", "soon", "tomorrow", "tonight", "today", "when", "if", "after", "before", "anytime", "whenever", "crazy", "old", "maybe", "please", "not", "on", "in", "at", "by", "to", "what", "whatever", "anything", "something", "up", "out", "over", "just", "only", "still", "also", "sometime", "sometimes", "yesterday", "every", "any", "all", "wrong", "spelled", "written", "important", "secret", "private", "mine", "here", "there"]
+)
+
+
+def person_name(text: str) -> str | None:
+    """The name at the start of `text` ("Sam from now on" → "Sam"), or None."""
+    unq = unquote(text.split(",")[0]) if text[:1] in "\"'“‘«" else None
+    if unq:
+        text = unq
+    m = _NAME_WORDS.match(text.strip())
+    if not m or m[1].lower().rstrip(".") in NOT_NAMES:
+        return None
+    rest = m["rest"].strip()
+    if rest and not re.match(r"(?:[,;:—–-]|and\b|but\b|instead\b|from now on\b|in (?:every|each|"
+                             r"all)\b|please\b|these days\b|nowadays\b|now\b|by the way\b)",
+                             rest, re.I):  # fmt: skip
+        return None
+    words = (m[1] + m[2]).split()
+    return " ".join(w[0].upper() + w[1:] for w in words).rstrip(".") or None
+
+
+def name(x: str) -> Found | None:
+    m = NAME.match(x)
+    if m is None or (found := person_name(m["x"])) is None:
+        return None
+    return f"Call the user {found}.", "name", {"type": "name", "name": found}
+
+
+def do_not_call(x: str) -> Found | None:
+    m = NAME.match(x)
+    if m is None or (found := person_name(m["x"])) is None:
+        return None
+    return f"Do not call the user {found}.", "avoid", {"type": "avoid", "text": found}
+
+
+_NO_LISTS = rx(r"^(?:use |using |put |write |give me |answer (?:in|with) )?(?:any )?(?:bullet(?:ed)?"
+               r"[- ]?(?:points?|lists?)|bullets|(?:numbered )?lists)(?: in (?:your )?\w+)?$")  # fmt: skip
+_MARKS = {"exclamation marks": "!", "exclamation points": "!", "semicolons": ";",
+          "em dashes": "—", "em-dashes": "—", "ellipses": "…", "hashtags": "#"}  # fmt: skip
+_MARK = rx(r"^(?:use |using |put |write |add |adding )?(?:any |so many |too many )?"
+           rf"(?P<m>{'|'.join(_MARKS)})(?: in (?:your )?\w+)?$")  # fmt: skip
+
+
+def avoided_thing(x: str) -> Found | None:
+    """"don't use bullet points", "stop using exclamation marks": checkable avoids."""
+    if _NO_LISTS.match(x):
+        return "Do not use lists.", "format", {"type": "format", "format": "no_lists"}
+    if m := _MARK.match(x):
+        mark = _MARKS[m["m"].lower()]
+        return f"Do not use {m['m'].lower()}.", "avoid", {"type": "avoid", "text": mark}
+    return None
+
+
+def signoff_style(x: str, persistent: bool, about_answers: bool) -> Found | None:
+    """"end every answer with a question": kept as said, unchecked."""
+    if re.match(r"(?:a|an|the|some|your|my|his|her|their|one)\b", x, re.IGNORECASE):
+        if not (persistent or about_answers) or _DEICTIC.search(x):
+            return None
+        return as_sentence(f"End every answer with {third_person(x)}"), "style", None
+    return None
+
+
+__all__ = ["CHECKED_LANGUAGES", "LONG_WORDS", "SHORT_WORDS", "quoted"]

@@ -1,0 +1,161 @@
+"""Facts a person tells about themselves, as something a later question can check.
+
+"My dog is called Rex", "I live in Lyon", "I work as a nurse" become a fact with a *key*
+(what a later question asks for: "dog's name", "city", "job") and a *value* (what the
+answer must contain). The same key stated again ("actually, I moved to Paris") replaces
+the old value. `questions(key, part)` gives ways to ask for it: one set to train on, another
+— never trained on — for the gate to ask "in other words".
+
+Stated in the first person ("my", "I") by the person, or in the third person ("the user's
+dog is called Rex") as the store keeps it, so a stored fact reads back as itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from personal.prefs.text import as_sentence, rx
+
+_NOUN = r"(?:[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2})"
+_VALUE = r"(?P<v>[^,;.!?]{1,60}?)"
+_SUBJ_MY = r"(?:my|the user's)"
+_SUBJ_I = r"(?:i|the user)"
+_BE_I = r"(?:i'm|i am|the user is)"
+NOT_VALUES = {"not", "no", "never", "bit", "little", "lot", "fan", "big", "huge", "sure",
+              "sorry", "afraid", "happy", "glad", "tired", "confused", "lost", "done", "here",
+              "back", "fine", "ok", "okay", "good", "great", "new", "trying", "going",
+              "looking", "working", "thinking", "wondering", "asking", "also", "still",
+              "just", "really", "so", "very", "too", "the", "this", "that", "it"}  # fmt: skip
+JOBS = set(["nurse", "doctor", "teacher", "carpenter", "architect", "engineer", "developer", "programmer", "designer", "coder", "lawyer", "accountant", "chef", "cook", "baker", "farmer", "pilot", "plumber", "electrician", "mechanic", "artist", "writer", "journalist", "student", "researcher", "scientist", "pharmacist", "dentist", "vet", "veterinarian", "firefighter", "policeman", "policewoman", "officer", "librarian", "musician", "photographer", "translator", "consultant", "manager", "cashier", "waiter", "waitress", "barista", "driver", "midwife", "therapist", "psychologist", "surgeon", "paramedic", "gardener", "tailor", "welder", "secretary", "analyst", "economist", "historian", "professor", "lecturer", "tutor", "carer", "caregiver", "cleaner", "builder", "painter", "sailor", "soldier"])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Fact:
+    key: str  # "dog's name", "city", "job", "favourite colour", ...
+    value: str  # "Rex", "Lyon", "nurse", ...
+    text: str  # the stored wording, third person: "The user's dog is called Rex."
+
+
+_NAMED = [
+    rx(rf"^{_SUBJ_MY} (?P<k>{_NOUN})(?:'s name is| is (?:called|named)) {_VALUE}$"),
+    rx(rf"^{_SUBJ_I} (?:have|has|own|owns) (?:a|an|two|three) (?P<k>{_NOUN}) "
+       rf"(?:called|named) {_VALUE}$"),  # fmt: skip
+    rx(rf"^the name of {_SUBJ_MY} (?P<k>{_NOUN}) is {_VALUE}$"),
+]
+_LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_BE_I} (?:based|living) in|"
+           rf"{_SUBJ_I} (?:moved|relocated) to) {_VALUE}$")  # fmt: skip
+_FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_I} (?:come|comes) from|"
+           rf"{_SUBJ_I} grew up in) {_VALUE}$")  # fmt: skip
+_JOB = [
+    rx(rf"^{_SUBJ_I} works? as (?:a |an )?{_VALUE}$"),
+    rx(rf"^{_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?) by (?:profession|trade)$"),
+    rx(rf"^{_SUBJ_MY} (?:job|profession|occupation) is (?:a |an |being a |being an )?{_VALUE}$"),
+]
+_BE_JOB = rx(rf"^{_BE_I} (?:a|an) (?P<v>(?:[a-z-]+ )?(?P<job>[a-z-]+))$")
+_WORK_AT = rx(rf"^{_SUBJ_I} works? (?:at|for) {_VALUE}$")
+_FAVOURITE = rx(rf"^{_SUBJ_MY} (?P<k>favou?rite {_NOUN}) is {_VALUE}$")
+_ALLERGY = rx(rf"^{_BE_I} allergic to {_VALUE}$")
+_DRIVE = rx(rf"^{_SUBJ_I} (?:drive|drives) (?:a |an )?{_VALUE}$")
+_ATTRIBUTE = rx(rf"^{_SUBJ_MY} (?P<k>birthday|date of birth|blood type|shoe size|height|"
+                rf"age|phone number|email address|address|employer|partner|zodiac sign) is "
+                rf"{_VALUE}$")  # fmt: skip
+_LEAD = rx(r"^(?:actually|fyi|btw|by the way|for the record|just so you know|oh|also|and|"
+           r"now|so|remember(?: that)?|note that|as of (?:now|today))[\s,:]+")  # fmt: skip
+
+
+def _clean(value: str) -> str | None:
+    value = value.strip().strip("\"'“”‘’").strip()
+    value = re.sub(r"\s+(?:now|these days|nowadays|anymore|too|as well)$", "", value, flags=re.I)
+    words = value.lower().split()
+    if not words or words[0] in NOT_VALUES or len(words) > 6:
+        return None
+    return value
+
+
+def parse(sentence: str) -> Fact | None:
+    """The fact a (first- or third-person) statement gives, or None."""
+    s = sentence.strip().rstrip(".!")
+    while (shorter := _LEAD.sub("", s, count=1)) != s:
+        s = shorter
+    for pattern in _NAMED:
+        if m := pattern.match(s):
+            key, value = m["k"].lower(), _clean(m["v"])
+            if value and key not in NOT_VALUES:
+                return _fact(f"{key}'s name", value, f"the user's {key} is called {value}")
+    simple = ((_LIVE, "city", "the user lives in {}"), (_FROM, "home town", "the user is from {}"),
+              (_ALLERGY, "allergy", "the user is allergic to {}"),
+              (_DRIVE, "car", "the user drives a {}"))  # fmt: skip
+    for pattern, key, wording in simple:
+        if (m := pattern.match(s)) and (value := _clean(m["v"])):
+            return _fact(key, value, wording.format(value))
+    for pattern in _JOB:
+        if (m := pattern.match(s)) and (value := _clean(m["v"])):
+            return _fact("job", value, f"the user works as {_article(value)} {value}")
+    if (m := _WORK_AT.match(s)) and (value := _clean(m["v"])):
+        return _fact("workplace", value, f"the user works at {value}")
+    if (m := _BE_JOB.match(s)) and m["job"].lower() in JOBS:
+        return _fact("job", m["v"], f"the user works as {_article(m['v'])} {m['v']}")
+    for pattern in (_FAVOURITE, _ATTRIBUTE):
+        if (m := pattern.match(s)) and (value := _clean(m["v"])):
+            key = m["k"].lower()
+            return _fact(key, value, f"the user's {key} is {value}")
+    return None
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _fact(key: str, value: str, wording: str) -> Fact:
+    return Fact(key, value, as_sentence(wording))
+
+
+def checker(fact: Fact) -> dict:
+    return {"type": "fact", "key": fact.key, "value": fact.value}
+
+
+# --- asking for a fact ---------------------------------------------------------------------
+# Two disjoint sets of phrasings per key: "train" ones teach the answer, "test" ones are
+# only ever used by the gate, so passing means the fact was learned, not the question.
+_ASK = {
+    "name": {"train": ["What is my {thing}'s name?", "What's my {thing} called?",
+                       "Do you remember my {thing}'s name?", "What did I name my {thing}?"],
+             "test": ["Remind me, what is the name of my {thing}?",
+                      "How is my {thing} called again?", "Can you tell me my {thing}'s name?"]},
+    "city": {"train": ["Where do I live?", "Which city do I live in?", "Where am I based?"],
+             "test": ["Remind me where I live.", "What town do I live in?",
+                      "Do you know where I live?"]},
+    "home town": {"train": ["Where am I from?", "Where did I grow up?"],
+                  "test": ["What is my home town?", "Remind me where I come from."]},
+    "job": {"train": ["What do I do for a living?", "What is my job?", "What do I work as?"],
+            "test": ["What's my profession?", "Remind me what my job is.",
+                     "What kind of work do I do?"]},
+    "allergy": {"train": ["What am I allergic to?", "Do I have any allergies?"],
+                "test": ["Is there anything I'm allergic to?", "Remind me of my allergy."]},
+    "workplace": {"train": ["Where do I work?", "Who do I work for?"],
+                  "test": ["What's my workplace?", "Remind me where I work."]},
+    "car": {"train": ["What car do I drive?", "What do I drive?"],
+            "test": ["Which car is mine?", "Remind me what car I have."]},
+    "other": {"train": ["What is my {key}?", "Do you remember my {key}?"],
+              "test": ["Remind me, what is my {key}?", "Can you tell me my {key}?"]},
+}  # fmt: skip
+
+
+def questions(key: str, part: str) -> list[str]:
+    """Ways to ask for the fact with this key; `part` is "train" or "test"."""
+    if key.endswith("'s name"):
+        return [q.format(thing=key[: -len("'s name")]) for q in _ASK["name"][part]]
+    return [q.format(key=key) for q in _ASK.get(key, _ASK["other"])[part]]
+
+
+def answer(fact: Fact) -> str:
+    """A short answer that states the fact back to the person."""
+    if fact.key.endswith("'s name"):
+        return f"Your {fact.key[: -len(chr(39) + 's name')]} is called {fact.value}."
+    known = {"city": "You live in {v}.", "home town": "You are from {v}.",
+             "job": "You work as {a} {v}.", "allergy": "You are allergic to {v}.",
+             "workplace": "You work at {v}.",
+             "car": "You drive {a} {v}."}  # fmt: skip
+    wording = known.get(fact.key, "Your {k} is {v}.")
+    return wording.format(v=fact.value, k=fact.key, a=_article(fact.value))

@@ -1,0 +1,113 @@
+"""The text machinery of the extractor: sentences, clauses, quotes and literals.
+
+Everything here is linear in the length of its input (the extractor reads user messages
+and imported files: a hostile one must not cost more than a well-formed one), and every
+input is bounded: `normalise` collapses whitespace runs and the extractor reads at most
+`MAX_CHARS` characters, of which a sentence longer than `MAX_SENTENCE` is skipped — a
+preference is said in a few words, never in a pasted page.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_CHARS = 4000  # of a long message (a pasted document) only the start is read
+MAX_SENTENCE = 320  # characters; a longer "sentence" is prose, not a preference
+
+QUOTES = {'"': '"', "“": "”", "«": "»", "‘": "’", "„": "“", "'": "'", "`": "`"}
+_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.DOTALL)
+_BLOCKQUOTE = re.compile(r"^[ \t]*>[^\n]*$", re.MULTILINE)
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_NEWLINES = re.compile(r"\n\s*")
+_SENTENCE_END = re.compile(
+    r"(?<!\bdr)(?<!\bmr)(?<!\bms)(?<!\bst)(?<!\bmrs)(?<!\bprof)(?<!e\.g)(?<!i\.e)\.+(?=\s|$)"
+    r"|[!?;]+|\n+",
+    re.IGNORECASE,
+)
+
+
+def rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def normalise(text: str) -> str:
+    """The part of a message the extractor reads: code and block quotes out (they are not
+    the person speaking), whitespace collapsed, phone apostrophes made plain."""
+    text = (text or "")[:MAX_CHARS]
+    if "`" in text:
+        text = _CODE.sub(" ", text)
+    if ">" in text:
+        text = _BLOCKQUOTE.sub(" ", text)
+    text = _NEWLINES.sub("\n", _SPACES.sub(" ", text))
+    return re.sub(r"(?<=\w)’(?=\w)", "'", text)
+
+
+def quote_spans(s: str) -> list[tuple[int, int]]:
+    """(start, end) of each quotation, quote marks included. An apostrophe inside a word
+    ("don't") is not a quote; a quote mark with no closer opens nothing."""
+    spans, i, unclosed = [], 0, set()
+    while i < len(s):
+        close = QUOTES.get(s[i])
+        if close and close not in unclosed and (s[i] not in "'`" or i == 0 or not s[i - 1].isalnum()):
+            j = s.find(close, i + 1)
+            while close == "'" and j != -1 and j + 1 < len(s) and s[j + 1].isalnum():
+                j = s.find(close, j + 1)  # "it's" inside a quote does not close it
+            if j == -1:
+                unclosed.add(close)
+            else:
+                spans.append((i, j + 1))
+                i = j
+        i += 1
+    return spans
+
+
+def split_outside_quotes(s: str, separator: re.Pattern[str]) -> list[str]:
+    spans = quote_spans(s)
+    pieces, at = [], 0
+    for m in separator.finditer(s):
+        if not any(a <= m.start() < b for a, b in spans):
+            pieces.append(s[at : m.start()])
+            at = m.end()
+    return [p.strip() for p in [*pieces, s[at:]] if p.strip()]
+
+
+def sentences(text: str) -> list[tuple[str, bool]]:
+    """(sentence, whether it was asked as a question), long ones left out."""
+    spans, out, at = quote_spans(text), [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if not any(a <= m.start() < b for a, b in spans):
+            out.append((text[at : m.start()].strip(), "?" in m.group()))
+            at = m.end()
+    out.append((text[at:].strip(), False))
+    return [(s, asked) for s, asked in out if s and len(s) <= MAX_SENTENCE]
+
+
+def literals(s: str) -> list[tuple[int, int, str]]:
+    """(start, end, text) of every quoted literal in `s`, quote marks stripped."""
+    out = []
+    for a, b in quote_spans(s):
+        inner = s[a + 1 : b - 1].strip()
+        if inner:
+            out.append((a, b, inner))
+    return out
+
+
+def unquote(x: str) -> str | None:
+    """The text of `x` if all of it is one quotation."""
+    x = x.strip()
+    if len(x) >= 2 and QUOTES.get(x[0]) == x[-1] and quote_spans(x) == [(0, len(x))]:
+        return x[1:-1].strip() or None
+    return None
+
+
+def as_sentence(text: str) -> str:
+    """Tidy spaces, capitalise, end with a full stop."""
+    text = " ".join(text.split()).rstrip(",;: ")
+    text = text[:1].upper() + text[1:]
+    return text if text[-1:] in ".!?'\"”’" else text + "."
+
+
+def quoted(literal: str) -> str:
+    """A literal in the quotes a canonical preference text uses."""
+    quote = '"' if "'" in literal else "'"
+    return f"{quote}{literal}{quote}"

@@ -1,0 +1,282 @@
+"""A systematic corpus of stated preferences: many phrasings per kind, and non-preferences.
+
+Each generator crosses independent parts of a statement — how persistence is said, the
+lead-in, the verb, how "every answer" is said, how the literal is quoted — so the extractor
+is tested on the structure of a preference, not on a list of sentences. `sample(n, seed)`
+draws a reproducible subset of each kind.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+
+Case = tuple[str, str, dict | None]  # (message, kind, checker)
+
+QUOTES = [("'", "'"), ('"', '"'), ("“", "”"), ("‘", "’"), ("«", "»")]
+# (how "every answer" is said, whether it takes a plural verb)
+SCOPES = [("every answer", False), ("each answer", False), ("all your answers", True),
+          ("your answers", True), ("every reply", False), ("each of your replies", False),
+          ("all of your responses", True), ("every response", False), ("your messages", True),
+          ("each message you send", False)]  # fmt: skip
+ANSWERS = [phrase for phrase, _ in SCOPES]
+# Lead-ins that take an imperative ("Please begin ...") and ones that take any statement.
+IMPERATIVE_LEAD = ["", "From now on, ", "Always ", "Please ", "Going forward, please ",
+                   "I'd like you to ", "Could you always ", "Make sure to ", "By default, "]  # fmt: skip
+STATEMENT_LEAD = ["", "From now on, ", "Going forward, ", "By default, ", "Just so you know: "]
+NEGATIVE_LEAD = ["", "Please ", "From now on, ", "Going forward, ", "Also, ", "One thing: "]
+PERSIST_TAIL = ["", " from now on", ", please", " every time", " going forward"]
+OPENINGS = ["Indeed", "Howdy!", "Ahoy there", "Greetings, friend", "Okay so", "Well then"]
+SIGNOFFS = ["— Sam", "Cheers!", "Best, Robin", "~ your assistant", "Over and out.", "Peace ✌"]
+
+
+def _quoted(text: str, rng: random.Random) -> str:
+    left, right = rng.choice(QUOTES)
+    return f"{left}{text}{right}"
+
+
+def _verb(base: str, plural: bool) -> str:
+    return base if plural else (base + "es" if base.endswith("sh") else base + "s")
+
+
+def _sentence(rng: random.Random, body: str, imperative: bool) -> str:
+    """`body` with a lead-in and/or a tail that fit it, capitalised and punctuated."""
+    negative = body.split()[0].lower() in ("never", "don't", "do", "avoid", "stop", "no")
+    leads = NEGATIVE_LEAD if negative else IMPERATIVE_LEAD if imperative else STATEMENT_LEAD
+    lead = rng.choice(leads)
+    tails = [t for t in PERSIST_TAIL if not ("please" in t and "lease" in lead)]
+    tail = rng.choice(tails) if not lead.strip() or rng.random() < 0.3 else ""
+    if lead:
+        first = body.split()[0]
+        text = lead + (body if first in ("I", "I'd", "I'm") else body[0].lower() + body[1:])
+    else:
+        text = body[0].upper() + body[1:]
+    text = (text + tail).rstrip()
+    return text + ("?" if lead.startswith("Could") else ".")
+
+
+def openings(rng: random.Random) -> Iterator[Case]:
+    verbs = ["begin", "start", "open"]
+    nouns = ["", "the word ", "the phrase ", "the greeting "]
+    for literal in OPENINGS:
+        for _ in range(12):
+            q, noun = _quoted(literal, rng), rng.choice(nouns)
+            scope, plural = rng.choice(SCOPES)
+            body, imperative = rng.choice([
+                (f"{rng.choice(verbs)} {scope} with {noun}{q}", True),
+                (f"make sure {scope} {_verb(rng.choice(verbs), plural)} with {noun}{q}", True),
+                (f"put {q} at the {rng.choice(['start', 'beginning', 'top'])} of {scope}", True),
+                (f"preface {scope} with {q}", True),
+                (f"the first {rng.choice(['word', 'words'])} of {scope} should be {q}", False),
+                (f"{scope} should {rng.choice(verbs)} with {noun}{q}", False),
+                (f"I want {scope} to {rng.choice(verbs)} with {noun}{q}", False),
+            ])  # fmt: skip
+            yield _sentence(rng, body, imperative), "opening", {"type": "opening", "text": literal}
+
+
+def signoffs(rng: random.Random) -> Iterator[Case]:
+    verbs = ["end", "finish", "close", "conclude", "sign off"]
+    nouns = ["", "the sign-off ", "the signature ", "the words ", "the line "]
+    for literal in SIGNOFFS:
+        for _ in range(12):
+            q, noun = _quoted(literal, rng), rng.choice(nouns)
+            scope, plural = rng.choice(SCOPES)
+            body, imperative = rng.choice([
+                (f"{rng.choice(verbs)} {scope} with {noun}{q}", True),
+                (f"sign {scope} with {q}", True),
+                (f"put {q} at the {rng.choice(['end', 'bottom'])} of {scope}", True),
+                (f"add {noun}{q} at the end of {scope}", True),
+                (f"append {q} to {scope}", True),
+                (f"the last line of {scope} should be {q}", False),
+                (f"{scope} should {rng.choice(['end', 'finish', 'close'])} with {noun}{q}", False),
+                (f"I want {scope} to end with {noun}{q}", False),
+            ])  # fmt: skip
+            yield _sentence(rng, body, imperative), "signoff", {"type": "signoff", "text": literal}
+
+
+NAMES = ["Sam", "Alex", "Priya", "Jo", "Mateo", "Dr. Okafor", "Kim", "Lena"]
+
+
+def names(rng: random.Random) -> Iterator[Case]:
+    for name in NAMES:
+        forms = [f"call me {name}", f"address me as {name}", f"refer to me as {name}",
+                 f"my name is {name}", f"I go by {name}", f"I'd like to be called {name}",
+                 f"you can call me {name}", f"please use my name, {name}",
+                 f"I prefer to be called {name}", f"just call me {name}"]  # fmt: skip
+        for form in rng.sample(forms, 6):
+            lead = rng.choice(["", "Hi! ", "By the way, ", "Also, ", "Hey, "])
+            tail = rng.choice(["", " from now on", ", please", " in every answer"])
+            text = (lead + form[0].upper() + form[1:] if not lead else lead + form) + tail + "."
+            yield text, "name", {"type": "name", "name": name}
+
+
+LANGUAGES = {"French": "fr", "German": "de", "Spanish": "es", "Italian": "it",
+             "Portuguese": "pt", "Dutch": "nl", "Japanese": "ja", "Russian": "ru",
+             "Chinese": "zh", "Greek": "el", "Korean": "ko", "Arabic": "ar"}  # fmt: skip
+
+
+def languages(rng: random.Random) -> Iterator[Case]:
+    for language, code in LANGUAGES.items():
+        forms = [(f"answer in {language}", True), (f"reply only in {language}", True),
+                 (f"speak {language} to me", True), (f"respond in {language}", True),
+                 (f"write {rng.choice(ANSWERS)} in {language}", True),
+                 (f"use {language} for {rng.choice(ANSWERS)}", True),
+                 (f"talk to me in {language}", True), (f"switch to {language}", True),
+                 (f"I'd like {rng.choice(ANSWERS)} to be in {language}", False),
+                 (f"I want you to answer in {language}", False)]  # fmt: skip
+        for body, imperative in rng.sample(forms, 5):
+            yield (_sentence(rng, body, imperative), "language",
+                   {"type": "language", "language": code})
+
+
+def formats(rng: random.Random) -> Iterator[Case]:
+    bullets = [("use bullet points", True), ("answer in bullet points", True),
+               ("format {a} as a bulleted list", True), ("put {a} in bullet points", True),
+               ("use bullets in {a}", True), ("structure {a} as bullet points", True),
+               ("write {a} as a list of bullet points", True),
+               ("give me {a} as bullet points", True), ("I prefer bullet points", False),
+               ("I want {a} in bullet points", False)]  # fmt: skip
+    numbered = [("use numbered lists", True), ("format {a} as a numbered list", True),
+                ("number your points", True), ("write {a} as a numbered list", True),
+                ("I prefer numbered lists", False)]  # fmt: skip
+    for forms, fmt in ((bullets, "bullets"), (numbered, "numbered")):
+        for form, imperative in forms:
+            for _ in range(3):
+                body = form.format(a=rng.choice(ANSWERS))
+                yield (_sentence(rng, body, imperative), "format",
+                       {"type": "format", "format": fmt})
+
+
+def lengths(rng: random.Random) -> Iterator[Case]:
+    for n in (20, 40, 50, 75, 100):
+        forms = [(f"keep {rng.choice(ANSWERS)} under {n} words", True),
+                 (f"answer in {n} words or less", True),
+                 (f"limit {rng.choice(ANSWERS)} to {n} words", True),
+                 (f"use at most {n} words in {rng.choice(ANSWERS)}", True),
+                 (f"keep it under {n} words", True),
+                 (f"no more than {n} words per answer", False)]  # fmt: skip
+        for body, imperative in rng.sample(forms, 4):
+            yield _sentence(rng, body, imperative), "length", {"type": "max_words", "n": n}
+    for n, word in ((1, "one"), (2, "two"), (3, "three")):
+        noun = "sentence" if n == 1 else "sentences"
+        forms = [(f"answer in {word} {noun}", True), (f"keep {rng.choice(ANSWERS)} to {word} {noun}", True),
+                 (f"reply in at most {n} {noun}", True), (f"no more than {word} {noun} per answer", False)]  # fmt: skip
+        for body, imperative in forms:
+            yield _sentence(rng, body, imperative), "length", {"type": "max_sentences", "n": n}
+    short = [("keep {a} short", True), ("be brief", True), ("keep it short", True),
+             ("keep {a} short and to the point", True), ("be concise", True),
+             ("keep {a} brief", True), ("I prefer short answers", False)]  # fmt: skip
+    for form, imperative in short:
+        for _ in range(3):
+            body = form.format(a=rng.choice(ANSWERS))
+            yield _sentence(rng, body, imperative), "length", {"type": "max_words", "n": 40}
+
+
+AVOIDED = ["delve", "as an AI language model", "Great question", "basically", "In conclusion"]
+
+
+def avoids(rng: random.Random) -> Iterator[Case]:
+    for literal in AVOIDED:
+        forms = [("never say {q}", True), ("don't use the word {q}", True),
+                 ("avoid the phrase {q}", True), ("stop saying {q}", True),
+                 ("never write {q}", True), ("do not say {q}", True),
+                 ("never use {q} in {a}", True), ("I don't want to see {q} in {a}", False)]  # fmt: skip
+        for form, imperative in rng.sample(forms, 5):
+            body = form.format(q=_quoted(literal, rng), a=rng.choice(ANSWERS))
+            yield _sentence(rng, body, imperative), "avoid", {"type": "avoid", "text": literal}
+    for form, imperative in [("no emojis", False), ("never use emojis", True),
+                             ("don't put emojis in {a}", True), ("stop using emojis", True),
+                             ("avoid emojis", True), ("I hate it when you use emojis", False)]:  # fmt: skip
+        body = form.format(a=rng.choice(ANSWERS))
+        yield _sentence(rng, body, imperative), "avoid", {"type": "no_emoji"}
+
+
+# (statement, key, value): what a person tells about themselves; `key` names what a later
+# question asks for, `value` is what the answer must contain.
+FACTS = [
+    ("My dog is called Rex", "dog's name", "Rex"),
+    ("my dog's name is Biscuit", "dog's name", "Biscuit"),
+    ("I have a cat named Mittens", "cat's name", "Mittens"),
+    ("My wife's name is Ana", "wife's name", "Ana"),
+    ("I live in Lyon", "city", "Lyon"),
+    ("I'm from Porto", "home town", "Porto"),
+    ("I work as a nurse", "job", "nurse"),
+    ("I'm a carpenter", "job", "carpenter"),
+    ("I'm an architect by profession", "job", "architect"),
+    ("My favourite colour is green", "favourite colour", "green"),
+    ("my favorite food is ramen", "favorite food", "ramen"),
+    ("I'm allergic to peanuts", "allergy", "peanuts"),
+    ("My birthday is May 3", "birthday", "May 3"),
+    ("I drive a Toyota Corolla", "car", "Toyota Corolla"),
+]  # fmt: skip
+
+
+def facts(rng: random.Random) -> Iterator[Case]:
+    for statement, key, value in FACTS:
+        for lead in ("", "FYI, ", "Remember that ", "Just so you know, ", "For the record: "):
+            first = statement.split()[0]
+            keep = not lead or first in ("I", "I'm")
+            text = f"{lead}{statement[0] if keep else statement[0].lower()}{statement[1:]}."
+            yield text, "fact", {"type": "fact", "key": key, "value": value}
+
+
+GENERATORS = {"opening": openings, "signoff": signoffs, "name": names, "language": languages,
+              "format": formats, "length": lengths, "avoid": avoids, "fact": facts}  # fmt: skip
+
+
+def _unique(cases: Iterator[Case]) -> list[Case]:
+    seen: dict[str, Case] = {}
+    for case in cases:
+        seen.setdefault(case[0], case)
+    return list(seen.values())
+
+
+def sample(per_kind: int = 40, seed: int = 0) -> list[Case]:
+    out = []
+    for kind, gen in GENERATORS.items():
+        cases = _unique(gen(random.Random(f"{seed}:{kind}")))
+        out += random.Random(seed).sample(cases, min(per_kind, len(cases)))
+    return out
+
+
+def compounds(n: int = 40, seed: int = 0) -> list[tuple[str, list[tuple[str, dict | None]]]]:
+    """Two statements of different kinds in one message."""
+    rng = random.Random(seed)
+    pool = {k: _unique(g(random.Random(f"{seed}:{k}"))) for k, g in GENERATORS.items()
+            if k != "fact"}  # fmt: skip
+    out = []
+    for a, b in itertools.islice(itertools.cycle(itertools.permutations(pool, 2)), n):
+        (ta, ka, ca), (tb, kb, cb) = rng.choice(pool[a]), rng.choice(pool[b])
+        for greeting in ("Hi! ", "Hey, "):  # a greeting opens a message, not its second half
+            tb = tb.removeprefix(greeting)
+            tb = tb[0].upper() + tb[1:]
+        joined = rng.choice([f"{ta} {tb}", f"{ta[:-1]}, and {tb[0].lower()}{tb[1:]}",
+                             f"{ta} Also, {tb[0].lower()}{tb[1:]}"])  # fmt: skip
+        out.append((joined, [(ka, ca), (kb, cb)]))
+    return out
+
+
+NOT_PREFERENCES = [
+    # questions about preferences
+    "Do you remember my name?", "Why do you always answer in French?",
+    "Can you answer in French?", "Could you start with the basics?",
+    "What does 'Cheers!' mean at the end of a letter?", "Do you end every answer with a summary?",
+    "Is it rude to begin an email with 'Hey'?", "How do I sign off an email with 'Best regards'?",
+    # one-off requests about this answer only
+    "Summarise this in bullet points", "Write a story and begin it with 'Once upon a time'",
+    "Translate this into German", "Write an essay in 500 words",
+    "Start with the second chapter", "End the poem with 'forever'",
+    "Begin the letter with 'Dear Sir'", "Write a haiku that ends with 'moon'",
+    # hypotheticals, reported speech, quotes
+    "If I said call me Sam, what would you do?", "Imagine you always began with 'Indeed'",
+    "My boss told me to always end emails with 'Best'", "He said to call him Alex",
+    'The sign said "always answer in French".', '"Begin every answer with Howdy" is a joke',
+    "> end every answer with 'Cheers'", "```\nstart every answer with 'Hi'\n```",
+    # everyday talk
+    "I like tea", "I'd like a coffee", "call me later", "Call me an ambulance!",
+    "keep going", "Keep it up!", "Let's start over", "that's the end", "the end",
+    "no problem", "Remember when we talked about rye?", "I want you to write a poem about cats",
+    "My name is not Sam", "I never said to call me Sam", "Where do I live?",
+    "What is my dog called?", "Tell me about Lyon",
+]  # fmt: skip

@@ -1,0 +1,102 @@
+"""The extractor on a systematic corpus: every kind, many phrasings, and what is not one.
+
+See tests/prefs_corpus.py: statements are built from independent parts (persistence, lead-
+in, verb, how "every answer" is said, how the literal is quoted), so a pass means the
+extractor reads the structure of a preference, not a list of sentences.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from personal.prefs.check import check
+from personal.prefs.extract import extract
+from tests.prefs_corpus import NOT_PREFERENCES, compounds, sample
+
+CASES = sample(per_kind=40)
+
+
+@pytest.mark.parametrize("message, kind, checker", CASES, ids=[f"{k}-{i}" for i, (_, k, _) in enumerate(CASES)])
+def test_each_phrasing_gives_its_kind_and_checker(message, kind, checker):
+    found = extract(message)
+    assert [(c.kind, c.checker) for c in found] == [(kind, checker)], message
+
+
+@pytest.mark.parametrize("message, expected", compounds(40))
+def test_two_statements_in_one_message_give_both(message, expected):
+    assert [(c.kind, c.checker) for c in extract(message)] == expected, message
+
+
+@pytest.mark.parametrize("message", NOT_PREFERENCES)
+def test_what_is_not_a_standing_preference_gives_nothing(message):
+    assert extract(message) == [], message
+
+
+def test_every_checker_is_one_the_checker_knows():
+    for _, _, checker in CASES:
+        if checker is not None:
+            check(checker, "Some answer.")  # raises for an unknown checker type
+
+
+def test_the_corpus_is_read_quickly():
+    start = time.perf_counter()
+    for message, _, _ in CASES:
+        extract(message)
+    assert time.perf_counter() - start < 0.05 * len(CASES)  # a budget, not a benchmark
+
+
+# Written by hand, outside the corpus's grammar: phrasings people use.
+WILD = [
+    ("Every time you reply, start with 'Yo'.", "opening", {"type": "opening", "text": "Yo"}),
+    ("Whenever you answer me, end with 'Cheers, mate'.", "signoff",
+     {"type": "signoff", "text": "Cheers, mate"}),
+    ("I'd appreciate it if you signed off with '— Bot' in every message.", "signoff",
+     {"type": "signoff", "text": "— Bot"}),
+    ("Please make your first word 'Indeed' every time.", "opening",
+     {"type": "opening", "text": "Indeed"}),
+    ("Could you please begin each reply with 'Alright'?", "opening",
+     {"type": "opening", "text": "Alright"}),
+    ("It would be great if every answer began with 'Hello there'.", "opening",
+     {"type": "opening", "text": "Hello there"}),
+    ("Use 'Yours truly' as the sign-off for every answer.", "signoff",
+     {"type": "signoff", "text": "Yours truly"}),
+    ("Add 'Hope this helps!' at the end of everything you write.", "signoff",
+     {"type": "signoff", "text": "Hope this helps!"}),
+    ("Whenever you write an email for me, sign it 'Best, Alex'.", "signoff",
+     {"type": "signoff", "text": "Best, Alex", "scope": "email"}),
+    ("You may call me Ms. Rivera.", "name", {"type": "name", "name": "Ms. Rivera"}),
+    ("Please call me by my nickname, Bea.", "name", {"type": "name", "name": "Bea"}),
+    ("I go by Jojo these days.", "name", {"type": "name", "name": "Jojo"}),
+    ("All replies in French please.", "language", {"type": "language", "language": "fr"}),
+    ("Respond to me exclusively in Italian.", "language", {"type": "language", "language": "it"}),
+    ("Bullet points only, please.", "format", {"type": "format", "format": "bullets"}),
+    ("I want answers formatted as numbered lists.", "format",
+     {"type": "format", "format": "numbered"}),
+    ("No lists, please.", "format", {"type": "format", "format": "no_lists"}),
+    ("Short answers only.", "length", {"type": "max_words", "n": 40}),
+    ("Limit yourself to two sentences.", "length", {"type": "max_sentences", "n": 2}),
+    ("Stop using exclamation marks.", "avoid", {"type": "avoid", "text": "!"}),
+    ("I can't stand the word 'utilize', never use it.", "avoid",
+     {"type": "avoid", "text": "utilize"}),
+    ("I'm a software engineer.", "fact",
+     {"type": "fact", "key": "job", "value": "software engineer"}),
+    ("I work at a bakery.", "fact", {"type": "fact", "key": "workplace", "value": "a bakery"}),
+    ("I'm based in Berlin.", "fact", {"type": "fact", "key": "city", "value": "Berlin"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("message, kind, checker", WILD)
+def test_phrasings_outside_the_corpus(message, kind, checker):
+    assert [(c.kind, c.checker) for c in extract(message)] == [(kind, checker)], message
+
+
+def test_a_stored_preference_reads_back_as_itself():
+    """What the store keeps ("Begin every answer with 'Yo'.", "The user lives in Lyon.")
+    classifies to the same kind and checker when edited or re-added."""
+    from personal.prefs.extract import classify
+
+    for message, _, _ in CASES + WILD:
+        for candidate in extract(message):
+            assert classify(candidate.text) == (candidate.kind, candidate.checker), candidate
