@@ -82,6 +82,12 @@ def trained(personal_home):
     (run / "checkpoints").mkdir(parents=True)
     (run / "job.json").write_text(f'{{"dataset_dir": "{leaked.path}"}}')
     (run / "checkpoints" / "state.json").write_text(f"loss on {SECRET}")
+    from personal.learn.cache import GenerationCache
+
+    cache = GenerationCache()  # a teacher answer to a prompt taken from the log
+    with cache.db:
+        cache.db.execute("INSERT INTO generations VALUES (?, ?, 0)", ["k", f"About {SECRET}"])
+    cache.close()
     reg = Registry()
     parent = revision(reg, b"weights-1", leaked.hash)
     child = revision(reg, b"weights-2", None, parent=parent.id)
@@ -95,6 +101,7 @@ def test_forget_removes_every_copy_on_disk_and_marks_what_was_trained(personal_h
     before = holders(personal_home)
     assert {"log.db", f"datasets/{trained['leaked'].hash}/train.jsonl",
             "runs/r1/checkpoints/state.json"} <= set(before)
+    assert any(h.startswith("cache/generations.db") for h in before)
     result = cli("log", "forget", trained["conversation"], "--yes")
     assert result.returncode == 0, result.stderr
     assert holders(personal_home) == []  # the bytes, not only the rows

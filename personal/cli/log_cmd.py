@@ -177,6 +177,8 @@ def describe(report: ForgetReport) -> list[str]:
     if report.datasets:
         runs = f" and {report.runs} training runs" if report.runs else ""
         lines.append(f"  deleted {len(report.datasets)} distilled datasets{runs} that contained it")
+    if report.cache:
+        lines.append("  deleted the teacher's generation cache (rebuilt by the next training)")
     if report.revisions:
         ids = ", ".join(r[:12] for r in report.revisions)
         lines.append(f"  marked {len(report.revisions)} adapter revisions trained on it: {ids}")

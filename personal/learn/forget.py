@@ -6,6 +6,8 @@ learning loop made plain-text copies and trained on them:
 
 - distilled datasets (datasets/<hash>/*.jsonl) whose manifest lists a forgotten message
   are deleted, with the training runs (checkpoints) made from them;
+- the teacher's generation cache (cache/generations.db) is deleted whole: its answers to
+  prompts taken from the log may quote what was forgotten, and it is only a cache;
 - adapter revisions trained on such a dataset, and every revision warm-started from one,
   are marked in the registry (`Registry.forgotten`): their weights may still carry what
   was said. They are not deleted (one may be current); the person is told, and
@@ -39,6 +41,7 @@ class ForgetReport:
     erased: Erased
     datasets: list[str] = field(default_factory=list)  # hashes of the datasets deleted
     runs: int = 0  # training run directories (checkpoints) deleted
+    cache: bool = False  # the generation cache was deleted
     revisions: list[str] = field(default_factory=list)  # revision ids newly marked
     current: list[str] = field(default_factory=list)  # marked revisions that are current
 
@@ -51,6 +54,7 @@ def forget(log: Log, conversation_id: str | None, *, registry: Registry | None =
     _remember_ids(root, erased.message_ids)
     report = ForgetReport(erased)
     report.datasets, report.runs = sweep(root)
+    report.cache = drop_cache()
     registry = registry or Registry()
     gone = set(_forgotten_record(root)["datasets"])
     trained_on = [r.id for r in registry.list() if r.manifest.dataset.hash in gone]
@@ -86,6 +90,19 @@ def sweep(root: Path) -> tuple[list[str], int]:
         record["datasets"] = sorted(set(record["datasets"]) | set(deleted))
         write_json_atomic(root / "forgotten.json", record)
     return deleted, _sweep_runs(root)
+
+
+def drop_cache() -> bool:
+    """Delete the generation cache and its WAL files (a later run builds it again)."""
+    from personal.learn.cache import cache_path
+
+    found = False
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(f"{cache_path()}{suffix}")
+        if path.exists():
+            path.unlink()
+            found = True
+    return found
 
 
 def check_dataset(dataset: Dataset) -> None:
