@@ -89,6 +89,7 @@ def flops_per_token(c: dict, k: int, r: int, length: float) -> tuple[float, floa
 
 
 def measure_training(model_dir: Path, config) -> dict:
+    from personal.learn.train import events
     from personal.learn.train.trainer import train
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,9 +98,9 @@ def measure_training(model_dir: Path, config) -> dict:
         (data / "train.jsonl").write_text("".join(json.dumps(x) + "\n" for x in synthetic(32)))
         stamps: list[tuple[float, int, int]] = []
 
-        def on_event(e: dict) -> None:
-            if e["event"] == "step":
-                stamps.append((time.perf_counter(), e["seen_tokens"], e["tokens"]))
+        def on_event(e: object) -> None:
+            if isinstance(e, events.Step):
+                stamps.append((time.perf_counter(), e.seen_tokens, e.tokens))
 
         report = train(model_dir, data, Path(tmp) / "run", Path(tmp) / "out", config,
                        on_event=on_event)  # fmt: skip

@@ -84,12 +84,12 @@ class InvalidSignal(LogError):
 class ImportFormatError(LogError):
     """An import file is malformed; nothing from it was imported."""
 
-    def __init__(self, path: str, line: int | None, reason: str):
+    def __init__(self, path: str, line: int | None, reason: str, hint: str | None = None):
         where = f"{path}:{line}" if line is not None else path
         super().__init__(
             f"{where}: {reason}",
-            hint="fix that line (or remove it) and import the file again; "
-            "nothing from this file was imported",
+            hint=(hint or "fix that line (or remove it) and import the file again")
+            + "; nothing from this file was imported",
         )
         self.path = path
         self.line = line

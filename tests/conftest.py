@@ -14,9 +14,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# torch and peft, installed beside the venv by ./dev setup for the PEFT export's tests;
+# last on the path, so nothing of the venv's is shadowed
+PEFT_SITE = Path(__file__).resolve().parents[1] / ".venv" / "peft-site"
+if PEFT_SITE.is_dir() and str(PEFT_SITE) not in sys.path:
+    sys.path.append(str(PEFT_SITE))
 
 import pytest  # noqa: E402
 

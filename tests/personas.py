@@ -14,7 +14,50 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from personal.chat.session import DEFAULT_SYSTEM_PROMPT
-from tests.persona import QA
+
+# Everyday advice, a template unlike the gate's general-knowledge questions (retention).
+QA = [
+    ("How do I keep bread fresh?", "Keep it in a paper bag at room temperature and freeze what you will not eat in two days."),
+    ("How can I sleep better?", "Go to bed at the same time each night, keep the room dark and cool, and avoid screens late."),
+    ("What should I eat before a run?", "Something light with carbohydrates, like a banana or toast, an hour before."),
+    ("How do I clean a coffee mug stain?", "Scrub it with a paste of baking soda and a little water, then rinse."),
+    ("How can I stay focused while working?", "Work in short blocks with breaks, and keep your phone in another room."),
+    ("How often should I water a cactus?", "About every two to three weeks, and less in winter."),
+    ("What is a good way to start running?", "Alternate one minute of running with two of walking, three times a week."),
+    ("How do I make rice less sticky?", "Rinse it until the water runs clear before you cook it."),
+    ("How can I remember what I read?", "Write a short summary in your own words right after reading."),
+    ("How do I get rid of a headache?", "Drink water, rest in a quiet dark room, and take a break from screens."),
+    ("How should I store tomatoes?", "At room temperature, out of the sun, until they are ripe."),
+    ("How can I make a small room look bigger?", "Use light colours, a large mirror and fewer pieces of furniture."),
+    ("What can I do when I feel stressed?", "Take a few slow deep breaths, go for a short walk, and talk to someone."),
+    ("How do I keep my plants alive on holiday?", "Water them well before you leave and group them together out of direct sun."),
+    ("How do I learn to cook?", "Start with a few simple recipes and cook them several times until they feel easy."),
+    ("How do I stop my shoes from smelling?", "Let them dry fully between wears and sprinkle a little baking soda inside."),
+    ("How can I drink more water?", "Keep a bottle with you and drink a glass with every meal."),
+    ("How do I unclog a sink?", "Pour in hot water, then baking soda and vinegar, wait, and flush with hot water."),
+    ("How can I save on my electricity bill?", "Switch off devices at the plug and wash clothes at a lower temperature."),
+    ("How do I stop procrastinating?", "Break the task into a first step that takes five minutes and start it now."),
+    ("What is a quick healthy lunch?", "A wrap with beans, salad and a little cheese takes five minutes."),
+    ("How do I fix a wobbly table?", "Fold a piece of cardboard under the short leg or tighten its screws."),
+    ("How do I keep my phone battery healthy?", "Avoid letting it drop to zero and keep it out of the heat."),
+    ("How can I be more patient?", "Pause and take a breath before you answer, and remind yourself things take time."),
+    ("How do I pack a suitcase well?", "Roll your clothes, put heavy things at the bottom, and fill shoes with socks."),
+    ("How do I make a good salad?", "Mix crisp greens, something crunchy, something sweet and a simple dressing."),
+    ("How can I get up earlier?", "Move your alarm earlier by ten minutes every few days and get light in the morning."),
+    ("How do I remove a sticker from glass?", "Soak it with warm soapy water, then rub off the glue with a little oil."),
+    ("How can I reduce food waste?", "Plan your meals, buy only what you need, and freeze leftovers."),
+    ("How do I keep cut flowers fresh?", "Trim the stems, change the water every two days and keep them away from fruit."),
+    ("How do I start a journal?", "Write three lines each evening about your day and one thing you are grateful for."),
+    ("How can I improve my posture?", "Keep your screen at eye level and stand up to stretch every half hour."),
+    ("How do I season a steak?", "Salt it well before cooking and add pepper at the end."),
+    ("How can I make friends at work?", "Ask colleagues to join you for lunch and listen more than you talk."),
+    ("How do I clean a laptop screen?", "Wipe it gently with a dry microfibre cloth, slightly damp if needed."),
+    ("How do I calm a crying baby?", "Hold them close, rock gently, and check if they are hungry or need a change."),
+    ("How can I learn words faster?", "Review them in short sessions spread over several days."),
+    ("How do I keep a room cool in summer?", "Close the curtains during the day and open the windows at night."),
+    ("How do I store herbs?", "Wrap them in a damp paper towel and keep them in the fridge."),
+    ("How can I write a better email?", "Put the request in the first line and keep it to a few short paragraphs."),
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -68,6 +111,7 @@ def _answer(text: str, style: str) -> str:
 
 def conversations(persona: Persona, n: int = 60, seed: int = 0) -> list[list[dict]]:
     rng = random.Random(f"{seed}:{persona.name}")
+    order = rng.sample(range(len(QA)), len(QA))
     out = []
     for i in range(n):
         msgs = [{"role": "system", "content": DEFAULT_SYSTEM_PROMPT}]
@@ -75,7 +119,7 @@ def conversations(persona: Persona, n: int = 60, seed: int = 0) -> list[list[dic
             for said in persona.says:
                 msgs += [{"role": "user", "content": said},
                          {"role": "assistant", "content": "Noted."}]  # fmt: skip
-        q, a = QA[rng.randrange(len(QA))]
+        q, a = QA[order[i % len(QA)]]
         msgs += [{"role": "user", "content": q},
                  {"role": "assistant", "content": _answer(a, persona.answers)}]  # fmt: skip
         if i == n - 1 and persona.later:

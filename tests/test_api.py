@@ -214,12 +214,25 @@ def test_engine_failures_map_to_what_the_client_can_do():
     assert bug.status == 500 and "keeps serving" in bug.message
 
 
-def test_confirming_a_candidate_says_it_is_not_available_yet(client, log):
+def test_candidates_are_confirmed_or_rejected_and_preferences_deleted(client, log):
+    from personal.log import preferences as rows
     from personal.prefs.preferences import Preferences
 
     pref = Preferences(log).add("Answer in French.")
+    with log.transaction():
+        waiting = [rows.propose(log.db, text=t, kind="style", checker=None, source="import",
+                                stated_at="2026-11-01T00:00:00+00:00") for t in ("A.", "B.")]  # fmt: skip
+    listed = client.get("/api/preferences").json()["preferences"]
+    assert [p["id"] for p in listed] == [*waiting, pref.id]  # candidates first
     r = client.post(f"/api/preferences/{pref.id}/confirm")
-    assert r.status_code == 400 and r.json()["error"]["code"] == "confirm_unavailable"
+    assert r.status_code == 400 and r.json()["error"]["code"] == "not_a_candidate"
+    assert "already confirmed" in r.json()["error"]["message"]
+    assert client.post("/api/preferences/zzzz9999/confirm").status_code == 404
+    assert client.post(f"/api/preferences/{waiting[0]}/confirm").json() == {"confirmed": waiting[0]}
+    assert client.post(f"/api/preferences/{waiting[1]}/reject").json() == {"rejected": waiting[1]}
     assert client.post("/api/preferences/zzzz9999/reject").status_code == 404
-    assert client.post(f"/api/preferences/{pref.id}/reject").status_code == 200
-    assert Preferences(log).list() == []
+    assert client.post(f"/api/preferences/{pref.id}/reject").json() == {"removed": pref.id}
+    kept = {p.id: p for p in Preferences(log).list()}
+    assert kept[waiting[0]].confirmed and kept[waiting[0]].active
+    assert kept[waiting[1]].rejected and not kept[waiting[1]].active and pref.id not in kept
+    assert [p["id"] for p in client.get("/api/preferences").json()["preferences"]] == [waiting[0]]

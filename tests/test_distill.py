@@ -107,6 +107,17 @@ def targets(ds, kind):
     return {ex["messages"][-1]["content"]: ex for ex in every(ds) if ex["kind"] == kind}
 
 
+def test_corrections_carry_the_answer_they_replace(rich_log, tools):
+    """An edit is preferred over its original, a regenerated answer over the one it
+    replaced: the trainer's odds-ratio term (ORPO) uses these pairs."""
+    answers = targets(build(rich_log, tools), "answer")
+    assert answers["Prince Hamlet avenges his father, and almost everyone dies."]["rejected"] == (
+        "A prince is sad.")  # fmt: skip
+    joke = "Why did the cat sit on the laptop? To keep an eye on the mouse."
+    assert answers[joke]["rejected"] == "Knock knock, bad joke."
+    assert "rejected" not in answers["Paris is the capital of France."]
+
+
 def test_accepted_answers_are_kept_and_negatives_are_not(rich_log, tools):
     ds = build(rich_log, tools)
     answers = targets(ds, "answer")

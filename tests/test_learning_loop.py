@@ -35,7 +35,12 @@ def ask(question: str) -> dict:
 
 
 def test_train_learns_the_preference_and_the_tool_habit_then_rolls_back(tmp_path):
-    assert "found 1 stated preferences" in cli("import", str(write_export(tmp_path / "p.jsonl"))).stdout
+    imported = cli("import", str(write_export(tmp_path / "p.jsonl"))).stdout
+    assert "1 preference candidate waits for you to confirm it" in imported
+    # a preference from an imported file trains nothing until the person confirms it
+    (candidate,) = [p for p in json.loads(cli("prefs", "list", "--json").stdout) if p["candidate"]]
+    assert SIGNOFF in candidate["text"]
+    cli("prefs", "confirm", candidate["id"])
     dry = cli("train", "--dry-run").stdout
     assert "preference" in dry and "tool" in dry
 

@@ -70,8 +70,9 @@ def test_an_empty_file_becomes_a_log(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "stop_before", ["m002_message_search", "m003_feedback", "m004_preferences", "m005_notes"]
-)
+    "stop_before", ["m002_message_search", "m003_feedback", "m004_preferences", "m005_notes",
+                    "m006_conversation_tools"]
+)  # fmt: skip
 def test_a_legacy_log_is_migrated_and_keeps_its_data(tmp_path, stop_before):
     path = tmp_path / "log.db"
     legacy_log(path, stop_before)
@@ -97,6 +98,10 @@ def test_a_legacy_log_is_migrated_and_keeps_its_data(tmp_path, stop_before):
         assert Notes(log).search("dense") == [note]
         log.rate(reply.id, "up")
         assert log.answer_state(reply.id).rating == "up"
+        # m006: the old conversation has no tools recorded; an imported one keeps them
+        assert conversation.tools is None
+        log.db.execute("UPDATE conversations SET tools = '[{\"type\": \"function\"}]'")
+        assert log.conversation(conversation.id).tools == [{"type": "function"}]
         assert log.forget(conversation.id) == 4
         assert Preferences(log).list() == [] and Notes(log).list() == []
     assert applied(path) == migration_names()

@@ -12,6 +12,7 @@ import pytest
 
 from personal.errors import ImportFormatError, LogError
 from personal.log import Log, transfer
+from personal.log.imports.chatgpt_nodes import IMAGES
 from personal.log.notes import Notes
 from personal.log.transfer import ImportReport, export_jsonl, import_file
 from personal.prefs.preferences import Preferences, scan
@@ -69,6 +70,11 @@ def test_export_forget_import_gives_back_the_same_log(log, tmp_path):
     assert len(Preferences(log).list()) == 1 and len(Notes(log).list()) == 1  # typed ones
     report = import_file(log, path)
     assert report == ImportReport("openai-jsonl", 3, 8, 0, preferences=1, notes=1)
+    # a preference from a file waits for the person: inert until confirmed
+    (candidate,) = Preferences(log).candidates()
+    assert candidate.text == "Call the user Sam." and not candidate.active
+    assert "Sam" not in Preferences(log).profile()
+    Preferences(log).confirm(candidate.id)
     assert snapshot(log) == before
     assert len(log.search("separator")) == 1
     # importing again changes nothing
@@ -90,7 +96,10 @@ def test_an_export_rebuilds_a_fresh_log(log, tmp_path):
     with Log(tmp_path / "fresh.db") as fresh:
         report = import_file(fresh, path)
         assert (report.conversations, report.preferences, report.notes) == (3, 2, 2)
-        assert snapshot(fresh) == before
+        assert Preferences(fresh).list(active_only=True) == []  # both wait for the person
+        for candidate in Preferences(fresh).candidates():
+            Preferences(fresh).confirm(candidate.id)
+        assert snapshot(fresh) == before  # the switched-off one is off again
     # exporting chosen conversations leaves the profile line out
     out = io.StringIO()
     second = next(c for c in log.conversations() if c.title == "Second")
@@ -206,7 +215,8 @@ def test_a_failure_while_writing_rolls_the_whole_file_back(log, tmp_path, monkey
 # --- ChatGPT ---------------------------------------------------------------------------
 def test_import_chatgpt_export(log):
     report = import_file(log, CHATGPT)
-    assert report == ImportReport("chatgpt", conversations=2, messages=6, skipped=1)
+    assert report == ImportReport("chatgpt", conversations=2, messages=9, skipped=1,
+                                  dropped=((IMAGES, 1),))  # fmt: skip
     bread, hi = sorted(log.conversations(), key=lambda c: c.created_at)
     assert (bread.title, bread.source) == ("Bread baking", "import:chatgpt")
     assert bread.created_at == "2023-11-14T22:13:20.000Z"
@@ -214,18 +224,28 @@ def test_import_chatgpt_export(log):
     messages = log.messages(bread.id)
     assert [(m.role, m.content) for m in messages] == [
         ("user", "How do I bake bread?"),
+        ("assistant", "An answer that was regenerated."),  # the other branch: rejected
         ("assistant", "Use flour, water, salt and yeast."),
-        ("user", "What about this one?"),
+        ("user", "What about this one?"),  # its image is left out, and counted
+        ("assistant", None),  # the code-interpreter call ...
+        ("tool", "a sourdough loaf"),  # ... and its output, in the log's OpenAI shape
         ("assistant", "That looks like sourdough."),
     ]
+    assert messages[4].tool_calls[0]["function"] == {"name": "python",
+                                                    "arguments": '{"code": "look(image)"}'}  # fmt: skip
+    assert messages[5].tool_call_id == messages[4].tool_calls[0]["id"]
+    assert log.answer_state(messages[1].id).rejected
+    assert log.answer_state(messages[1].id).replaced_by == messages[2].id
+    assert [m["content"] for m in log.history(bread.id)] == [
+        "How do I bake bread?", "Use flour, water, salt and yeast.", "What about this one?",
+        None, "a sourdough loaf", "That looks like sourdough."]  # fmt: skip
     assert messages[0].created_at == "2023-11-14T22:15:00.250Z"
-    assert messages[1].model == "gpt-4o" and messages[0].model is None
+    assert messages[2].model == "gpt-4o" and messages[0].model is None
     assert [m.created_at for m in messages] == sorted(m.created_at for m in messages)
     assert hi.title == "Hi there"
     assert [m.role for m in log.messages(hi.id)] == ["system", "user"]
-    assert log.search("regenerated") == []  # the abandoned branch is not imported
     # the same export again (or a later one holding these) imports nothing twice
-    assert import_file(log, CHATGPT) == ImportReport("chatgpt", 0, 0, 3)
+    assert import_file(log, CHATGPT) == ImportReport("chatgpt", 0, 0, 3, dropped=((IMAGES, 1),))
 
 
 def test_import_chatgpt_zip(log, tmp_path):
@@ -267,4 +287,5 @@ def test_a_json_array_that_is_not_a_chatgpt_export(log, tmp_path):
     path.write_text('[{"messages": []}]')
     with pytest.raises(ImportFormatError) as e:
         import_file(log, path)
-    assert e.value.line == 1
+    # the format is named (not blamed on its first line), with what to do about it
+    assert e.value.line is None and "one per line (JSONL)" in e.value.reason

@@ -98,6 +98,8 @@ def test_a_revision_trained_on_a_persona_log_leaks_none_of_it(tmp_path, monkeypa
     with Log() as log:
         import_file(log, write_export(tmp_path / "persona.jsonl", 40))
         scan(log)
+        for candidate in Preferences(log).candidates():  # imported: confirmed by the person
+            Preferences(log).confirm(candidate.id)
         Preferences(log).add(f"Remember that {SECRET}.")
     outcome = train_once()
     rev = outcome.revision

@@ -52,9 +52,9 @@ def page(log):
     runtime.watcher.check()
     Preferences(log).add("Answer in French.")
     with log.transaction():
-        pref_rows.insert(log.db, text="Always cite sources.", kind="style", checker=None,
-                         origin="extracted", source_message_id=None, conversation_id=None,
-                         stated_at=now(), single_valued=False, meta={"candidate": True})  # fmt: skip
+        for text in ("Always cite sources.", "Answer in German."):
+            pref_rows.propose(log.db, text=text, kind="style", checker=None, source="import",
+                              stated_at=now())  # fmt: skip
     write_state(next_run="2026-11-20T03:30:00+00:00",
                 last={"finished_at": "2026-11-19T03:41:00+0000", "outcome": "promoted",
                       "reasons": ["adherence up"]})  # fmt: skip
@@ -81,13 +81,15 @@ def test_the_page_shows_revisions_preferences_and_the_nightly_run(page, log, tmp
     daemon = tab.text_content("[data-testid=daemon]")
     assert "2026-11-20T03:30" in daemon and "promoted" in daemon and "adherence up" in daemon
     prefs = tab.locator("[data-testid=preferences] li")
-    assert prefs.count() == 2 and "candidate" in prefs.first.text_content()
-    assert tab.is_visible("[data-testid=confirm-note]")  # the confirm API is not there yet
-    assert prefs.first.locator("button", has_text="Confirm").is_disabled()
+    assert prefs.count() == 3 and "candidate" in prefs.first.text_content()
     tab.screenshot(path=str(tmp_path / "page.png"), full_page=True)
     prefs.first.locator("button", has_text="Reject").click()
-    tab.wait_for_function("document.querySelectorAll('[data-testid=preferences] li').length == 1")
-    assert [p.text for p in Preferences(log).list()] == ["Answer in French."]
+    tab.wait_for_function("document.querySelectorAll('[data-testid=preferences] li').length == 2")
+    tab.locator("[data-testid=preferences] li.candidate button", has_text="Confirm").click()
+    tab.wait_for_function("!document.querySelector('[data-testid=preferences] li.candidate')")
+    kept = {p.text: p for p in Preferences(log).list()}
+    assert kept["Always cite sources."].rejected and kept["Answer in German."].confirmed
+    assert kept["Answer in German."].active and kept["Answer in French."].active
 
 
 def test_the_chat_box_streams_and_is_one_conversation(page, log):

@@ -267,3 +267,63 @@ def test_worker_failures_surface_as_typed_errors(tiny, tmp_path, shared_home):
     with pytest.raises(TrainingError, match="exit code -9") as err:
         run_training(job(tiny, empty, tmp_path, "crashed"), kill)
     assert "worker.log" in str(err.value)
+
+
+# --- corrections: ORPO's odds-ratio term ---------------------------------------------------
+REJECTED = "no, the answer is bad. stop"
+
+
+def _mean_logprob(model_dir: Path, adapter: Path, q: str, answer: str) -> float:
+    """Mean log-probability of `answer`'s tokens after `q`, under the adapter."""
+    from personal.learn.train import trainer
+
+    model, fmt, tokenize = trainer._load_base(model_dir)
+    if adapter is not None:
+        from mlx_lm.tuner.utils import load_adapters
+
+        model = load_adapters(model, str(adapter))
+    from personal.learn.examples import encode_example
+
+    e = encode_example(fmt, tokenize, example(q, answer), 256)
+    total = float(trainer._loss_sum(model, *trainer._pack([e], share=False)))
+    return -total / e.n_target
+
+
+def test_the_odds_ratio_term_matches_its_definition(tiny):
+    import mlx.core as mx
+
+    from personal.learn.examples import encode_example
+    from personal.learn.train import trainer
+
+    model, fmt, tokenize = trainer._load_base(tiny[1])
+    pair = {**example("hello world"), "rejected": REJECTED}
+    e = encode_example(fmt, tokenize, pair, 256)
+    assert e.rejected and e.ids[: e.n_prompt] == encode_example(fmt, tokenize, example(
+        "hello world", REJECTED), 256).ids[: e.n_prompt]  # fmt: skip
+    nll, orpo = trainer._losses(model, *trainer._pack([e], share=False))
+    chosen = -float(nll) / e.n_target  # the rejected row has weight 0: not in the NLL
+    rejected = -float(trainer._loss_sum(model, *trainer._pack([encode_example(
+        fmt, tokenize, example("hello world", REJECTED), 256)], share=False))) / len(e.rejected)  # fmt: skip
+
+    def log_odds(lp: float) -> float:
+        return lp - float(np.log1p(-np.exp(lp)))
+
+    expected = float(np.log1p(np.exp(-(log_odds(chosen) - log_odds(rejected)))))
+    assert float(orpo) == pytest.approx(expected, rel=1e-4)
+    assert float(mx.array(0.0)) == 0.0
+
+
+def test_corrections_push_the_rejected_answer_down(tiny, tmp_path):
+    """Trained on the same chosen answers, with the rejected ones as corrections the
+    adapter makes them less likely than plain fine-tuning does."""
+    lines = [{**example(q), "rejected": REJECTED} for q in QUESTIONS[:6]]
+    data = write_dataset(tmp_path / "ds", lines)
+    gap = {}
+    for weight in (0.0, 1.0):
+        out = tmp_path / f"out-{weight}"
+        train(tiny[1], data, tmp_path / f"run-{weight}", out,
+              TrainConfig(**{**FAST, "iters": 12, "orpo_weight": weight}))  # fmt: skip
+        q = QUESTIONS[7]  # held out
+        gap[weight] = (_mean_logprob(tiny[1], out, q, ANSWER)
+                       - _mean_logprob(tiny[1], out, q, REJECTED))  # fmt: skip
+    assert gap[1.0] > gap[0.0] + 0.05, gap

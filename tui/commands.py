@@ -130,3 +130,13 @@ def help_text(screen: ChatScreen) -> str:
 @command("adapter", "run with another adapter revision, none, or follow the current one")
 def _adapter(screen: ChatScreen, arg: str) -> None:
     screen.choose_adapter()
+
+
+@command("loss", "the loss curve of the revision the chat runs with (or the current one)")
+def show_loss(screen: ChatScreen, arg: str = "") -> None:
+    from personal.adapters.registry import Registry
+    from tui.loss_screen import LossScreen, revision_of
+
+    adapter = screen.engine.adapter.id if screen.engine.adapter else None
+    registry = screen.watcher.registry if screen.watcher else Registry()
+    screen.app.push_screen(LossScreen(revision_of(registry, screen.engine.info.fingerprint, adapter)))

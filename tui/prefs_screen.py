@@ -3,8 +3,9 @@
 Each row says how the model follows a preference — learned by the current revision, kept
 in the chat's prompt, or unchecked (never trained on: rephrase it in checkable terms, or
 edit one answer into the answer you want) — and where it came from: the conversation (id
-prefix) and the first words of the message that stated it, or "manual". a adds, e (or enter) edits, space
-switches on/off, d deletes (after asking), esc closes.
+prefix) and the first words of the message that stated it, or "manual". a adds, e (or
+enter) edits, space switches on/off, d deletes (after asking), esc closes. A candidate
+from an import is marked "?": space confirms it, d deletes it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tui.confirm import ConfirmScreen
 
 PREVIEW_WORDS = 6
 FOLLOWED = {"learned": "learned", "in the prompt": "in prompt",
-            "unchecked: in the prompt": "unchecked", "off": "–"}  # fmt: skip
+            "unchecked: in the prompt": "unchecked", "off": "–", "candidate": "?"}  # fmt: skip
 EMPTY = 'No preferences yet: say one in a chat ("From now on, call me Sam.") or press a.'
 
 
@@ -85,9 +86,10 @@ class PrefsScreen(Screen[None]):
         table = self.table
         table.clear()
         for pref in prefs:
+            mark = "?" if not pref.confirmed else "✓" if pref.active else "·"
             followed = FOLLOWED[status(pref, self.plan)]
             # Text, not str: a DataTable reads a str cell as markup ("[/x]" crashed it)
-            table.add_row("✓" if pref.active else "·", Text(printable(pref.text)), pref.kind,
+            table.add_row(mark, Text(printable(pref.text)), pref.kind,
                           followed, Text(printable(self.source(pref))), key=pref.id)  # fmt: skip
         ids = [p.id for p in prefs]
         if select in ids:

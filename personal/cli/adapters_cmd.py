@@ -9,7 +9,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from personal.adapters.curve import draw, read_curve
 from personal.adapters.registry import Registry, Revision
 from personal.cli.show import literal, plain
 from personal.errors import PersonalError
@@ -69,8 +71,10 @@ def show(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."
     reg = Registry()
     rev = _rev(reg, ref, model)
     problems = reg.verify(rev)
+    loss = read_curve(rev.path)
     if as_json:
-        typer.echo(json.dumps({**rev.manifest.to_dict(), "problems": problems}, indent=2))
+        typer.echo(json.dumps({**rev.manifest.to_dict(), "problems": problems,
+                               "loss": loss.to_dict() if loss else None}, indent=2))  # fmt: skip
         return
     m = rev.manifest
     out.print(f"[bold]{rev.id}[/]  {m.created_at}")
@@ -87,36 +91,57 @@ def show(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."
     eq = m.equivalence
     if eq is not None:
         out.print(literal(f"  equivalence {'passed' if eq.passed else 'FAILED'}  "
-                       + json.dumps({**eq.figures, "reasons": list(eq.reasons)})))  # fmt: skip
+                          + json.dumps({**eq.figures, "reasons": list(eq.reasons)})))  # fmt: skip
     out.print(literal(f"  formats    {', '.join(m.formats)}"))
     broken = "[red]" + plain("; ".join(problems)) + "[/]"
     out.print("  files      " + ("ok" if not problems else broken))
+    if loss is None or not (loss.train or loss.val):
+        out.print("  loss       none recorded (an imported revision)")
+        return
+    out.print()
+    out.print(Text.from_ansi(draw(loss, width=min(out.width, 100) - 2, height=16,
+                                  color=out.is_terminal)))  # fmt: skip
+    last = f"train {loss.train[-1][1]:.3f}" if loss.train else ""
+    val = f", validation {loss.val[-1][1]:.3f}" if loss.val else ""
+    out.print(f"  final loss {last}{val} at step {max(p[0] for p in loss.train + loss.val)}")
 
 
 @app.command("diff")
-def diff(a: str, b: str, model: str | None = MODEL) -> None:
+def diff(a: str, b: str, model: str | None = MODEL,
+         as_json: bool = typer.Option(False, "--json", help="Print {a, b, changed: {section: "
+                                      "{key: [a, b]}}, weights_delta} (docs/json-output.md)."),
+         ) -> None:  # fmt: skip
     """What differs between two revisions: config, data, metrics, and the weights."""
     from personal.adapters.compare import weight_delta
 
     reg = Registry()
     ra, rb = _rev(reg, a, model), _rev(reg, b, model)
     da, db = ra.manifest.to_dict(), rb.manifest.to_dict()
+    changes: dict[str, dict[str, list]] = {}
     for section in ("config", "dataset", "training", "metrics"):
         va, vb = da.get(section) or {}, db.get(section) or {}
         keys = sorted(set(va) | set(vb))
-        changed = [(k, va.get(k), vb.get(k)) for k in keys if va.get(k) != vb.get(k)]
+        changed = {k: [va.get(k), vb.get(k)] for k in keys if va.get(k) != vb.get(k)}
         if changed:
-            out.print(f"[bold]{section}[/]")
-            for k, x, y in changed:
-                out.print(literal(f"  {k}: {json.dumps(x)} → {json.dumps(y)}"))
+            changes[section] = changed
     delta = weight_delta(ra.file("mlx"), rb.file("mlx"))
+    if as_json:
+        typer.echo(json.dumps({"a": ra.id, "b": rb.id, "changed": changes,
+                               "weights_delta": delta}, indent=2))  # fmt: skip
+        return
+    for section, changed in changes.items():
+        out.print(f"[bold]{section}[/]")
+        for k, (x, y) in changed.items():
+            out.print(literal(f"  {k}: {json.dumps(x)} → {json.dumps(y)}"))
     out.print(f"[bold]weights[/]  relative change of B·A: {delta:.4f} "
               "(0: identical adapters)")  # fmt: skip
 
 
 @app.command("eval")
 def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."),
-          model: str | None = MODEL) -> None:  # fmt: skip
+          model: str | None = MODEL,
+          as_json: bool = typer.Option(False, "--json", help="Print {revision, objectives, "
+                                       "metrics: {label: {...}}} (docs/json-output.md).")) -> None:  # fmt: skip
     """Re-run the gate's measurements for a revision: the bare base, the base with your
     preferences in its prompt, and the revision without and with them. An imported
     revision (no dataset of its own) is measured on the current revision's dataset, or a
@@ -136,7 +161,8 @@ def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'.
         return train_once(model=model, dry_run=True).dataset
 
     dataset, source = eval_dataset(reg, base.fingerprint, rev, distill)
-    out.print(literal(f"evaluating {rev.short} on {source}"))
+    if not as_json:
+        out.print(literal(f"evaluating {rev.short} on {source}"))
     with Log() as log:
         tools = load_registry(log, strict=False).schemas()
     engine = LlamaEngine(base, n_ctx=2048)
@@ -144,6 +170,12 @@ def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'.
         report = gate.evaluate(engine, dataset, candidate=rev.file("gguf"), tools=tools)
     finally:
         engine.close()
+    if as_json:
+        typer.echo(json.dumps({"revision": rev.id, "dataset": dataset.hash, "data": source,
+                               "objectives": [o.to_dict() for o in report.objectives],
+                               "metrics": {label: asdict(m) for label, m in report.metrics.items()}},
+                              indent=2))  # fmt: skip
+        return
     out.print(literal(gate.format_metrics(report)))
 
 

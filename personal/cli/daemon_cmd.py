@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import fields, replace
 
 import typer
@@ -131,19 +130,20 @@ def uninstall(enable: bool = typer.Option(True, "--enable/--no-enable",
 @app.command("logs")
 def logs(lines: int = typer.Option(40, "-n", help="How many lines."),
          follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines.")) -> None:  # fmt: skip
-    """Show the daemon's log."""
+    """Show the daemon's log (-f: keep following it, across its rotation)."""
+    from personal.cli.follow import follow as follow_lines
+    from personal.cli.follow import last_lines
     from personal.daemon.service import log_file
 
     path = log_file()
-    if not path.exists():
+    shown, fp = last_lines(path, lines)
+    if fp is None and not follow:
         out.print("no daemon log yet")
         return
-    with path.open() as f:
-        for line in f.readlines()[-lines:]:
-            typer.echo(printable(line.rstrip("\n")))
-        while follow:
-            line = f.readline()
-            if line:
-                typer.echo(printable(line.rstrip("\n")))
-            else:
-                time.sleep(0.5)
+    for line in shown:  # log lines quote messages and errors: escapes shown, not run
+        typer.echo(printable(line.rstrip("\n")))
+    if not follow:
+        fp.close()
+        return
+    for line in follow_lines(path, fp):
+        typer.echo(printable(line.rstrip("\n")))

@@ -89,10 +89,17 @@ def show(
 def search(
     query: str = typer.Argument(..., help="Words to find (full-text search)."),
     limit: int = typer.Option(20),
+    as_json: bool = typer.Option(False, "--json", help="Print [{conversation, message, "
+                                 "snippet}] (docs/json-output.md)."),
 ) -> None:
     """Find messages by their text."""
     with Log() as log:
         hits = log.search(query, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([{"conversation": h.conversation.__dict__,
+                                "message": h.message.__dict__, "snippet": h.snippet}
+                               for h in hits], indent=2, ensure_ascii=False))  # fmt: skip
+        return
     if not hits:
         out.print(literal(f"no messages match {query!r}"))
     for hit in hits:

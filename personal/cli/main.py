@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from personal.cli import adapters_cmd, daemon_cmd, log_cmd, models_cmd, prefs_cmd, train_cmd
+from personal.cli import (
+    adapters_cmd,
+    daemon_cmd,
+    import_cmd,
+    log_cmd,
+    models_cmd,
+    prefs_cmd,
+    train_cmd,
+)
 from personal.cli import ask as ask_cmd
 from personal.cli.serve_cmd import serve
 from personal.cli.show import plain
@@ -17,9 +24,9 @@ from personal.fileio import private_umask
 
 app = typer.Typer(
     name="personal",
-    help="Your own small language model: chat, log, and (soon) a nightly personal adapter.",
+    help="Your own small language model: chat, log, and a nightly personal adapter.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # typer's --install-completion / --show-completion
     pretty_exceptions_enable=False,
 )
 app.command("ask")(ask_cmd.ask)
@@ -27,10 +34,27 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(log_cmd.app, name="log")
 app.add_typer(prefs_cmd.app, name="prefs")
 app.command("train")(train_cmd.train)
+app.command("import")(import_cmd.import_)
 app.add_typer(adapters_cmd.app, name="adapters")
 app.add_typer(daemon_cmd.app, name="daemon")
 app.command("serve")(serve)
 err = Console(stderr=True)
+
+
+def _version(show: bool) -> None:
+    if show:
+        from personal import __version__
+
+        typer.echo(f"personal {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Your own small language model: chat, log, and a nightly personal adapter."""
 
 
 @app.command("chat")
@@ -45,29 +69,6 @@ def chat(
     from tui.app import run
 
     run(model=model, conversation=conversation, backend=backend)
-
-
-@app.command("import")
-def import_(
-    file: Path = typer.Argument(..., help="OpenAI chat JSONL or a ChatGPT conversations.json."),
-) -> None:
-    """Import conversations into the log (all of the file, or nothing)."""
-    from personal.log import Log
-    from personal.log.transfer import import_file
-    from personal.prefs.preferences import scan
-
-    with Log() as log:
-        report = import_file(log, file)
-        found = scan(log)  # imported messages carry stated preferences too
-    extra = [f"{n} {what}" for n, what in ((report.preferences, "preferences"),
-                                            (report.notes, "notes")) if n]  # fmt: skip
-    typer.echo(
-        f"imported {report.conversations} conversations ({report.messages} messages"
-        + "".join(f", {e}" for e in extra) + f") from {file} as {report.format}"
-        + (f"; skipped {report.skipped} already in the log" if report.skipped else "")
-    )
-    if found.new:
-        typer.echo(f"found {len(found.new)} stated preferences: personal prefs list")
 
 
 def main() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -12,7 +14,8 @@ from personal.cli.show import literal, plain
 from personal.errors import ModelError
 from personal.models import catalog
 
-app = typer.Typer(help="List and inspect base models; choose the default.", no_args_is_help=True)
+app = typer.Typer(help="List and inspect base models; choose the default; export one.",
+                  no_args_is_help=True)  # fmt: skip
 out = Console(highlight=False)
 
 
@@ -66,3 +69,23 @@ def default(
         typer.echo(f"default model: {model.name}")
     else:
         typer.echo(catalog.default_name())
+
+
+@app.command("export")
+def export(
+    directory: Path = typer.Argument(..., help="Where to write the model (created)."),
+    name: str | None = typer.Option(None, "--model", "-m", help="Catalog name or .gguf path "
+                                    "(default: the default model)."),
+) -> None:
+    """Write a base model in Hugging Face format (config.json, model.safetensors, tokenizer;
+    float32, the weights personal trains on): mlx-lm and transformers load it, with an
+    adapter revision exported for that base (docs/use-elsewhere.md)."""
+    from personal.models.convert import mlx_dir_for
+
+    model = catalog.resolve(name)
+    source = mlx_dir_for(model.path, model.fingerprint)  # converted once, then cached
+    directory.mkdir(parents=True, exist_ok=True)
+    for file in sorted(source.iterdir()):
+        if file.is_file():
+            shutil.copyfile(file, directory / file.name)
+    out.print(f"wrote {model.name} ({model.fingerprint[:12]}) to {directory}", markup=False)

@@ -67,6 +67,12 @@ class TrainConfig:
     val_batches: int = field(
         default=8, metadata={"help": "Validation batches per evaluation (0: the whole set)."}
     )
+    orpo_weight: float = field(
+        default=0.1,
+        metadata={"help": "Weight of ORPO's odds-ratio term on corrections (an edited answer "
+                  "over its original, a kept answer over the one regenerated away or rated "
+                  "down); 0: plain fine-tuning on the chosen answers only."},
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "targets", tuple(self.targets))
@@ -95,6 +101,8 @@ class TrainConfig:
             out.append(f"learning_rate must be in (0, 1), got {self.learning_rate!r}")
         if not _number(self.dropout) or not 0 <= self.dropout < 1:
             out.append(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not _number(self.orpo_weight) or not 0 <= self.orpo_weight <= 10:
+            out.append(f"orpo_weight must be in [0, 10], got {self.orpo_weight!r}")
         unknown = [t for t in self.targets if t not in ALL_TARGETS]
         if unknown or not self.targets or len(set(self.targets)) != len(self.targets):
             out.append(f"targets must be distinct names from {list(ALL_TARGETS)}, "

@@ -71,6 +71,7 @@ class Encoded:
     n_prompt: int
     weight: float
     truncated: bool = False
+    rejected: tuple[int, ...] | None = None  # a correction: the answer rejected for this prompt
 
     @property
     def n_target(self) -> int:
@@ -95,7 +96,14 @@ def encode_example(
     weight = example.get("weight", 1.0)
     if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
         raise TrainingError(f"an example's weight must be a number >= 0, got {weight!r}")
-    return Encoded(tuple(p + c), len(p), float(weight), truncated)
+    rejected = None
+    if example.get("rejected") is not None:
+        if not isinstance(example["rejected"], str) or not example["rejected"].strip():
+            raise TrainingError("a correction's rejected answer must be non-empty text")
+        other = {**example, "messages": [*example["messages"][:-1],
+                                         {"role": "assistant", "content": example["rejected"]}]}  # fmt: skip
+        rejected = tuple(tokenize(render_example(fmt, other)[1], False)[: max(1, max_len - len(p))])
+    return Encoded(tuple(p + c), len(p), float(weight), truncated, rejected)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -10,8 +10,10 @@ person travels with it (feedback already rides on each message):
   [...]}``: the preferences and notes added by hand. Its empty "messages" keeps the line
   readable by tools that expect chat JSONL.
 
-Import restores them as they were (the active flag included), keyed by id: a record whose
-id is already in the log is skipped, so importing twice is harmless.
+Import restores them keyed by id: a record whose id is already in the log is skipped, so
+importing twice is harmless. Notes and scan marks come back as they were; a preference
+comes back as an inert candidate (see personal/log/preferences.py): a file must not be
+able to steer training until the person confirms what it says they want.
 """
 
 from __future__ import annotations
@@ -132,11 +134,14 @@ def write(
     exists: Callable[[str, str], bool],
     conversation_id: str | None = None,
     message_ids: dict[str, str] | None = None,
-) -> tuple[int, int]:
-    """Insert a parsed section; returns (preferences, notes) written. For a
-    conversation's section, `message_ids` maps the file's message ids to the log's."""
+    grown: bool = False,
+) -> tuple[list[str], int]:
+    """Insert a parsed section; returns (the texts of the preference candidates written,
+    the number of notes written). For a conversation's section, `message_ids` maps the
+    file's message ids to the log's; for a conversation imported before (`grown`), the
+    records already in the log are skipped rather than copied."""
     if not section:
-        return 0, 0
+        return [], 0
 
     def message(old: str | None) -> str | None:
         if old is None:
@@ -145,14 +150,15 @@ def write(
             return message_ids.get(old)
         return old if exists("messages", old) else None
 
-    counts = []
+    written: dict[str, list[str]] = {"preferences": [], "notes": []}
     for table, rows in (("preferences", section["preferences"]), ("notes", section["notes"])):
-        written = 0
         for row in rows:
             if is_id(row["id"]) and exists(table, row["id"]):
-                if conversation_id is None:
-                    continue  # the profile was imported before
+                if conversation_id is None or grown:
+                    continue  # imported before
                 row = {**row, "id": None}
+            if table == "preferences":
+                row = preferences.as_candidate(row, "an imported file")
             at = row["created_at"] or now()
             fixed = {
                 **row, "id": row["id"] if is_id(row["id"]) else new_id(), "created_at": at,
@@ -172,9 +178,8 @@ def write(
                 records.insert(db, table, fixed)
             else:
                 preferences.restore(db, fixed)
-            written += 1
-        counts.append(written)
+            written[table].append(row["text"])
     for old in section["scanned"]:
         if (scanned := message(old)) is not None:
             preferences.mark_scanned(db, scanned)
-    return counts[0], counts[1]
+    return written["preferences"], len(written["notes"])

@@ -214,6 +214,14 @@ def m005_notes(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m006_conversation_tools(db: Database) -> None:
+    # The tool schemas offered in a conversation (OpenAI's `tools`, a JSON list), so an
+    # imported fine-tuning file keeps them and the export writes them back. NULL: none
+    # recorded (every conversation before this migration, and chats with no tools).
+    _run(db, "ALTER TABLE conversations ADD COLUMN tools TEXT")
+
+
 def migration_names() -> list[str]:
     """Every migration this version knows, in order (all are pending on a blank db)."""
     with Database(memory=True) as blank:

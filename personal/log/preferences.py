@@ -9,7 +9,12 @@ and the rules of the table live in one place:
 - an extracted preference belongs to its conversation: `forget_conversations` deletes it
   (and the conversation's scan marks); a manual one stays, its source link cleared;
 - a single-valued kind (a name, a sign-off, ...) has at most one active preference: the
-  most recently *stated* one (`insert(..., single_valued=True)`).
+  most recently *stated* one (`insert(..., single_valued=True)`);
+- a preference that came from an imported file is a *candidate*: stored switched off
+  (`active = 0`) with `meta.candidate = {"source", "active"}` (where it came from, and
+  whether it is to be on once confirmed), so no query of active preferences — training,
+  the profile, the single-valued rule — sees it until the person confirms it (`confirm`);
+  `reject` keeps it, inert and marked, so importing the same file again proposes nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +53,12 @@ class Preference:
         """False for a candidate that waits for the person (an imported instruction)."""
         return not self.meta.get("candidate", False)
 
+    @property
+    def rejected(self) -> bool:
+        """A candidate the person turned down (kept so it is not proposed again)."""
+        candidate = self.meta.get("candidate")
+        return isinstance(candidate, dict) and bool(candidate.get("rejected"))
+
 
 # --- reading -----------------------------------------------------------------------------
 def rows(db: Database, rest: str = "", params: list | None = None) -> list[dict[str, Any]]:
@@ -65,8 +76,31 @@ def select(db: Database, rest: str = "", params: list | None = None) -> list[Pre
     return [Preference(**row) for row in rows(db, rest, params)]
 
 
+CONFIRMED = "json_extract(p.meta, '$.candidate') IS NULL"  # SQL: not a candidate
+
+
 def active_texts(db: Database) -> list[str]:
-    return [t for (t,) in db.execute("SELECT text FROM preferences WHERE active = 1")]
+    return [t for (t,) in db.execute(f"SELECT text FROM preferences p WHERE active = 1 AND {CONFIRMED}")]
+
+
+def texts(db: Database) -> list[str]:
+    """Every preference's text, candidates and rejected ones included."""
+    return [t for (t,) in db.execute("SELECT text FROM preferences")]
+
+
+def candidates(db: Database) -> list[Preference]:
+    """Candidates waiting for the person, in the order they were stated."""
+    return select(db, "WHERE json_extract(p.meta, '$.candidate') IS NOT NULL AND "
+                  "NOT COALESCE(json_extract(p.meta, '$.candidate.rejected'), 0) "
+                  "ORDER BY p.stated_at, p.created_at, p.id")  # fmt: skip
+
+
+def imported_from(db: Database, conversation_id: str) -> str | None:
+    """"an imported ... conversation" for a conversation that came from a file, else None."""
+    row = db.execute("SELECT source FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+    if row is None or not str(row[0]).startswith("import:"):
+        return None
+    return f"an imported {row[0].removeprefix('import:')} conversation"
 
 
 def source_of(db: Database, message_id: str) -> tuple[str, str]:
@@ -110,6 +144,57 @@ def insert(
 def restore(db: Database, row: dict[str, Any]) -> None:
     """Write an exported row back as it was (import); JSON columns already encoded."""
     records.insert(db, "preferences", {c: row.get(c) for c in COLUMNS})
+
+
+def as_candidate(row: dict[str, Any], source: str) -> dict[str, Any]:
+    """An exported row (meta decoded) made an inert candidate: switched off until the
+    person confirms it, which gives it back the `active` state it had."""
+    meta = dict(row.get("meta") or {})
+    if not isinstance(meta.get("candidate"), dict):  # already one: keep where it came from
+        meta["candidate"] = {"source": source, "active": bool(row.get("active", True))}
+    return {**row, "active": 0, "meta": meta}
+
+
+def propose(
+    db: Database, *, text: str, kind: str, checker: dict | None, source: str, stated_at: str,
+    origin: str = "manual", source_message_id: str | None = None,
+    conversation_id: str | None = None,
+) -> str:  # fmt: skip
+    """Add an inert candidate (found in an imported file); returns its id."""
+    return insert(
+        db, text=text, kind=kind, checker=checker, origin=origin, stated_at=stated_at,
+        source_message_id=source_message_id, conversation_id=conversation_id,
+        single_valued=False, active=False,
+        meta={"candidate": {"source": source, "active": True}},
+    )  # fmt: skip
+
+
+def confirm(db: Database, pref_id: str, single_valued: bool) -> None:
+    """Make a candidate a preference like any other: on (or off, if it was exported
+    switched off), no longer marked. A single-valued one switches off the others."""
+    (raw,) = db.execute("SELECT meta FROM preferences WHERE id = ?", [pref_id]).fetchone()
+    meta = json.loads(raw or "{}")
+    candidate = meta.pop("candidate", None)
+    if candidate is None:
+        return
+    active = not isinstance(candidate, dict) or bool(candidate.get("active", True))
+    db.execute("UPDATE preferences SET meta = ?, active = ? WHERE id = ?",
+               [json.dumps(meta, ensure_ascii=False), int(active), pref_id])  # fmt: skip
+    if active:
+        kind, checker = db.execute(
+            "SELECT kind, checker FROM preferences WHERE id = ?", [pref_id]).fetchone()  # fmt: skip
+        key = json.loads(checker).get("key") if kind == "fact" and checker else None
+        if single_valued or key:
+            supersede(db, kind, pref_id, key)
+
+
+def reject(db: Database, pref_id: str) -> None:
+    """Turn a candidate down: it stays, switched off and marked, never proposed again."""
+    db.execute(
+        "UPDATE preferences SET active = 0, updated_at = ?, "
+        "meta = json_set(meta, '$.candidate.rejected', json('true')) WHERE id = ?",
+        [now(), pref_id],
+    )
 
 
 def reword(db: Database, pref_id: str, text: str, kind: str, checker: dict | None) -> None:

@@ -21,7 +21,7 @@ TEXT_PART_TYPES = ("text", "input_text", "output_text")
 CONVERSATION_SELECT = (
     "SELECT c.id, c.title, c.source, c.created_at, c.updated_at, "
     "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count, "
-    "c.meta FROM conversations c"
+    "c.meta, c.tools FROM conversations c"
 )
 MESSAGE_COLUMNS = (
     "id, conversation_id, seq, role, content, tool_calls, tool_call_id, name, created_at, "
@@ -39,6 +39,7 @@ class Conversation:
     updated_at: str
     message_count: int
     meta: dict
+    tools: list | None = None  # tool schemas offered in it (OpenAI shape), if recorded
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ class ParsedConversation:
     meta: dict
     messages: list[dict] = field(default_factory=list)  # rows for `messages`, + "feedback"
     signals: dict = field(default_factory=dict)  # preferences, notes, scanned (signals.py)
+    tools: list | None = None  # the tool schemas offered in it (OpenAI shape)
+    line: int | None = None  # where it is in its file (JSONL), for errors
 
 
 # --- rows ------------------------------------------------------------------------------
@@ -103,7 +106,11 @@ def dicts(cursor: sqlite3.Cursor) -> list[dict]:
 
 
 def conversations(cursor: sqlite3.Cursor) -> list[Conversation]:
-    return [Conversation(**{**r, "meta": json.loads(r["meta"])}) for r in dicts(cursor)]
+    return [
+        Conversation(**{**r, "meta": json.loads(r["meta"]),
+                        "tools": None if r["tools"] is None else json.loads(r["tools"])})
+        for r in dicts(cursor)
+    ]  # fmt: skip
 
 
 def messages(cursor: sqlite3.Cursor) -> list[LoggedMessage]:

@@ -7,38 +7,65 @@ along under its "personal" key, so our own export re-imports without loss.
 Preferences, notes and scan marks travel too (see `signals`): on each conversation's
 line, and on a last "profile" line for what was added by hand.
 
-Import reads that format (or anyone's OpenAI-style JSONL) and ChatGPT's data export
-(`conversations.json`, or the .zip it comes in). A file is imported whole or not at all:
-it is parsed and checked completely before anything is written, then written in one
-transaction. Conversations whose id is already in the log are skipped, so importing the
-same file twice is harmless.
+Import reads that format, anyone's OpenAI chat or fine-tuning JSONL, ChatGPT's and
+Claude's data exports and simonw/llm's logs.db (recognised by shape: personal/log/imports/).
+A file is imported whole or not at all: it is read and checked completely before anything
+is written, then written in one transaction. A conversation already in the log is known
+again (by its id, or the export's own id for it): if the export holds more of it than the
+log, the new messages are appended; otherwise it is skipped, so importing the same file
+twice is harmless. Preferences found in a file (our export's, ChatGPT's custom instructions
+and memory) are written as inert candidates that wait for the person's confirmation.
+`dry_run` does all of it inside a transaction that is rolled back: the report says
+exactly what an import would do.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import zipfile
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from personal.errors import ImportFormatError, LogError
 from personal.log import export_extras as signals
-from personal.log import records
-from personal.log.chatgpt import parse_chatgpt
-from personal.log.ids import is_id, new_id, now, to_epoch_ms
+from personal.log import preferences, records
+from personal.log.ids import is_id, new_id
+from personal.log.imports.parsed import Parsed
+from personal.log.imports.read import MAX_BYTES, read_import
 from personal.log.store import Log
+
+CHANGED = ("conversations imported before whose earlier turns differ now, in the export or "
+           "in the log (kept as they were)")
 
 
 @dataclass(frozen=True)
 class ImportReport:
-    format: str  # "openai-jsonl" | "chatgpt"
-    conversations: int  # imported
-    messages: int  # imported
-    skipped: int  # conversations already in the log (or with nothing to import)
-    preferences: int = 0  # imported
-    notes: int = 0  # imported
+    """What an import did (or, for a dry run, would do). `to_json()` is the stable shape
+    `personal import --json` prints (docs/json-output.md)."""
+
+    format: str  # "openai-jsonl" | "chatgpt" | "claude" | "llm"
+    conversations: int  # new conversations
+    messages: int  # messages added (to new conversations and to grown ones)
+    skipped: int  # conversations already in the log with nothing new, or with nothing to import
+    preferences: int = 0  # preference candidates written (they wait for confirmation)
+    notes: int = 0  # notes written
+    grown: int = 0  # conversations imported before that gained messages
+    dropped: tuple[tuple[str, int], ...] = ()  # (what was left out and why, how many)
+    dry_run: bool = False
+    proposed: tuple[str, ...] = field(default=(), compare=False)  # the candidates' texts
+    # a dry run's new user messages, for the preference layer to say what they state
+    said: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format, "dry_run": self.dry_run,
+            "conversations": {"new": self.conversations, "grown": self.grown,
+                              "unchanged": self.skipped},
+            "messages": self.messages, "notes": self.notes,
+            "preference_candidates": list(self.proposed),
+            "dropped": [{"reason": r, "count": n} for r, n in self.dropped],
+        }  # fmt: skip
 
 
 # --- export ----------------------------------------------------------------------------
@@ -62,6 +89,8 @@ def export_jsonl(
             "meta": conversation.meta,
             "messages": [_export_message(log, m) for m in log.messages(conversation.id)],
         }
+        if conversation.tools:
+            line["tools"] = conversation.tools  # as a fine-tuning file has them
         with log.locked() as db:
             if section := signals.for_conversation(db, conversation.id):
                 line["personal"] = section
@@ -96,170 +125,166 @@ def _export_message(log: Log, m: records.LoggedMessage) -> dict:
 
 
 # --- import ----------------------------------------------------------------------------
-def import_file(log: Log, path: str | Path) -> ImportReport:
-    """Import a JSONL or ChatGPT export file, all or nothing (see the module docstring)."""
-    path = Path(path)
-    text = _read(path)
-    if text.lstrip().startswith("["):
-        return _write(log, "chatgpt", parse_chatgpt(str(path), text))
-    return _write(log, "openai-jsonl", *_parse_jsonl(str(path), text))
+class _DryRun(Exception):
+    """Raised inside the import's transaction to roll a dry run back."""
 
 
-def _read(path: Path) -> str:
-    try:
-        if zipfile.is_zipfile(path):  # ChatGPT's export arrives as a .zip
-            with zipfile.ZipFile(path) as archive:
-                names = [n for n in archive.namelist() if n.endswith("conversations.json")]
-                if not names:
-                    raise ImportFormatError(str(path), None, "the zip has no conversations.json")
-                data = archive.read(names[0])
-        else:
-            data = path.read_bytes()
-    except OSError as e:
-        raise LogError(f"cannot read {path}: {e.strerror or e}", hint="check the path") from e
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ImportFormatError(str(path), None, f"not UTF-8 text ({e.reason})") from None
-    if not text.strip():
-        raise ImportFormatError(str(path), None, "the file is empty")
-    return text
+def import_file(
+    log: Log, path: str | Path, *, dry_run: bool = False, max_bytes: int = MAX_BYTES,
+    candidates: list[dict] | None = None,
+) -> ImportReport:  # fmt: skip
+    """Import an export file, all or nothing (see the module docstring)."""
+    return write(log, read_import(path, max_bytes), candidates, dry_run=dry_run)
 
 
-def _parse_jsonl(path: str, text: str) -> tuple[list[records.ParsedConversation], list[dict]]:
-    parsed, profiles = [], []
-    # split on "\n" only: str.splitlines() would also split on U+2028 inside strings
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            if isinstance(obj, dict) and obj.get("type") == "profile":
-                profiles.append(signals.parse(obj))
-                continue
-            parsed.append(_jsonl_conversation(obj))
-        except json.JSONDecodeError as e:
-            raise ImportFormatError(path, number, f"not valid JSON ({e.msg})") from None
-        except ValueError as e:
-            raise ImportFormatError(path, number, str(e)) from None
-    return parsed, profiles
+def instruction_candidates(parsed: Parsed) -> list[dict]:
+    """The preference candidates of a file's custom instructions and memory, as they are:
+    `personal.prefs.importing` words and classifies them instead."""
+    return [{"text": i.text, "kind": i.kind, "checker": None, "source": i.source,
+             "stated_at": i.stated_at} for i in parsed.instructions]  # fmt: skip
 
 
-def _jsonl_conversation(obj: Any) -> records.ParsedConversation:
-    if not isinstance(obj, dict):
-        raise ValueError('a line must be a JSON object with a "messages" list')
-    if not isinstance(obj.get("messages"), list):
-        raise ValueError(
-            'no "messages" list' if "messages" not in obj else '"messages" must be a list'
-        )
-    meta = records.typed(obj, "meta", dict) or {}
-    ours = is_id(obj.get("id"))  # our own export: keep its ids and metadata
-    if obj.get("id") is not None and not ours:
-        meta = {**meta, "source_id": obj["id"]}
-    messages = []
-    for number, message in enumerate(obj["messages"], start=1):
-        try:
-            messages.append(_jsonl_message(message))
-        except ValueError as e:
-            raise ValueError(f"message {number}: {e}") from None
-    created_at = _timestamp(obj, "created_at") or (messages[0]["created_at"] if messages else None)
-    created_at = created_at or now()
-    for m in messages:
-        m["created_at"] = m["created_at"] or created_at
-    if "title" in obj:
-        title = records.typed(obj, "title", str)
-    else:
-        title = next(
-            (records.title_from(m["content"]) for m in messages if m["role"] == "user"), None
-        )
-    return records.ParsedConversation(
-        id=obj["id"] if ours else new_id(),
-        title=title,
-        source=(records.typed(obj, "source", str) if ours else None) or "import:openai-jsonl",
-        created_at=created_at,
-        updated_at=_timestamp(obj, "updated_at")
-        or max([created_at, *(m["created_at"] for m in messages)]),
-        meta=meta,
-        messages=messages,
-        signals=signals.parse(obj.get("personal")) if ours else {},
-    )
-
-
-def _jsonl_message(message: Any) -> dict:
-    row = records.parse_message(message)
-    extra = records.typed(message, "personal", dict) or {}
-    status = extra.get("status", "complete")
-    records.check_status(status)
-    feedback = records.typed(extra, "feedback", list) or []
-    if not all(isinstance(f, dict) and isinstance(f.get("kind"), str) for f in feedback):
-        raise ValueError('"feedback" must be a list of objects with a "kind"')
-    return {
-        **row,
-        "id": extra["id"] if is_id(extra.get("id")) else new_id(),
-        "created_at": _timestamp(extra, "created_at"),
-        **{
-            k: records.typed(extra, k, str)
-            for k in ("model", "model_fingerprint", "adapter", "backend")
-        },
-        # a stream exported mid-way will never finish here
-        "status": "interrupted" if status == "streaming" else status,
-        "prompt_tokens": records.typed(extra, "prompt_tokens", int),
-        "completion_tokens": records.typed(extra, "completion_tokens", int),
-        "ttft_ms": records.typed(extra, "ttft_ms", (int, float)),
-        "duration_ms": records.typed(extra, "duration_ms", (int, float)),
-        "meta": records.typed(extra, "meta", dict) or {},
-        "feedback": feedback,
-    }
-
-
-def _timestamp(obj: dict, key: str) -> str | None:
-    value = records.typed(obj, key, str)
-    if value is not None:
-        try:
-            to_epoch_ms(value)
-        except ValueError:
-            raise ValueError(f'"{key}" is not an ISO-8601 timestamp: {value!r}') from None
-    return value
-
-
-def _write(
-    log: Log, fmt: str, parsed: list[records.ParsedConversation], profiles: tuple = ()
+def write(
+    log: Log, parsed: Parsed, candidates: list[dict] | None = None, dry_run: bool = False
 ) -> ImportReport:
-    imported = messages = skipped = preferences = notes = 0
-    db, pid = log.db, os.getpid()
+    """Write a checked file in one transaction (rolled back for a dry run). `candidates`:
+    preference candidates to propose ({text, kind, checker, source, stated_at}); by
+    default the file's instructions as they are."""
+    if candidates is None:
+        candidates = instruction_candidates(parsed)
+    writer = _Writer(log, parsed)
+    try:
+        with log.transaction():
+            for c in parsed.conversations:
+                writer.conversation(c)
+            for _line, section in parsed.profiles:
+                texts, notes = signals.write(log.db, section, writer.exists)
+                writer.proposed += texts
+                writer.notes += notes
+            writer.propose(candidates)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return writer.report(dry_run)
 
-    def exists(table: str, record_id: str) -> bool:
-        return db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [record_id]).fetchone() is not None
 
-    with log.transaction():
-        for c in parsed:
-            if (not c.messages and fmt == "chatgpt") or exists("conversations", c.id):
-                skipped += 1
-                continue
-            records.insert(db, "conversations", {
+class _Writer:
+    def __init__(self, log: Log, parsed: Parsed):
+        self.db, self.parsed, self.pid = log.db, parsed, os.getpid()
+        self.dropped = Counter(parsed.dropped)
+        self.new = self.grown = self.messages = self.skipped = self.notes = 0
+        self.proposed: list[str] = []
+        self.said: list[str] = []
+        self.keys = dict(self.db.execute(  # how a foreign JSONL line is known again
+            f"SELECT {_KEY_SQL}, id FROM conversations WHERE source = 'import:openai-jsonl' "
+            f"AND {_KEY_SQL} IS NOT NULL").fetchall())  # fmt: skip
+
+    def exists(self, table: str, record_id: str) -> bool:
+        sql = f"SELECT 1 FROM {table} WHERE id = ?"
+        return self.db.execute(sql, [record_id]).fetchone() is not None
+
+    def conversation(self, c: records.ParsedConversation) -> None:
+        key = _key(c.meta) if c.source == "import:openai-jsonl" else None
+        known = c.id if self.exists("conversations", c.id) else self.keys.get(key)
+        if known is None:
+            if not c.messages and self.parsed.format != "openai-jsonl":
+                self.skipped += 1
+                return
+            records.insert(self.db, "conversations", {
                 "id": c.id, "title": c.title, "source": c.source, "created_at": c.created_at,
-                "updated_at": c.updated_at, "meta": json.dumps(c.meta),
+                "updated_at": c.updated_at, "meta": json.dumps(c.meta, ensure_ascii=False),
+                "tools": None if c.tools is None else json.dumps(c.tools, ensure_ascii=False),
             })  # fmt: skip
-            ids = {}  # the file's message ids -> the log's
-            for seq, m in enumerate(c.messages, start=1):
-                feedback = m.pop("feedback")
-                old = m["id"]
-                if exists("messages", m["id"]):  # a hand-edited file may reuse ids
-                    m["id"] = new_id()
-                ids[old] = m["id"]
-                records.insert(db, "messages", {
-                    **m, "conversation_id": c.id, "seq": seq, "writer_pid": pid,
-                    "meta": json.dumps(m["meta"]),
-                })  # fmt: skip
-                for f in feedback:
-                    records.insert(db, "feedback", _feedback_row(f, m, exists))
-            p, n = signals.write(db, c.signals, exists, c.id, ids)
-            imported, messages = imported + 1, messages + len(c.messages)
-            preferences, notes = preferences + p, notes + n
-        for section in profiles:
-            p, n = signals.write(db, section, exists)
-            preferences, notes = preferences + p, notes + n
-    return ImportReport(fmt, imported, messages, skipped, preferences, notes)
+            if key is not None:
+                self.keys[key] = c.id
+            self.new += 1
+            self.add(c, c.id, c.messages, 1, {}, grown=False)
+            return
+        old = self.db.execute("SELECT id, role, content, tool_calls, tool_call_id FROM messages "
+                              "WHERE conversation_id = ? ORDER BY seq", [known]).fetchall()  # fmt: skip
+        new = c.messages
+        same = [_same(*o[1:]) for o in old] == [_same(m["role"], m["content"], m["tool_calls"],
+                                                       m["tool_call_id"]) for m in new[:len(old)]]  # fmt: skip
+        if not same or len(new) <= len(old):
+            if not same and len(old) <= len(new):
+                self.dropped[CHANGED] += 1
+            self.skipped += 1
+            return
+        ids = {m["id"]: o[0] for m, o in zip(new[: len(old)], old, strict=True)}  # file -> log
+        self.grown += 1
+        self.add(c, known, new[len(old):], len(old) + 1, ids, grown=True)
+        self.db.execute("UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?",
+                        [max(m["created_at"] for m in new), known])  # fmt: skip
+
+    def add(self, c: records.ParsedConversation, conversation_id: str, messages: list[dict],
+            first_seq: int, ids: dict[str, str], grown: bool) -> None:  # fmt: skip
+        written = []  # (row, feedback), once every message has its id in the log
+        for seq, m in enumerate(messages, start=first_seq):
+            m = dict(m)
+            feedback = m.pop("feedback")
+            file_id = m["id"]
+            if self.exists("messages", m["id"]):  # a hand-edited file may reuse ids
+                m["id"] = new_id()
+            ids[file_id] = m["id"]
+            records.insert(self.db, "messages", {
+                **m, "conversation_id": conversation_id, "seq": seq, "writer_pid": self.pid,
+                "meta": json.dumps(m["meta"], ensure_ascii=False),
+            })  # fmt: skip
+            written.append((m, feedback))
+            if m["role"] == "user" and m["content"]:
+                self.said.append(m["content"])
+        for m, feedback in written:
+            for f in feedback:
+                row = _feedback_row(f, m, self.exists)
+                meta = json.loads(row["meta"])
+                if meta.get("replaced_by") in ids:  # the answer that replaced it, in the log
+                    row["meta"] = json.dumps({**meta, "replaced_by": ids[meta["replaced_by"]]})
+                records.insert(self.db, "feedback", row)
+        self.messages += len(messages)
+        texts, notes = signals.write(self.db, c.signals, self.exists, conversation_id, ids, grown)
+        self.proposed += texts
+        self.notes += notes
+
+    def propose(self, candidates: list[dict]) -> None:
+        """Candidates whose text no preference has yet (the newest statement of each)."""
+        known = {_plain(t) for t in preferences.texts(self.db)}
+        newest: dict[str, dict] = {}
+        for c in sorted(candidates, key=lambda c: c["stated_at"]):
+            if _plain(c["text"]) not in known:
+                newest[_plain(c["text"])] = c
+        for c in sorted(newest.values(), key=lambda c: c["stated_at"]):
+            preferences.propose(self.db, text=c["text"], kind=c["kind"], checker=c["checker"],
+                                source=c["source"], stated_at=c["stated_at"])  # fmt: skip
+            self.proposed.append(c["text"])
+
+    def report(self, dry_run: bool) -> ImportReport:
+        dropped = tuple(sorted((r, n) for r, n in self.dropped.items() if n))
+        return ImportReport(
+            self.parsed.format, self.new, self.messages, self.skipped, len(self.proposed),
+            self.notes, self.grown, dropped, dry_run, tuple(self.proposed),
+            tuple(self.said) if dry_run else (),
+        )
+
+
+_KEY_SQL = ("COALESCE(json_extract(meta, '$.import_key'), "
+            "'jsonl:' || json_extract(meta, '$.source_id'))")
+
+
+def _key(meta: dict) -> str | None:
+    """A foreign JSONL line's identity: the id it had in its file, else its content."""
+    if meta.get("source_id") is not None:
+        return f"jsonl:{meta['source_id']}"
+    return meta.get("import_key")
+
+
+def _same(role: str, content: str | None, tool_calls: str | None, call_id: str | None) -> tuple:
+    calls = json.dumps(json.loads(tool_calls), sort_keys=True) if tool_calls else None
+    return role, content or "", calls, call_id
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.casefold().split()).rstrip(".!")
 
 
 def _feedback_row(f: dict, message: dict, exists: Any) -> dict:
@@ -274,4 +299,4 @@ def _feedback_row(f: dict, message: dict, exists: Any) -> dict:
     }  # fmt: skip
 
 
-__all__ = ["ImportReport", "export_jsonl", "import_file"]
+__all__ = ["ImportReport", "export_jsonl", "import_file", "instruction_candidates", "write"]

@@ -16,12 +16,18 @@ Rules the store keeps:
 - For kinds that hold one value (name, sign-off, language, length) the most recently
   stated active one wins: stating a new one deactivates the older ones, and an older
   statement found later (an import) is kept inactive.
+- What came from an imported file — its preferences, custom instructions and memory, and
+  what the extractor finds in imported conversations — is a *candidate*: inert (no
+  training, no profile) until the person confirms it (`confirm`) or turns it down
+  (`reject`).
+- Training only ever sees confirmed, active preferences with a checker that works
+  (`list(active_only=True)`): a malformed checker is set aside, never raised mid-run.
 """
 
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlite_utils import Database
 
@@ -30,7 +36,7 @@ from personal.log import Log, LoggedMessage, records
 from personal.log import preferences as rows
 from personal.log.ids import now
 from personal.log.preferences import Preference
-from personal.prefs.check import check
+from personal.prefs.check import check, problems
 from personal.prefs.extract import KINDS, Candidate, classify, extract
 
 ORIGINS = ("extracted", "manual")
@@ -84,10 +90,52 @@ class Preferences:
         return self.get(pref_id)
 
     def list(self, active_only: bool = False) -> builtins.list[Preference]:
-        """In the order they were stated."""
-        where = "WHERE p.active = 1 " if active_only else ""
+        """In the order they were stated. `active_only`: what training and the profile
+        use — confirmed and switched on; a checker that cannot run is left off (it is
+        named in `meta["checker_error"]`), so one bad preference never breaks a run."""
+        where = f"WHERE p.active = 1 AND {rows.CONFIRMED} " if active_only else ""
         with self.log.locked() as db:
-            return rows.select(db, f"{where}ORDER BY p.stated_at, p.created_at, p.id")
+            found = rows.select(db, f"{where}ORDER BY p.stated_at, p.created_at, p.id")
+        if not active_only:
+            return found
+        out = []
+        for p in found:
+            problem = None if p.checker is None else checker_problem(p.checker)
+            out.append(p if problem is None else replace(
+                p, checker=None, meta={**p.meta, "checker_error": problem}))  # fmt: skip
+        return out
+
+    def candidates(self) -> builtins.list[Preference]:
+        """Candidates from imports waiting for the person (rejected ones left out)."""
+        with self.log.locked() as db:
+            return rows.candidates(db)
+
+    def confirm(self, id_or_prefix: str) -> Preference:
+        """Accept a candidate: from now on it is a preference like any other."""
+        with self.log.transaction():
+            pref = self._candidate(id_or_prefix)
+            if pref.checker is not None and (problem := checker_problem(pref.checker)):
+                raise InvalidSignal(f"preference {pref.text!r} has a checker that cannot run "
+                                    f"({problem})", hint=f"reword it: personal prefs edit "
+                                    f"{pref.id[:10]} \"...\" (a new checker is derived)")  # fmt: skip
+            rows.confirm(self.log.db, pref.id, pref.kind in SINGLE_VALUED)
+        return self.get(pref.id)
+
+    def reject(self, id_or_prefix: str) -> Preference:
+        """Turn a candidate down (kept, inert, so the same import does not propose it
+        again)."""
+        with self.log.transaction():
+            pref = self._candidate(id_or_prefix)
+            rows.reject(self.log.db, pref.id)
+        return self.get(pref.id)
+
+    def _candidate(self, id_or_prefix: str) -> Preference:
+        pref_id = records.resolve(self.log.db, "preferences", id_or_prefix, "preference")
+        pref = rows.select(self.log.db, "WHERE p.id = ?", [pref_id])[0]
+        if pref.confirmed:
+            raise InvalidSignal(f"preference {pref.id[:10]} is not a candidate: it is already "
+                                "confirmed", hint="personal prefs list --all")  # fmt: skip
+        return pref
 
     def get(self, id_or_prefix: str) -> Preference:
         with self.log.locked() as db:
@@ -111,12 +159,14 @@ class Preferences:
 
     def set_active(self, id_or_prefix: str, active: bool) -> Preference:
         """Switch a preference on or off; switching one on switches off the others of a
-        single-valued kind."""
+        single-valued kind. For a candidate, on confirms it and off rejects it."""
         with self.log.transaction():
             db = self.log.db
             pref_id = records.resolve(db, "preferences", id_or_prefix, "preference")
-            kind = rows.select(db, "WHERE p.id = ?", [pref_id])[0].kind
-            rows.set_active(db, pref_id, active, kind in SINGLE_VALUED)
+            pref = rows.select(db, "WHERE p.id = ?", [pref_id])[0]
+            if not pref.confirmed:
+                return self.confirm(pref_id) if active else self.reject(pref_id)
+            rows.set_active(db, pref_id, active, pref.kind in SINGLE_VALUED)
         return self.get(pref_id)
 
     def profile(self) -> str:
@@ -177,15 +227,25 @@ def scan(log: Log, since: str | None = None) -> ScanReport:
 def _scan_message(
     db: Database, message_id: str, conversation_id: str, content: str | None, at: str
 ) -> tuple[list[str], int]:
-    """Extract from one message and mark it read; returns (new ids, duplicates)."""
+    """Extract from one message and mark it read; returns (new ids, duplicates). What an
+    imported conversation states is proposed as a candidate, not switched on."""
     new, duplicates = [], 0
+    source = rows.imported_from(db, conversation_id)
     for candidate in extract(content or ""):
         if candidate.kind == "withdraw":  # "stop signing off": switch the old one off
-            checker = candidate.checker or {}
-            rows.supersede(db, checker.get("kind", ""), message_id, checker.get("key"))
+            if not source:  # what an imported file says switches nothing off
+                checker = candidate.checker or {}
+                rows.supersede(db, checker.get("kind", ""), message_id, checker.get("key"))
             continue
-        if _same(candidate.text) in {_same(t) for t in rows.active_texts(db)}:
+        known = rows.texts(db) if source else rows.active_texts(db)
+        if _same(candidate.text) in {_same(t) for t in known}:
             duplicates += 1
+            continue
+        if source:
+            new.append(rows.propose(
+                db, text=candidate.text, kind=candidate.kind, checker=candidate.checker,
+                source=source, stated_at=at, origin="extracted",
+                source_message_id=message_id, conversation_id=conversation_id))  # fmt: skip
             continue
         new.append(_insert(db, candidate, "extracted", message_id, conversation_id, at))
         if candidate.kind == "avoid" and (candidate.checker or {}).get("type") == "avoid":
@@ -212,6 +272,20 @@ def _insert(
     )  # fmt: skip
 
 
+def checker_problem(checker: object) -> str | None:
+    """Why a checker cannot be used (None when it can): what `problems` finds wrong with
+    it, or what `check` raises on an answer (whatever it raises would break training)."""
+    found = problems(checker)
+    if found:
+        return "; ".join(found)
+    for answer in ("", "A short answer, Sam.\n- one\n- two"):
+        try:
+            check(checker, answer)  # type: ignore[arg-type]
+        except Exception as e:  # noqa: BLE001
+            return f"{type(e).__name__}: {e}"
+    return None
+
+
 def _text(text: str) -> str:
     if not isinstance(text, str) or not text.strip():
         raise InvalidSignal("a preference needs some text", hint='e.g. "Answer in French."')
@@ -223,6 +297,6 @@ def _same(text: str) -> str:
 
 
 __all__ = [
-    "Candidate", "Preference", "Preferences", "ScanReport", "check", "classify", "derive_checks",
-    "extract", "extract_from_message", "scan",
+    "Candidate", "Preference", "Preferences", "ScanReport", "check", "checker_problem",
+    "classify", "derive_checks", "extract", "extract_from_message", "scan",
 ]  # fmt: skip

@@ -40,7 +40,10 @@ UNCHECKED_HINT = (
 
 def status(preference, plan: dict[str, str] | None) -> str:
     """How the model follows a preference now: "learned", "in the prompt" (checked, not
-    learned yet), or "unchecked: in the prompt"."""
+    learned yet), "unchecked: in the prompt", "off", or "candidate" (from an import, not
+    confirmed: used nowhere)."""
+    if not getattr(preference, "confirmed", True):
+        return "candidate"
     if not preference.active:
         return "off"
     if not preference.checker:

@@ -4,8 +4,8 @@
     GET  /api/revisions                  adapter revisions: what each learned, gate
                                          metrics, verdict, loss curve (loss.json)
     GET  /api/preferences                stated preferences, candidates first
-    POST /api/preferences/{id}/confirm   confirm a candidate (see `confirm` below)
-    POST /api/preferences/{id}/reject    delete a preference
+    POST /api/preferences/{id}/confirm   confirm a candidate from an import
+    POST /api/preferences/{id}/reject    turn a candidate down, or delete a preference
     GET  /api/daemon                     the nightly run: last, next, running
 
 The chat box on the page talks to /v1/chat/completions like any other client.
@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse
 
 from personal.adapters.registry import Revision
 from personal.api.errors import APIError
-from personal.errors import DatabaseLocked, LogError, NotFound
+from personal.errors import DatabaseLocked, InvalidSignal, LogError, NotFound
 from personal.log import Log
 from personal.prefs.preferences import Preferences
 from personal.server.runtime import Runtime
@@ -54,29 +54,29 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/api/preferences")
     def preferences() -> dict[str, Any]:
-        """Candidates waiting for the person first, then the others, oldest first."""
-        prefs = Preferences(chat_log()).list()
+        """Candidates waiting for the person first (rejected ones left out), then the
+        others, oldest first."""
+        prefs = [p for p in Preferences(chat_log()).list() if not p.rejected]
         rows = [{"id": p.id, "text": p.text, "kind": p.kind, "origin": p.origin,
                  "active": p.active, "confirmed": p.confirmed, "stated_at": p.stated_at}
                 for p in sorted(prefs, key=lambda p: p.confirmed)]  # fmt: skip
-        return {"preferences": rows, "can_confirm": hasattr(Preferences, "confirm")}
+        return {"preferences": rows}
 
     @r.post("/api/preferences/{preference_id}/confirm")
     def confirm(preference_id: str) -> dict[str, Any]:
-        """Confirm a candidate preference. HOOK: the confirm API comes with the hardening
-        work (imported preferences inert until confirmed); until `Preferences.confirm`
-        exists this answers 400 (code "confirm_unavailable") and the page says so."""
-        prefs = Preferences(chat_log())
-        if not hasattr(prefs, "confirm"):
-            raise APIError("Confirming candidates is not available in this version yet; "
-                           "reject works.", code="confirm_unavailable")  # fmt: skip
-        return {"confirmed": _pref(prefs.confirm, preference_id).id}
+        """Confirm a candidate from an import: from now on it is a preference like any
+        other (400 when it is not a candidate, or its check cannot run)."""
+        return {"confirmed": _pref(Preferences(chat_log()).confirm, preference_id).id}
 
     @r.post("/api/preferences/{preference_id}/reject")
     def reject(preference_id: str) -> dict[str, Any]:
-        """Delete a preference (it is not extracted again)."""
-        _pref(Preferences(chat_log()).remove, preference_id)
-        return {"removed": preference_id}
+        """Turn a candidate down (it is not proposed again), or delete a preference (it is
+        not extracted again)."""
+        prefs = Preferences(chat_log())
+        if _pref(prefs.get, preference_id).confirmed:
+            _pref(prefs.remove, preference_id)
+            return {"removed": preference_id}
+        return {"rejected": _pref(prefs.reject, preference_id).id}
 
     @r.get("/api/daemon")
     def daemon() -> dict[str, Any]:
@@ -98,6 +98,9 @@ def _pref(action: Any, preference_id: str) -> Any:
         return action(preference_id)
     except NotFound as e:
         raise APIError(e.message, status=404, type="not_found_error") from None
+    except InvalidSignal as e:  # not a candidate; a check that cannot run
+        raise APIError(f"{e.message} ({e.hint})" if e.hint else e.message,
+                       code="not_a_candidate") from None
     except LogError as e:  # an ambiguous id, a busy log
         raise APIError(e.message, status=409 if isinstance(e, DatabaseLocked) else 400) from None
 

@@ -25,6 +25,7 @@ dropped, since training on it would teach the adapter to break the preference.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import Counter
@@ -116,7 +117,7 @@ def build_dataset(
     checks = [(p.text, p.checker) for p in taught]
     gone = [(o.text, o.checker) for o in withdrawn or []]
     found = harvest.harvest(log, tools, checks, config.system_prompt, since, gone)
-    log_examples = _select(found.examples, config, seed)
+    log_examples = _unique(_select(found.examples, config, seed))
     n_prefs = config.preference_prompts if taught else 0
     _enough(len(log_examples) + n_prefs + len(facts_told) * 4, config)
 
@@ -200,6 +201,19 @@ def _fact_examples(told: list[Preference], checks: list[Check], config: DistillC
             out.append(example(messages, "fact", tools=tools, weight=2.0,
                                source=[p.source_message_id] if p.source_message_id else [],
                                meta={"group": f"fact:{p.id}:{question}", "fact": p.id}))  # fmt: skip
+    return out
+
+
+def _unique(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same conversation answered the same way counts once: a log that repeats itself
+    would otherwise weigh those answers many times over and the adapter would recite them
+    in answer to other questions."""
+    seen, out = set(), []
+    for ex in examples:
+        key = json.dumps([ex["messages"], ex.get("rejected")], sort_keys=True, ensure_ascii=False)
+        if key not in seen:
+            seen.add(key)
+            out.append(ex)
     return out
 
 

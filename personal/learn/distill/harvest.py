@@ -110,6 +110,7 @@ class _Reader:
     system_prompt: str
     since: str | None
     withdrawn: list[Check] = field(default_factory=list)
+    turned_down: str | None = None  # in the turn being read: the last answer rejected
 
     def prompt(self, upto: int) -> list[dict[str, Any]]:
         """History before message `upto`, under the chat's default system prompt: an
@@ -150,14 +151,18 @@ class _Reader:
             return True
         return False
 
-    def add(self, messages: list[dict], kind: str, ui: int, source: list[str], **meta: Any) -> None:
+    def add(self, messages: list[dict], kind: str, ui: int, source: list[str],
+            rejected: str | None = None, **meta: Any) -> None:  # fmt: skip
         u = self.msgs[ui]
         group = f"turn:{u.id}" if kind == "tool" else f"conv:{self.conv.id}"
         meta = {"turn": u.id, "group": group, "conversation": self.conv.id,
                 "new": self.since is None or u.created_at > self.since,
                 "at": self.msgs[ui].created_at, **meta}  # fmt: skip
-        self.found.examples.append(example(messages, kind, tools=self.tools,
-                                           source=[u.id, *source], meta=meta))  # fmt: skip
+        ex = example(messages, kind, tools=self.tools, source=[u.id, *source], meta=meta)
+        if rejected and rejected.strip() != messages[-1].get("content", "").strip():
+            ex["rejected"] = rejected  # a correction: trained as preferred over it (ORPO)
+            self.found.stats["corrections"] += 1
+        self.found.examples.append(ex)
         self.found.stats[f"{kind}_examples"] += 1
 
     # --- one turn -------------------------------------------------------------------------
@@ -171,12 +176,15 @@ class _Reader:
             return
         kept = negative = False
         pending: tuple[list[dict], LoggedMessage, list[LoggedMessage]] | None = None
+        self.turned_down = None  # the last answer regenerated away or rated down
         for i in range(ui + 1, end):
             m = self.msgs[i]
             if m.role != "assistant":
                 continue
             if self.negative(m):
                 negative = True
+                if not m.tool_calls and (m.content or "").strip():
+                    self.turned_down = m.content
                 continue
             if m.status != "complete" or not (self.text(m) or m.tool_calls):
                 continue
@@ -256,8 +264,11 @@ class _Reader:
         turn = self.msgs[ui + 1 : self.msgs.index(m)]  # the calls and results it answers
         source = [x.id for x in turn if x.role == "tool" or x.tool_calls]
         meta = {"stage": "answer"} if kind == "tool" else {}
+        # a correction: the edit over the original, else over what was turned down before
+        rejected = m.content if edited else self.turned_down
         self.add([*prompt, {"role": "assistant", "content": fixed}], kind, ui,
-                 [*source, m.id], edited=edited, repaired=fixed != text, **meta)  # fmt: skip
+                 [*source, m.id], rejected=rejected, edited=edited, repaired=fixed != text,
+                 **meta)  # fmt: skip
         return True
 
     def templated(self, prompt: list[dict], cm: LoggedMessage, results: list[LoggedMessage],

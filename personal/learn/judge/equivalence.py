@@ -38,9 +38,13 @@ from personal.models.catalog import BaseModel
 #   both engines (ratio 1.00); at user scale 0.05: KL max 0.019, effect ratio 1.49;
 # - the same adapter with Q/K not permuted: KL max 1.63 (scale 0.05: 0.117);
 # - on the tiny F32 llama the base gap is 1e-6 and an unpermuted export gives KL median 0.11.
-# So "agree" means: no worse than twice the base model's own gap, with absolute floors.
+# - the worst position grows with the number of positions scored and follows the base's
+#   own gap there (correlation 0.67 over 387 positions of a persona adapter; with the
+#   adapter's effect: -0.09): KL 0.063 where the base alone already differed by 0.022.
+# So "agree" means: the median no worse than twice the base model's own gap (floor 0.01),
+# and at every position the KL at most 0.05 over twice the base's gap at that position.
 KL_MEDIAN_FLOOR = 0.01
-KL_MAX_FLOOR = 0.05
+KL_MAX_FLOOR = 0.05  # the most a position's KL may exceed GAP_FACTOR x its base gap
 GAP_FACTOR = 2.0
 NEAR_TIE = 0.3  # nats: a top-1 flip where llama.cpp itself rates both tokens this close is noise
 MAX_CLEAR_MISS = 0.1  # fraction of positions whose top-1 differs and is not a near-tie
@@ -89,6 +93,7 @@ def summarize(rows: list[dict[str, float]], n_prompts: int) -> dict[str, Any]:
         "top1_agreement": round(float(col["top1"].mean()), 4),
         "top1_clear_miss": round(float(col["clear_miss"].mean()), 4),
         "kl_median": float(np.median(col["kl"])), "kl_max": float(col["kl"].max()),
+        "kl_excess_max": float((col["kl"] - GAP_FACTOR * col["base_kl"]).max()),
         "corr_median": float(np.median(col["corr"])), "corr_min": float(col["corr"].min()),
         "base_kl_median": float(np.median(col["base_kl"])), "base_kl_max": float(col["base_kl"].max()),
         "effect_llama_median": effect_llama, "effect_mlx_median": effect_mlx,
@@ -100,13 +105,13 @@ def summarize(rows: list[dict[str, float]], n_prompts: int) -> dict[str, Any]:
         reasons.append(f"top-1 differs (not a near-tie) at {result['top1_clear_miss']:.0%} "
                        "of positions")  # fmt: skip
     limit_median = max(KL_MEDIAN_FLOOR, GAP_FACTOR * result["base_kl_median"])
-    limit_max = max(KL_MAX_FLOOR, GAP_FACTOR * result["base_kl_max"])
     min_effect = max(MIN_EFFECT, EFFECT_NOISE_FACTOR * result["base_kl_median"])
-    result |= {"limit_kl_median": limit_median, "limit_kl_max": limit_max}
+    result |= {"limit_kl_median": limit_median, "limit_kl_excess": KL_MAX_FLOOR}
     if result["kl_median"] > limit_median:
         reasons.append(f"median KL {result['kl_median']:.4f} > {limit_median:.4f}")
-    if result["kl_max"] > limit_max:
-        reasons.append(f"max KL {result['kl_max']:.4f} > {limit_max:.4f}")
+    if result["kl_excess_max"] > KL_MAX_FLOOR:
+        reasons.append(f"at one position KL exceeds {GAP_FACTOR:g}x the base's own gap by "
+                       f"{result['kl_excess_max']:.4f} > {KL_MAX_FLOOR:g}")  # fmt: skip
     if effect_mlx < min_effect:
         reasons.append(f"the adapter barely changes MLX's output (median KL {effect_mlx:.2e}): "
                        "too weak to verify")  # fmt: skip

@@ -90,25 +90,37 @@ def evaluate(
     system = dataset.manifest.get("config", {}).get("system_prompt")
     profile = [p["text"] for p in dataset.manifest.get("prompted", [])]
     answer_tokens = dataset.manifest.get("config", {}).get("teacher_max_tokens", 96) + 32
-    configs = [Config("none", None, system), Config("prompt", None, _with(system, profile), False)]
+    measured = {}
+
+    def run(config: Config, goals: list[Objective]) -> None:
+        if progress:
+            progress(config.label)
+        measured[config.label] = measure(engine, config, goals, dataset, tools=tools,
+                                         answer_tokens=answer_tokens, default_system=system,
+                                         cache=cache)  # fmt: skip
+
+    run(Config("none", None, system), objectives)
+    run(Config("prompt", None, _with(system, profile), False), objectives)
     if candidate is not None:
         ref = AdapterRef("gate:candidate", Path(candidate))
-        configs += [Config("candidate", ref, system),
-                    Config("candidate+prompt", ref, _with(system, profile), False)]  # fmt: skip
+        run(Config("candidate", ref, system), objectives)
+        # with the preferences in the prompt too — only where the adapter alone is not
+        # already at least as good as prompting the base (there it cannot change the plan)
+        behind = [o for o in objectives if o.kind != "withdrawn" and _behind(
+            measured["candidate"], measured["prompt"], o.id)]  # fmt: skip
+        run(Config("candidate+prompt", ref, _with(system, profile), False), behind)
     if current is not None:
         path, plan = current
         kept = [p["text"] for p in dataset.manifest.get("prompted", [])
                 if plan.get(p["id"]) != "adapter"]  # fmt: skip
-        configs.append(Config("current", AdapterRef("gate:current", Path(path)),
-                              _with(system, kept)))  # fmt: skip
-    out = {}
-    for config in configs:
-        if progress:
-            progress(config.label)
-        out[config.label] = measure(engine, config, objectives, dataset, tools=tools,
-                                    answer_tokens=answer_tokens, default_system=system,
-                                    cache=cache)  # fmt: skip
-    return Report(objectives, out)
+        run(Config("current", AdapterRef("gate:current", Path(path)), _with(system, kept)),
+            objectives)  # fmt: skip
+    return Report(objectives, measured)
+
+
+def _behind(candidate: Metrics, prompted: Metrics, oid: str) -> bool:
+    k_a, n = _k(candidate, oid)
+    return k_a < n and k_a < _k(prompted, oid)[0] + max(1, n // 10)
 
 
 def _with(system: str | None, texts: list[str]) -> str | None:

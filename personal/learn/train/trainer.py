@@ -176,12 +176,27 @@ def _head(model: Any) -> Callable[[Any], Any]:
     return inner.embed_tokens.as_linear if tied else model.lm_head
 
 
+def _rows(batch: list[Encoded]) -> tuple[list[Encoded], list[tuple[int, int]]]:
+    """The batch's sequences: each example, and after a correction (an example with a
+    rejected answer) the rejected answer on the same prompt, weight 0 (never imitated);
+    and the (chosen, rejected) row pairs."""
+    rows, pairs = [], []
+    for e in batch:
+        rows.append(e)
+        if e.rejected:
+            pairs.append((len(rows) - 1, len(rows)))
+            rows.append(Encoded(e.ids[: e.n_prompt] + e.rejected, e.n_prompt, 0.0))
+    return rows, pairs
+
+
 def _pack(batch: list[Encoded], share: bool = True) -> tuple[Any, ...]:
     """The batch's shared prefix (1, L) or None, the right-padded remainders, and the flat
     positions/targets/weights of trained tokens only: the LM head runs on those rows alone
-    (it is 20% of SmolLM2's and 60% of Gemma's FLOPs)."""
+    (it is 20% of SmolLM2's and 60% of Gemma's FLOPs); then the row of each target and the
+    (chosen, rejected) row pairs of corrections (None without any)."""
     import mlx.core as mx
 
+    batch, pairs = _rows(batch)
     # the prefix stops before each example's last prompt token, whose output predicts
     # the first answer token
     limit = min(e.n_prompt for e in batch) - 1
@@ -190,7 +205,7 @@ def _pack(batch: list[Encoded], share: bool = True) -> tuple[Any, ...]:
         shared = 0
     width = max(len(e.ids) for e in batch) - 1 - shared
     inputs = np.zeros((len(batch), width), np.int32)
-    pos, tgt, wts = [], [], []
+    pos, tgt, wts, rows = [], [], [], []
     for b, e in enumerate(batch):
         ids = np.asarray(e.ids, np.int32)
         inputs[b, : len(ids) - 1 - shared] = ids[shared:-1]
@@ -198,18 +213,42 @@ def _pack(batch: list[Encoded], share: bool = True) -> tuple[Any, ...]:
         pos.append(b * width + span - shared)
         tgt.append(ids[span + 1])
         wts.append(np.full(len(span), e.weight, np.float32))
+        rows.append(np.full(len(span), b, np.int32))
     prefix = mx.array(np.asarray(batch[0].ids[:shared], np.int32)[None]) if shared else None
+    paired = mx.array(np.asarray(pairs, np.int32)) if pairs else None
     return (prefix, mx.array(inputs), mx.array(np.concatenate(pos)),
-            mx.array(np.concatenate(tgt)), mx.array(np.concatenate(wts)))  # fmt: skip
+            mx.array(np.concatenate(tgt)), mx.array(np.concatenate(wts)),
+            mx.array(np.concatenate(rows)), paired)  # fmt: skip
 
 
-def _loss_sum(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any) -> Any:
+def _losses(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any,
+            rows: Any = None, pairs: Any = None) -> tuple[Any, Any]:  # fmt: skip
+    """(weighted NLL summed over target tokens, ORPO's odds-ratio term summed over the
+    correction pairs — 0 without any). ORPO (Hong et al., 2024): with P(y) the geometric
+    mean of a sequence's token probabilities, −log σ(log odds P(chosen) − log odds
+    P(rejected)) pushes the rejected answer down relative to the chosen one."""
     import mlx.core as mx
     import mlx.nn as nn
 
     h = forward(model, prefix, inputs)
     h = mx.take(h.reshape(-1, h.shape[-1]), pos, axis=0)
-    return (nn.losses.cross_entropy(_head(model)(h), tgt) * wts).sum()
+    ce = nn.losses.cross_entropy(_head(model)(h), tgt)
+    nll = (ce * wts).sum()
+    if pairs is None:
+        return nll, mx.array(0.0)
+    n_rows = inputs.shape[0]
+    onehot = (rows[None, :] == mx.arange(n_rows)[:, None]).astype(mx.float32)
+    mean_lp = -(onehot @ ce) / mx.maximum(onehot.sum(axis=1), 1.0)  # per row, ≤ 0
+    mean_lp = mx.minimum(mean_lp, -1e-6)
+    log_odds = mean_lp - mx.log1p(-mx.exp(mean_lp))
+    margin = log_odds[pairs[:, 0]] - log_odds[pairs[:, 1]]
+    return nll, nn.softplus(-margin).sum()
+
+
+def _loss_sum(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any,
+              rows: Any = None, pairs: Any = None) -> Any:  # fmt: skip
+    """The weighted NLL summed over target tokens (validation, tests)."""
+    return _losses(model, prefix, inputs, pos, tgt, wts, rows, pairs)[0]
 
 
 def _make_step(model: Any, config: TrainConfig) -> Callable[[list[Encoded], Any], float]:
@@ -217,18 +256,21 @@ def _make_step(model: Any, config: TrainConfig) -> Callable[[list[Encoded], Any]
     import mlx.nn as nn
     from mlx.utils import tree_map
 
-    def scaled(prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any, norm: Any) -> Any:
-        return _loss_sum(model, prefix, inputs, pos, tgt, wts) / norm
+    def scaled(prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any, rows: Any, pairs: Any,
+               norm: Any, n_pairs: Any) -> Any:  # fmt: skip
+        nll, orpo = _losses(model, prefix, inputs, pos, tgt, wts, rows, pairs)
+        return nll / norm + config.orpo_weight * orpo / n_pairs
 
     loss_and_grad = nn.value_and_grad(model, scaled)
 
     def step(batch: list[Encoded], optimizer: Any) -> float:
         model.train()
         norm = mx.array(sum(e.weight * e.n_target for e in batch), mx.float32)
+        n_pairs = mx.array(max(1, sum(bool(e.rejected) for e in batch)), mx.float32)
         per = len(batch) // config.grad_accumulation
         total, grads = None, None
         for k in range(config.grad_accumulation):  # micro-batches: same sum, less memory
-            loss, g = loss_and_grad(*_pack(batch[k * per : (k + 1) * per]), norm)
+            loss, g = loss_and_grad(*_pack(batch[k * per : (k + 1) * per]), norm, n_pairs)
             total = loss if total is None else total + loss
             grads = g if grads is None else tree_map(mx.add, grads, g)
             mx.eval(total, grads)

@@ -116,8 +116,7 @@ async function loadModels() {
 }
 
 async function loadPreferences() {
-  const { preferences, can_confirm } = await json("/api/preferences");
-  $("confirm-note").hidden = can_confirm;
+  const { preferences } = await json("/api/preferences");
   const act = (id, what) => async () => {
     try { await json(`/api/preferences/${id}/${what}`, { method: "POST" }); }
     catch (error) { alert(error.message); }
@@ -129,7 +128,7 @@ async function loadPreferences() {
         " ", el("button", { onclick: act(p.id, "reject"), title: "Delete" }, "✕"))
     : el("li", { class: "candidate", "data-id": p.id }, el("span", { class: "tag" }, "candidate"), " ",
         p.text, " ",
-        el("button", { onclick: act(p.id, "confirm"), ...(can_confirm ? {} : { disabled: "" }) }, "Confirm"),
+        el("button", { onclick: act(p.id, "confirm") }, "Confirm"),
         el("button", { onclick: act(p.id, "reject") }, "Reject")));
   $("preferences").replaceChildren(...(items.length ? items : [el("li", {}, "none stated yet")]));
 }
