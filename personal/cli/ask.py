@@ -15,6 +15,7 @@ from personal.chat.session import DEFAULT_SYSTEM_PROMPT, ChatSession, Turn
 from personal.engine.base import GenerationParams
 from personal.errors import PersonalError
 from personal.log import Log
+from personal.printable import printable
 
 
 class NoPrompt(PersonalError):
@@ -102,13 +103,13 @@ def _engine(log: Log, conversation: str | None, text: str, model: str | None,
     from personal.daemon.publish import remote_engine, route
 
     def say(line: str) -> None:
-        typer.secho(line, err=True, fg="cyan")
+        typer.secho(printable(line), err=True, fg="cyan")
 
     if remote:
         return remote_engine(model, adapter, say=say)
     served = open_served(model, backend=backend, adapter=adapter, n_threads=threads)
     if served.warning:
-        typer.secho(served.warning, err=True, fg="yellow")
+        typer.secho(printable(served.warning), err=True, fg="yellow")
     engine = served.engine
     if remote is None:
         history = log.history(conversation) if conversation else []
@@ -147,19 +148,20 @@ def _ctrl_c_cancels(turn: Turn) -> Iterator[list[bool]]:
 def _show(event: Event, as_json: bool) -> None:
     """Answer text to stdout; tool activity to stderr (so stdout stays the answer)."""
     if isinstance(event, TextDelta):
-        if not as_json:
-            sys.stdout.write(event.text)
+        if not as_json:  # escapes would drive a terminal; a pipe gets the exact text
+            sys.stdout.write(printable(event.text) if sys.stdout.isatty() else event.text)
             sys.stdout.flush()
     elif isinstance(event, ToolCalled):
         args = json.dumps(event.call.arguments, ensure_ascii=False)
-        typer.secho(f"[tool] {event.call.name}({args})", err=True, fg="magenta")
+        typer.secho(printable(f"[tool] {event.call.name}({args})"), err=True, fg="magenta")
     elif isinstance(event, ToolReturned):
         r = event.result
         line = (r.content if r.ok else f"error: {r.error}") or ""
-        typer.secho(f"[tool] → {line.splitlines()[0] if line else ''}", err=True, fg="magenta")
+        first = line.splitlines()[0] if line else ""
+        typer.secho(printable(f"[tool] → {first}"), err=True, fg="magenta")
     elif isinstance(event, ToolProblem):
         for problem in event.errors:
-            typer.secho(f"[tool] {problem}", err=True, fg="yellow")
+            typer.secho(printable(f"[tool] {problem}"), err=True, fg="yellow")
 
 
 def _confirm(tool, arguments: dict) -> bool:
@@ -168,7 +170,7 @@ def _confirm(tool, arguments: dict) -> bool:
         typer.secho(f"[tool] {tool.name} has side effects and needs confirmation at a "
                     "terminal; not run", err=True, fg="yellow")  # fmt: skip
         return False
-    return typer.confirm(f"Run {tool.name}({json.dumps(arguments)})?", err=True)
+    return typer.confirm(printable(f"Run {tool.name}({json.dumps(arguments)})?"), err=True)
 
 
 def _print_json(session: ChatSession, turn: Turn, log: Log) -> None:

@@ -47,7 +47,25 @@ def import_llama_cpp() -> Any:
             f"llama-cpp-python is not importable: {e}",
             hint="run the set-up again: ./dev setup",
         ) from e
+    # Loading a model compiles every chat template in its GGUF for llama-cpp-python's own
+    # chat API, which personal never calls (prompts are rendered, bounded, by prompt.py).
+    # Jinja folds constants while compiling, so a template holding `9 ** 99999999` hung
+    # the load itself: the templates are not compiled there at all.
+    llama_cpp.llama_chat_format.Jinja2ChatFormatter = _UnusedFormatter
     return llama_cpp
+
+
+class _UnusedFormatter:
+    """Stands in for llama-cpp-python's template compiler (see `import_llama_cpp`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> Any:
+        def handler(*args: Any, **kwargs: Any) -> Any:
+            raise EngineError("personal renders chat prompts itself (personal.engine.prompt)")
+
+        return handler
 
 
 class ContextOverflow(EngineError):
