@@ -9,6 +9,8 @@ import httpx2  # Starlette's test client is built on this fork of httpx
 import numpy as np
 import pytest
 
+from personal.adapters import importer
+from personal.adapters.formats import read_mlx_adapter
 from personal.host.tenants import BadTenantName, check_name
 from personal.sync import push as sync_push
 from personal.sync import wire
@@ -135,9 +137,11 @@ def test_weights_that_are_not_what_the_manifest_says(world):
         np.float32) for k, v in random_weights(base, seed=11).items()}, "non_finite"),
     (lambda base: random_weights(base, seed=12, rank=96), "over_rank"),
 ])  # fmt: skip
-def test_weights_no_engine_should_load_are_refused(world, weights, code, tmp_path):
+def test_weights_no_engine_should_load_are_refused(world, weights, code, tmp_path, monkeypatch):
     runtime, _, eve, good = world
-    rev = import_revision(eve.registry, eve.base, weights(eve.base), tmp_path)
+    with monkeypatch.context() as hostile:  # a device whose importer lets anything through
+        hostile.setattr(importer, "load_adapter", lambda path, base: read_mlx_adapter(path)[1])
+        rev = import_revision(eve.registry, eve.base, weights(eve.base), tmp_path)
     e = refused(eve, sync_push.prepare(eve.registry, rev, eve.client.state(), make_current=True))
     assert e.status == 422 and e.code == code, e
     still_fine(runtime, eve, good, rev)

@@ -26,7 +26,7 @@ import numpy as np
 
 from personal.adapters.manifest import BaseIdentity
 from personal.adapters.safetensors_check import check_safetensors, refuse_pickle
-from personal.errors import AdapterFormatError
+from personal.errors import AdapterFormatError, NonFiniteWeights
 from personal.models.catalog import BaseModel
 
 MLX_WEIGHTS, MLX_CONFIG = "adapters.safetensors", "adapter_config.json"
@@ -187,7 +187,7 @@ def load_adapter(path: Path, base: BaseModel) -> dict[str, np.ndarray]:
     weights = {names[k]: (v.T if peft else v) for k, v in raw.items()}
     broken = sorted(n for n, w in weights.items() if not np.isfinite(w).all())
     if broken:
-        raise AdapterFormatError(
+        raise NonFiniteWeights(
             f"{weights_file.name}: {len(broken)} tensors hold NaN or infinite values "
             f"({', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''})",
             hint="the adapter was damaged in training or in transit; export it again",
