@@ -173,6 +173,10 @@ class AdapterFormatError(RegistryError):
     """An adapter file is corrupt, of the wrong kind, or made for another base model."""
 
 
+class NonFiniteWeights(AdapterFormatError):
+    """An adapter's weights hold NaN or infinite values: no engine should load it."""
+
+
 class NotEnoughData(PersonalError):
     """The log holds too little to learn from; nothing was trained."""
 

@@ -14,11 +14,11 @@ import pytest
 from personal.daemon import install
 from personal.daemon.conditions import DaemonConfig, enough_data, idle, on_mains
 from personal.daemon.cycle import read_state, run_cycle
-from personal.daemon.lock import LockBusy, TrainingLock, holder
-from personal.daemon.service import BadSchedule, next_run
+from personal.daemon.schedule import BadSchedule, next_run
+from personal.learn.lock import LockBusy, TrainingLock, holder
 from personal.log import Log
 
-HOLD = ("import time; from personal.daemon.lock import TrainingLock;"
+HOLD = ("import time; from personal.learn.lock import TrainingLock;"
         "l = TrainingLock('test').__enter__(); print('held', flush=True); time.sleep(60)")  # fmt: skip
 
 
@@ -94,7 +94,7 @@ def test_systemd_and_launchd_units(tmp_path, monkeypatch):
     timer = (unit_dir / "personal-train.timer").read_text()
     service = (unit_dir / "personal-train.service").read_text()
     assert "OnCalendar=Mon,Tue,Wed,Thu,Fri *-*-* 03:30:00" in timer
-    assert "daemon once" in service and f"PERSONAL_HOME={os.environ['PERSONAL_HOME']}" in service
+    assert '"daemon" "once"' in service and f"PERSONAL_HOME={os.environ['PERSONAL_HOME']}" in service
     assert any("wrote" in line for line in lines) and any("to enable" in line for line in lines)
     assert "removed" in " ".join(install.uninstall(enable=False))
     assert not unit_dir.joinpath("personal-train.timer").exists()

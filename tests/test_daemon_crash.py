@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from personal.adapters.registry import Registry
-from personal.daemon.lock import holder
+from personal.learn.lock import holder
 from tests.persona import write_export
 from tests.tinymodel import write_tiny_llama_gguf
 

@@ -1,6 +1,6 @@
 """Data flows one way: a package imports only from its own layer or the ones below.
 
-    0  errors, paths, fileio                    no project imports of note
+    0  errors, paths, fileio, isolation, printable   no project imports of note
     1  models, engine, log                      the bottom: base models, inference, the log
     2  adapters, api                            revisions, manifests, formats, serving;
                                                 the OpenAI-compatible request/response layer
@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {
     "personal": 0, "personal.errors": 0, "personal.paths": 0, "personal.fileio": 0,
+    "personal.isolation": 0, "personal.printable": 0,
     "personal.models": 1, "personal.engine": 1, "personal.log": 1,
     "personal.adapters": 2, "personal.api": 2,
     "personal.prefs": 3, "personal.tools": 3, "personal.chat": 3,

@@ -19,7 +19,7 @@ def test_install_serve_writes_a_service_that_runs_the_server(tmp_path, monkeypat
     unit_dir = tmp_path / "systemd" / "user"
     service = (unit_dir / "personal-serve.service").read_text()
     exec_start = next(line for line in service.splitlines() if line.startswith("ExecStart="))
-    assert exec_start.endswith(" serve --port 8399")
+    assert exec_start.endswith(' "serve" "--port" "8399"')  # every word quoted
     assert f"PERSONAL_HOME={os.environ['PERSONAL_HOME']}" in service
     assert "Restart=on-failure" in service and "WantedBy=default.target" in service
     assert (unit_dir / "personal-train.timer").exists()  # the nightly timer as before

@@ -157,7 +157,7 @@ def test_convert_units(value, source, target, expected):
         ("MB", "percent", "cannot convert 'MB' (data size) to 'percent' (dimensionless)"),
         ("furlongz", "m", "unknown unit 'furlongz' (from_unit)"),
         ("m", "__class__", "unknown unit '__class__' (to_unit)"),
-        ("3 m", "km", "scaling factor"),
+        ("3 m", "km", "numbers go in 'value'"),
     ],
 )
 def test_convert_units_refuses(source, target, message):

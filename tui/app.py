@@ -42,7 +42,7 @@ class PersonalApp(App[None]):
         # only for pushed screens
         await self.push_screen(self.chat)
         if self.notice:
-            self.notify(self.notice, severity="warning", timeout=8)
+            self.notify(self.notice, severity="warning", timeout=8, markup=False)
         if self.tools is not None and self.tools.problems:
             problems = "\n".join(f"- {p}" for p in self.tools.problems)
             self.notify(f"Some of your tools were left out:\n{problems}", title="Tools",

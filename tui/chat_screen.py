@@ -20,10 +20,12 @@ from personal.chat.session import ChatSession
 from personal.engine.base import Engine
 from personal.errors import PersonalError
 from personal.log import Log
+from personal.printable import printable
 from personal.tools import ToolRegistry
 from tui import commands, messages
 from tui.confirm import ConfirmScreen
 from tui.feedback import FeedbackActions
+from tui.remote import RemoteActions
 from tui.swapping import SwapActions
 from tui.turns import PROMPT, STOP_TIMEOUT, Busy, TurnRunner
 from tui.widgets import NEW_CHAT, ChatView, ConversationList, StatusBar
@@ -35,7 +37,7 @@ WHILE_BUSY = {"stop"}  # actions offered only while an answer streams
 WHILE_IDLE = {"focus_answers", "focus_prompt", "regenerate"}  # ... and only when none does
 
 
-class ChatScreen(TurnRunner, FeedbackActions, SwapActions, Screen[None]):
+class ChatScreen(TurnRunner, FeedbackActions, SwapActions, RemoteActions, Screen[None]):
     """Chat with `engine`, logging to `log`, with `tools`; opens `conversation_id`."""
 
     CSS_PATH = "chat_screen.tcss"
@@ -147,13 +149,22 @@ class ChatScreen(TurnRunner, FeedbackActions, SwapActions, Screen[None]):
         current = conversation_id == self.session.conversation_id
         if current:
             await self.stop_generation()
-        try:
-            removed = self.chat_log.forget(conversation_id)
+        from personal.learn.forget import forget
+
+        try:  # everywhere it went: notes, datasets; revisions trained on it are marked
+            report = forget(self.chat_log, conversation_id)
         except PersonalError as e:
             self.show_error(e)
             self.refresh_conversations()
             return
-        self.notify(f"Deleted the conversation ({removed} messages).")
+        self.notify(f"Deleted the conversation ({report.erased.messages} messages).")
+        if report.current:
+            self.notify("Your current adapter was trained on it: run `personal train "
+                        "--from-scratch` to replace it.", severity="warning", timeout=12)
+        if not report.erased.purged:
+            self.notify("Its old text is still on disk: another program is reading the log. "
+                        "Close it, then run `personal log purge`.", severity="warning",
+                        timeout=12)  # fmt: skip
         if current:
             await self.open_conversation(None)
         else:
@@ -203,7 +214,7 @@ class ChatScreen(TurnRunner, FeedbackActions, SwapActions, Screen[None]):
             if yes:
                 await self.delete_conversation(conv.id)
 
-        question = f"Delete “{conv.title or 'this conversation'}”?"
+        question = f"Delete “{printable(conv.title or 'this conversation')}”?"
         detail = f"Its {conv.message_count} messages will be removed from the log for good."
         self.app.push_screen(ConfirmScreen(question, detail), answered)
 

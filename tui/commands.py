@@ -140,3 +140,10 @@ def show_loss(screen: ChatScreen, arg: str = "") -> None:
     adapter = screen.engine.adapter.id if screen.engine.adapter else None
     registry = screen.watcher.registry if screen.watcher else Registry()
     screen.app.push_screen(LossScreen(revision_of(registry, screen.engine.info.fingerprint, adapter)))
+@command("remote", "answer with the host's model and your revision (again: this device's)")
+def _remote(screen: ChatScreen, arg: str) -> None:
+    from tui.turns import Busy
+
+    if screen.busy:
+        raise Busy("an answer is being written", hint="wait for it, or stop it with esc")
+    screen.toggle_remote()

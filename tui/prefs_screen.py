@@ -10,6 +10,7 @@ from an import is marked "?": space confirms it, d deletes it.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +22,7 @@ from personal.errors import NotFound, PersonalError
 from personal.log import Log
 from personal.prefs.preferences import Preference, Preferences
 from personal.prefs.prompting import status
+from personal.printable import printable
 from tui.confirm import ConfirmScreen
 
 PREVIEW_WORDS = 6
@@ -86,8 +88,9 @@ class PrefsScreen(Screen[None]):
         for pref in prefs:
             mark = "?" if not pref.confirmed else "✓" if pref.active else "·"
             followed = FOLLOWED[status(pref, self.plan)]
-            table.add_row(mark, pref.text, pref.kind, followed,
-                          self.source(pref), key=pref.id)  # fmt: skip
+            # Text, not str: a DataTable reads a str cell as markup ("[/x]" crashed it)
+            table.add_row(mark, Text(printable(pref.text)), pref.kind,
+                          followed, Text(printable(self.source(pref))), key=pref.id)  # fmt: skip
         ids = [p.id for p in prefs]
         if select in ids:
             table.move_cursor(row=ids.index(select))
@@ -157,7 +160,8 @@ class PrefsScreen(Screen[None]):
                 self.reload()
 
         detail = "It is not extracted again from the message that stated it."
-        self.app.push_screen(ConfirmScreen(f"Delete “{pref.text}”?", detail), answered)
+        question = f"Delete “{printable(pref.text)}”?"
+        self.app.push_screen(ConfirmScreen(question, detail), answered)
 
     def action_close(self) -> None:
         self.dismiss(None)

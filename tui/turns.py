@@ -19,6 +19,7 @@ from textual import work
 from personal.chat.events import AnswerStarted, TextDelta, ToolCalled, ToolProblem, ToolReturned
 from personal.chat.session import ChatSession, Turn
 from personal.errors import InvalidSignal, PersonalError
+from personal.printable import printable
 from tui import messages
 from tui.confirm import ConfirmScreen
 from tui.widgets import AssistantMessage, StatusBar
@@ -74,7 +75,7 @@ class TurnRunner:
         self._check_idle()
         turn = self.session.start(text)  # raises PersonalError if it cannot be logged
         for pref in self.session.preferences_found:
-            self.notify(PREFERENCE_NOTICE.format(text=pref.text), timeout=8, markup=False)
+            self.notify(PREFERENCE_NOTICE.format(text=printable(pref.text)), timeout=8, markup=False)
         await self.chat_view.add_turn(text)
         await self._begin(turn, turn.assistant_id)
         self.refresh_conversations()  # a new conversation, or a new title

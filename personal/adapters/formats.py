@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from personal.adapters.manifest import BaseIdentity
 from personal.adapters.safetensors_check import check_safetensors, refuse_pickle
-from personal.errors import AdapterFormatError
+from personal.errors import AdapterFormatError, NonFiniteWeights
 from personal.models.catalog import BaseModel
 
 MLX_WEIGHTS, MLX_CONFIG = "adapters.safetensors", "adapter_config.json"
@@ -36,12 +38,17 @@ GGUF_PROJ = {
 }  # fmt: skip
 
 
-def export_all(mlx_dir: Path, base: BaseModel, out_dir: Path) -> dict[str, str]:
-    """Write every format into `out_dir`; returns {format: path relative to out_dir}."""
+def export_all(mlx_dir: Path, base: BaseModel, out_dir: Path, *,
+               stamp: BaseIdentity | None = None) -> dict[str, str]:  # fmt: skip
+    """Write every format into `out_dir`; returns {format: path relative to out_dir}.
+
+    `stamp`: the base identity whose name, source and fingerprint the files record (by
+    default `base`'s own). A host exporting a device's revision for its own copy of the
+    base passes the revision's identity, so its files are byte for byte the device's."""
     out_dir = Path(out_dir)
     export_mlx(mlx_dir, out_dir / "mlx")
-    export_gguf(mlx_dir, base, out_dir / "adapter.gguf")
-    export_peft(mlx_dir, base, out_dir / "peft")
+    export_gguf(mlx_dir, base, out_dir / "adapter.gguf", stamp=stamp)
+    export_peft(mlx_dir, base, out_dir / "peft", stamp=stamp)
     return {"mlx": "mlx", "gguf": "adapter.gguf", "peft": "peft"}
 
 
@@ -53,7 +60,8 @@ def export_mlx(mlx_dir: Path, out_dir: Path) -> Path:
     return out_dir
 
 
-def export_gguf(mlx_dir: Path, base: BaseModel, out: Path, *, permute_qk: bool = True) -> Path:
+def export_gguf(mlx_dir: Path, base: BaseModel, out: Path, *, permute_qk: bool = True,
+                stamp: BaseIdentity | None = None) -> Path:  # fmt: skip
     """GGUF-LoRA for llama.cpp. `permute_qk=False` writes the classic silent bug (HF row
     order for a llama base); it exists only so tests can show the equivalence check fails."""
     import gguf
@@ -68,7 +76,7 @@ def export_gguf(mlx_dir: Path, base: BaseModel, out: Path, *, permute_qk: bool =
     writer.add_string("general.type", "adapter")
     writer.add_string("adapter.type", "lora")
     writer.add_float32("adapter.lora.alpha", float(scale * rank))
-    writer.add_string("general.name", f"personal adapter for {base.name}")
+    writer.add_string("general.name", f"personal adapter for {(stamp or base).name}")
     for layer, target, a, b in _pairs(weights):
         lora_b = b.T  # (out, r), HF row order
         if arch == "llama" and target in heads and permute_qk:
@@ -84,7 +92,8 @@ def export_gguf(mlx_dir: Path, base: BaseModel, out: Path, *, permute_qk: bool =
     return out
 
 
-def export_peft(mlx_dir: Path, base: BaseModel, out_dir: Path) -> Path:
+def export_peft(mlx_dir: Path, base: BaseModel, out_dir: Path, *,
+                stamp: BaseIdentity | None = None) -> Path:  # fmt: skip
     """PEFT LoRA: `adapter_config.json` + `adapter_model.safetensors` (lora_A (r, in),
     lora_B (out, r)); HF checkpoints hold un-permuted Q/K, as MLX does."""
     import mlx.core as mx
@@ -104,11 +113,11 @@ def export_peft(mlx_dir: Path, base: BaseModel, out_dir: Path) -> Path:
         "target_modules": sorted(targets), "layers_to_transform": sorted(layers),
         "layers_pattern": "layers", "bias": "none", "fan_in_fan_out": False,
         "use_rslora": False, "use_dora": False, "modules_to_save": None, "inference_mode": True,
-        "base_model_name_or_path": base.source or base.name,
+        "base_model_name_or_path": (stamp or base).source or (stamp or base).name,
     }  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / PEFT_CONFIG).write_text(json.dumps(peft_config, indent=2))
-    meta = {"format": "pt", "base_fingerprint": base.fingerprint}
+    meta = {"format": "pt", "base_fingerprint": (stamp or base).fingerprint}
     mx.save_safetensors(str(out_dir / PEFT_WEIGHTS), tensors, metadata=meta)
     return out_dir
 
@@ -150,37 +159,56 @@ def load_adapter(path: Path, base: BaseModel) -> dict[str, np.ndarray]:
     """Import an MLX or PEFT safetensors adapter (a directory or the weights file) as
     float32 arrays in mlx-lm naming and orientation, checked against `base`.
 
-    Refuses pickles (.bin/.pt), corrupt or truncated files, and tensors that do not fit
-    the base (every problem listed in one AdapterFormatError)."""
+    Refuses pickles (.bin/.pt), corrupt or truncated files; checks every tensor's name,
+    shape, dtype and size from the file's header before loading any (every problem listed
+    in one AdapterFormatError), then refuses NaN or infinite weights."""
     path = Path(path)
-    weights_file = _find_weights(path)
-    raw = _load_tensors(weights_file)
-    peft = any(".lora_A." in k or ".lora_B." in k for k in raw)
-    weights, problems = {}, []
-    for key, value in raw.items():
+    weights_file = find_weights(path)
+    refuse_pickle(weights_file)
+    header = check_safetensors(weights_file)
+    peft = any(".lora_A." in k or ".lora_B." in k for k in header)
+    names, shapes, problems = {}, {}, []
+    for key, (dtype, shape) in header.items():
         name = _from_peft(key) if peft else key
+        if dtype not in FLOAT_DTYPES:
+            problems.append(f"{key}: dtype {dtype}, expected one of {', '.join(FLOAT_DTYPES)}")
         if name is None:
             problems.append(f"{key}: not a LoRA tensor name this importer knows")
             continue
-        weights[name] = value.T if peft else value
-    problems += check_shapes(weights, base)
+        names[key], shapes[name] = name, tuple(reversed(shape)) if peft else shape
+    problems += check_shapes(shapes, base)
     if problems:
         raise AdapterFormatError(
             f"{weights_file.name} does not fit {base.name} ({len(problems)} problems):\n  "
-            + "\n  ".join(problems),
+            + "\n  ".join(problems[:40]),
             hint="it was made for another base model or architecture",
+        )
+    raw = _load_tensors(weights_file)
+    weights = {names[k]: (v.T if peft else v) for k, v in raw.items()}
+    broken = sorted(n for n, w in weights.items() if not np.isfinite(w).all())
+    if broken:
+        raise NonFiniteWeights(
+            f"{weights_file.name}: {len(broken)} tensors hold NaN or infinite values "
+            f"({', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''})",
+            hint="the adapter was damaged in training or in transit; export it again",
         )
     return weights
 
 
-def check_shapes(weights: dict[str, np.ndarray], base: BaseModel) -> list[str]:
-    """Every way mlx-named LoRA `weights` fail to fit `base` (empty: they fit)."""
+LAYER = re.compile(r"[0-9]+")  # ASCII digits: "١" and "²" are digits to str.isdigit
+FLOAT_DTYPES = ("F32", "F16", "BF16")
+MAX_RANK = 512  # vLLM's largest; a larger "rank" is a way to make the loader allocate
+
+
+def check_shapes(shapes: dict[str, tuple[int, ...]], base: BaseModel) -> list[str]:
+    """Every way mlx-named LoRA tensors of these shapes fail to fit `base` (empty: they
+    fit). Works from shapes alone, so a file is judged before its tensors are loaded."""
     dims = {t.name: t.shape for t in base.header.tensors}  # GGUF order: (in, out)
     n_layers = int(base.header.arch_get("block_count"))
     problems, ranks, seen = [], set(), set()
-    for name, w in sorted(weights.items()):
+    for name, shape in sorted(shapes.items()):
         parts = name.split(".")
-        if len(parts) != 6 or parts[:2] != ["model", "layers"] or not parts[2].isdigit() \
+        if len(parts) != 6 or parts[:2] != ["model", "layers"] or not LAYER.fullmatch(parts[2]) \
                 or f"{parts[3]}.{parts[4]}" not in GGUF_PROJ or parts[5] not in ("lora_a", "lora_b"):  # fmt: skip
             problems.append(f"{name}: not a LoRA parameter of a {base.architecture} model")
             continue
@@ -188,28 +216,35 @@ def check_shapes(weights: dict[str, np.ndarray], base: BaseModel) -> list[str]:
         if layer >= n_layers:
             problems.append(f"{name}: layer {layer}, but {base.name} has {n_layers} layers")
             continue
-        n_in, n_out = dims[f"blk.{layer}.{GGUF_PROJ[target]}.weight"][:2]
-        if w.ndim != 2:
-            problems.append(f"{name}: {w.ndim}-D tensor, expected a matrix")
+        key = f"blk.{layer}.{GGUF_PROJ[target]}.weight"
+        if key not in dims or len(dims[key]) < 2:
+            problems.append(f"{name}: {base.name} has no {key} to adapt")
             continue
-        rank = w.shape[1] if which == "lora_a" else w.shape[0]
+        n_in, n_out = dims[key][:2]
+        if len(shape) != 2:
+            problems.append(f"{name}: {len(shape)}-D tensor, expected a matrix")
+            continue
+        rank = shape[1] if which == "lora_a" else shape[0]
+        if not 0 < rank <= MAX_RANK:
+            problems.append(f"{name}: rank {rank}, expected 1 to {MAX_RANK}")
+            continue
         expected = (n_in, rank) if which == "lora_a" else (rank, n_out)
         ranks.add(rank)
         seen.add((layer, target, which))
-        if tuple(w.shape) != expected:
-            problems.append(f"{name}: shape {tuple(w.shape)}, expected {expected} for {base.name}")
+        if tuple(shape) != expected:
+            problems.append(f"{name}: shape {tuple(shape)}, expected {expected} for {base.name}")
     for layer, target, which in sorted(seen):
         other = "lora_b" if which == "lora_a" else "lora_a"
         if (layer, target, other) not in seen:
             problems.append(f"model.layers.{layer}.{target}.{other}: missing ({which} is there)")
     if len(ranks) > 1:
         problems.append(f"mixed LoRA ranks {sorted(ranks)}")
-    if not weights:
+    if not shapes:
         problems.append("no LoRA tensors at all")
     return problems
 
 
-def _find_weights(path: Path) -> Path:
+def find_weights(path: Path) -> Path:
     if path.is_dir():
         for name in (MLX_WEIGHTS, PEFT_WEIGHTS):
             if (path / name).is_file():

@@ -8,39 +8,64 @@ formats, and registered as a revision that is NOT current: it has not been evalu
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
 from pathlib import Path
 
-from personal.adapters.formats import export_all, load_adapter, write_mlx_adapter
+from personal.adapters.formats import export_all, find_weights, load_adapter, write_mlx_adapter
 from personal.adapters.identity import base_identity
 from personal.adapters.manifest import Imported, Manifest, Verdict
 from personal.adapters.registry import Registry, Revision, file_sha256
 from personal.errors import AdapterFormatError
 from personal.models.catalog import BaseModel
 
+MAX_SCALE = 1e4  # alpha / r of real adapters is 0.5 to a few hundred
+SCALE_HINT = "pass --scale (PEFT: lora_alpha / r; mlx-lm: lora_parameters.scale)"
+
 
 def _source_scale(path: Path) -> float | None:
-    """The LoRA multiplier from the adapter's own config (PEFT: alpha / r; MLX: scale)."""
+    """The LoRA multiplier from the adapter's own config (PEFT: alpha / r; MLX: scale);
+    AdapterFormatError when the config is there but malformed."""
     config = (path if path.is_dir() else path.parent) / "adapter_config.json"
     if not config.exists():
         return None
-    data = json.loads(config.read_text())
-    if "lora_alpha" in data and data.get("r"):
-        return float(data["lora_alpha"]) / float(data["r"])
-    return data.get("lora_parameters", {}).get("scale")
+
+    def bad(why: str) -> AdapterFormatError:
+        return AdapterFormatError(f"{config}: {why}", hint=SCALE_HINT)
+
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise bad(f"not readable JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise bad("not a JSON object")
+    try:
+        if "lora_alpha" in data and data.get("r"):
+            return float(data["lora_alpha"]) / float(data["r"])
+        lora = data.get("lora_parameters") or {}
+        value = lora.get("scale") if isinstance(lora, dict) else None
+        return None if value is None else float(value)
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        raise bad("lora_alpha, r or lora_parameters.scale is not a number") from None
+
+
+def _checked_scale(scale: float | None, path: Path) -> float:
+    if scale is None:
+        raise AdapterFormatError(
+            f"{path} has no adapter_config.json saying how strongly to apply it", hint=SCALE_HINT
+        )
+    if isinstance(scale, bool) or not math.isfinite(scale) or not 0 < scale <= MAX_SCALE:
+        raise AdapterFormatError(f"{path}: the LoRA scale {scale!r} is not a positive number "
+                                 f"up to {MAX_SCALE:g}", hint=SCALE_HINT)  # fmt: skip
+    return float(scale)
 
 
 def import_adapter(path: Path, base: BaseModel, registry: Registry,
                    scale: float | None = None) -> Revision:  # fmt: skip
     path = Path(path)
     weights = load_adapter(path, base)  # refuses pickles; checks every tensor against base
-    scale = scale if scale is not None else _source_scale(path)
-    if scale is None:
-        raise AdapterFormatError(
-            f"{path} has no adapter_config.json saying how strongly to apply it",
-            hint="pass --scale (PEFT: lora_alpha / r; mlx-lm: lora_parameters.scale)",
-        )
+    scale = _checked_scale(scale if scale is not None else _source_scale(path), path)
     rank = next(w.shape[1] for k, w in weights.items() if k.endswith("lora_a"))
     layers = sorted({int(k.split(".")[2]) for k in weights})
     targets = sorted({".".join(k.split(".")[3:5]) for k in weights})
@@ -58,7 +83,7 @@ def import_adapter(path: Path, base: BaseModel, registry: Registry,
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             raise
-    source = path if path.is_file() else next(p for p in path.iterdir() if p.suffix == ".safetensors")
+    source = path if path.is_file() else find_weights(path)
     manifest = Manifest(
         base=base_identity(base),
         config=config,

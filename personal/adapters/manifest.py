@@ -139,6 +139,60 @@ class Imported:
 
 
 @dataclass(frozen=True)
+class ProbeDist:
+    """One public probe prompt's next-token distribution, as the device's engine saw it:
+    log-probabilities at `ids` (the adapted distribution's top tokens and the bare base's)
+    with the adapter and without it. `tokens` hashes the prompt's token ids, so a host
+    with another tokenizer is noticed rather than compared."""
+
+    tokens: str
+    ids: tuple[int, ...]
+    adapted: tuple[float, ...]
+    base: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Probes:
+    """Next-token distributions on the fixed public probe prompts (adapters/probes.py),
+    recorded by the device so a host can check its own engine + adapter against them."""
+
+    version: int
+    engine: str  # the backend that measured them ("llama.cpp")
+    base_fingerprint: str  # the base file it ran
+    dists: tuple[ProbeDist, ...] = ()
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The privacy audit before a revision leaves the device (learn/privacy.py; thresholds
+    in docs/privacy.md). Numbers and generic sentences only: never a canary or a text."""
+
+    passed: bool
+    canaries: int = 0  # planted canary sequences measured
+    exposure_max: float | None = None  # bits: log2(#candidates) - log2(rank), the highest
+    exposure_limit: float | None = None
+    candidate_bits: float | None = None  # log2 of the canary space
+    verbatim_texts: int = 0  # texts whose start prompted the adapter
+    verbatim_adapter: float | None = None  # share continued verbatim with the adapter
+    verbatim_base: float | None = None  # ... and by the bare base
+    verbatim_limit: float | None = None  # allowed excess of the adapter over the base
+    reasons: tuple[str, ...] = ()
+    allowed: bool = False  # pushed anyway with --allow-memorized
+
+
+@dataclass(frozen=True)
+class Compact:
+    """This revision is the compact (quantized-delta) form of the exact revision `of`,
+    checked on the device: its held-out loss is within 1% of the exact one's."""
+
+    of: str
+    against: str  # the revision the delta was quantized against
+    bits: int
+    loss_exact: float
+    loss_compact: float
+
+
+@dataclass(frozen=True)
 class Manifest:
     base: BaseIdentity
     id: str = ""  # the SHA-256 of the MLX weights; set by Registry.commit
@@ -158,6 +212,9 @@ class Manifest:
     # of the prompt) or "prompt" (kept in the system prompt)
     objectives: dict[str, dict[str, Any]] = field(default_factory=dict)
     plan: dict[str, str] = field(default_factory=dict)
+    probes: Probes | None = None  # public: the device's probe distributions
+    audit: Audit | None = None  # public: the privacy audit's figures
+    compact: Compact | None = None  # public: set on a compact revision
     schema: int = SCHEMA
 
     # --- reading and writing -------------------------------------------------------------
@@ -217,6 +274,9 @@ class Manifest:
             "imported": None if self.imported is None else {"sha256": self.imported.sha256},
             "plan": {"learned": sum(v == "adapter" for v in self.plan.values()),
                      "prompted": sum(v == "prompt" for v in self.plan.values())},
+            "probes": None if self.probes is None else asdict(self.probes),
+            "audit": None if self.audit is None else asdict(self.audit),
+            "compact": None if self.compact is None else asdict(self.compact),
         })  # fmt: skip
 
 
@@ -262,9 +322,33 @@ def _manifest(d: dict[str, Any]) -> Manifest:
         imported=Imported(**_known(Imported, imported)) if isinstance(imported, dict) else None,
         objectives={str(k): dict(v) for k, v in (d.get("objectives") or {}).items()
                     if isinstance(v, dict)},  # fmt: skip
-        plan={str(k): str(v) for k, v in (d.get("plan") or {}).items()},
+        plan={str(k): str(v) for k, v in (d.get("plan") or {}).items()
+              if isinstance(v, str)},  # fmt: skip
+        probes=_probes(d.get("probes")),
+        audit=_section(Audit, d.get("audit"), tuples=("reasons",)),
+        compact=_section(Compact, d.get("compact")),
         schema=int(d.get("schema", 1)),
     )
+
+
+def _section(cls: type, data: Any, tuples: tuple[str, ...] = ()) -> Any:
+    if not isinstance(data, dict):
+        return None
+    known = _known(cls, data)
+    for name in tuples:
+        known[name] = tuple(known.get(name) or ())
+    return cls(**known)
+
+
+def _probes(data: Any) -> Probes | None:
+    if not isinstance(data, dict):
+        return None
+    dists = tuple(
+        ProbeDist(str(p["tokens"]), tuple(int(i) for i in p["ids"]),
+                  tuple(float(x) for x in p["adapted"]), tuple(float(x) for x in p["base"]))
+        for p in data.get("dists") or ()
+    )  # fmt: skip
+    return Probes(int(data["version"]), str(data["engine"]), str(data["base_fingerprint"]), dists)
 
 
 def _public_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 Imported adapters come from elsewhere: a PyTorch pickle (`.bin`, `.pt`) can run code when
 loaded, so it is refused with a way to convert it; a safetensors file is validated
 (header, dtypes, every tensor's byte range inside the file) so a truncated download gets
-a clear error rather than a loader's crash.
+a clear error rather than a loader's crash. `check_safetensors` returns the header's
+tensors (dtype and shape), so names, shapes and sizes are checked before any tensor is
+loaded.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ def refuse_pickle(path: Path) -> None:
         )
 
 
-def check_safetensors(path: Path) -> None:
-    """Raise AdapterFormatError unless `path` is a complete, well-formed safetensors file."""
+def check_safetensors(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """{tensor name: (dtype, shape)} of a complete, well-formed safetensors file; raises
+    AdapterFormatError for anything else."""
     size = path.stat().st_size
 
     def bad(why: str) -> AdapterFormatError:
@@ -64,21 +67,27 @@ def check_safetensors(path: Path) -> None:
             raise bad(f"its header claims {n} bytes but the file has {size - 8} after it")
         try:
             header = json.loads(f.read(n))
-        except (ValueError, UnicodeDecodeError) as e:
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
             raise bad(f"its header is not JSON ({e})") from None
     if not isinstance(header, dict):
         raise bad("its header is not a JSON object")
     data = size - 8 - n
+    tensors = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
         try:
             dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
+            if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
+                       for x in [*shape, start, end]):  # fmt: skip
+                raise ValueError
             expected = math.prod(shape) * DTYPE_BYTES[dtype]
         except (KeyError, TypeError, ValueError):
-            raise bad(f"tensor {name!r} has a malformed entry {info!r}") from None
-        if end - start != expected or start < 0:
+            raise bad(f"tensor {name!r} has a malformed entry {str(info)[:200]}") from None
+        if end - start != expected:
             raise bad(f"tensor {name!r} spans {end - start} bytes, its shape needs {expected}")
         if end > data:
             raise bad(f"tensor {name!r} ends at byte {end} of data, the file holds {data} "
                       "(truncated)")  # fmt: skip
+        tensors[str(name)] = (str(dtype), tuple(shape))
+    return tensors

@@ -21,7 +21,8 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -140,8 +141,11 @@ class ChatHandler:
         default_system: str | None = None,
         isolate: bool = False,
         max_rounds: int = 3,
+        hold: Callable[[Job], AbstractContextManager[Any]] | None = None,
     ):
         self.engine = engine
+        # what a generation holds from its turn to its end (a host: its adapter's residency)
+        self.hold = hold
         self.names = names
         self.queue = queue or GenerationQueue()
         self.tools = tools
@@ -209,7 +213,8 @@ class ChatHandler:
         try:
             if not ticket.wait(cancel.event):
                 return
-            yield from self._rounds(job, cancel, ticket.waited_s * 1000)
+            with self.hold(job) if self.hold else nullcontext():
+                yield from self._rounds(job, cancel, ticket.waited_s * 1000)
         finally:
             ticket.leave()
 

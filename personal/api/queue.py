@@ -1,4 +1,5 @@
-"""One generation at a time per engine, first come first served, with a bounded line.
+"""One generation at a time per engine (or `running` at once, for an engine that batches
+them), first come first served, with a bounded line.
 
     ticket = queue.join()          # QueueFull (-> 429 with Retry-After) when the line is full
     if ticket.wait(cancel):        # blocks this worker thread; False if cancelled meanwhile
@@ -28,12 +29,14 @@ class QueueFull(Exception):
 
 @dataclass(frozen=True)
 class QueueStats:
-    running: bool
+    running: bool  # any
     waiting: int
     max_waiting: int
     served: int
     mean_wait_s: float
     mean_service_s: float
+    active: int = 0  # generations running now (at most `slots`)
+    slots: int = 1
 
 
 class Ticket:
@@ -58,18 +61,19 @@ class Ticket:
 
 
 class GenerationQueue:
-    def __init__(self, max_waiting: int = 16):
+    def __init__(self, max_waiting: int = 16, running: int = 1):
         self.max_waiting = max_waiting
+        self.slots = max(1, running)
         self._cond = threading.Condition()
-        self._line: deque[Ticket] = deque()  # the head is running (or about to)
+        self._line: deque[Ticket] = deque()  # the first `slots` are running (or about to)
         self._served = 0
         self._wait_total = 0.0
         self._service_total = 0.0
 
     def join(self) -> Ticket:
         with self._cond:
-            waiting = max(0, len(self._line) - 1)
-            if len(self._line) >= 1 and waiting >= self.max_waiting:
+            waiting = max(0, len(self._line) - self.slots)
+            if len(self._line) >= self.slots and waiting >= self.max_waiting:
                 raise QueueFull(self._retry_after(waiting), waiting)
             ticket = Ticket(self)
             self._line.append(ticket)
@@ -77,7 +81,7 @@ class GenerationQueue:
 
     def _wait(self, ticket: Ticket, cancel: threading.Event | None, poll: float) -> bool:
         with self._cond:
-            while self._line[0] is not ticket:
+            while not self._running(ticket):
                 if cancel is not None and cancel.is_set():
                     return False
                 self._cond.wait(poll)
@@ -85,6 +89,14 @@ class GenerationQueue:
                 ticket.started = time.monotonic()
                 self._wait_total += ticket.started - ticket.joined
             return True
+
+    def _running(self, ticket: Ticket) -> bool:
+        for n, t in enumerate(self._line):
+            if n >= self.slots:
+                return False
+            if t is ticket:
+                return True
+        return False
 
     def _leave(self, ticket: Ticket) -> None:
         with self._cond:
@@ -96,14 +108,16 @@ class GenerationQueue:
 
     def _retry_after(self, waiting: int) -> int:
         per = self._service_total / self._served if self._served else 5.0
-        return max(1, min(300, math.ceil(per * (waiting + 1))))
+        return max(1, min(300, math.ceil(per * (waiting + 1) / self.slots)))
 
     def stats(self) -> QueueStats:
         with self._cond:
             served = max(self._served, 1)
+            active = sum(t.started is not None for t in list(self._line)[: self.slots])
             return QueueStats(
-                running=bool(self._line) and self._line[0].started is not None,
-                waiting=max(0, len(self._line) - 1), max_waiting=self.max_waiting,
+                running=active > 0,
+                waiting=max(0, len(self._line) - self.slots), max_waiting=self.max_waiting,
                 served=self._served, mean_wait_s=round(self._wait_total / served, 4),
-                mean_service_s=round(self._service_total / served, 4),
+                mean_service_s=round(self._service_total / served, 4), active=active,
+                slots=self.slots,
             )  # fmt: skip

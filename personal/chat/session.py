@@ -12,6 +12,7 @@ Tools run two ways, logged identically (an assistant message with `tool_calls`, 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 DEFAULT_SYSTEM_PROMPT = "You are a helpful, concise assistant. Answer the question directly."
 FLUSH_SECONDS = 0.5  # how often a streaming answer's text is saved
 MAX_TOOL_ROUNDS = 3  # tool calls in a row before the model must answer
+TOOL_SHARE = 4  # one tool result may use at most 1/TOOL_SHARE of the context window
+MESSAGE_OVERHEAD = 8  # tokens a chat template adds around each message (role, markers)
 
 
 @dataclass
@@ -167,7 +170,7 @@ class ChatSession:
                 return
             for call in calls:
                 yield ToolCalled(turn.assistant_id or "", call)
-                yield self._run_tool(call, cancelled=turn.cancelled)
+                yield self._run_tool(call, turn.user.id, cancelled=turn.cancelled)
             if turn.cancelled:
                 return
             rounds += 1
@@ -212,6 +215,8 @@ class ChatSession:
 
     def _log_assistant(self, message: dict[str, Any], status: str, meta: dict | None = None):
         info = self.engine.info
+        if info.extra.get("provenance"):  # an answer from elsewhere (a host) says where from
+            meta = {**(meta or {}), "provenance": info.extra["provenance"]}
         return self.log.append(
             self._ensure_conversation(),
             {"role": "assistant", **message},
@@ -256,17 +261,19 @@ class ChatSession:
             self.log.update(answer_id, tool_calls=[c.openai() for c in calls])
         return calls
 
-    def _run_tool(self, call: ToolCall, cancelled: bool = False) -> ToolReturned:
-        # Every call gets a result message, so the history stays well-formed.
-        from personal.tools import ToolResult
+    def _run_tool(self, call: ToolCall, source: str, cancelled: bool = False) -> ToolReturned:
+        # Every call gets a result message, so the history stays well-formed; `source`,
+        # the turn's user message, is what a tool that keeps something records.
+        from personal.tools import CallContext, ToolResult
 
         if cancelled:
             outcome = ToolResult(False, "", "cancelled by the user", 0.0)
         elif self.tools is None:
             outcome = ToolResult(False, "", "no tools are available", 0.0)
         else:
-            outcome = self.tools.call(call.name, call.arguments, confirm=self.confirm)
-        content = outcome.content if outcome.ok else f"error: {outcome.error}"
+            outcome = self.tools.call(call.name, call.arguments, confirm=self.confirm,
+                                      context=CallContext(source))  # fmt: skip
+        content = self._fit(outcome.content) if outcome.ok else f"error: {outcome.error}"
         msg = self.log.append(
             self._ensure_conversation(),
             {"role": "tool", "tool_call_id": call.id, "name": call.name, "content": content},
@@ -275,6 +282,28 @@ class ChatSession:
         return ToolReturned(msg.id, call, outcome)
 
 
+    def _fit(self, text: str) -> str:
+        """A tool result cut to what the context window can still hold (a quarter of it
+        at most), so one large file read cannot make every later turn overflow."""
+        engine = self.engine
+        used = sum(engine.count_tokens(str(m.get("content") or "") + json.dumps(
+            m.get("tool_calls") or "")) + MESSAGE_OVERHEAD for m in self.history())  # fmt: skip
+        if self.tools is not None:
+            used += engine.count_tokens(json.dumps(self.tools.schemas()))
+        room = engine.info.n_ctx - used - self.params.max_tokens - 2 * MESSAGE_OVERHEAD
+        budget = min(engine.info.n_ctx // TOOL_SHARE, room)
+        tokens = engine.count_tokens(text)
+        if tokens <= budget:
+            return text
+        note = (f"[... cut to fit the model's context: {{kept:,}} of {len(text):,} "
+                "characters; ask for less, e.g. a smaller max_bytes]")  # fmt: skip
+        keep = int(len(text) * max(budget, 0) / tokens)
+        while keep > 0 and engine.count_tokens(text[:keep]) + 40 > budget:
+            keep = int(keep * 0.8)
+        if keep <= 0:
+            return ("[the result does not fit in what is left of the model's context; "
+                    "start a new conversation or ask for less]")  # fmt: skip
+        return text[:keep] + "\n" + note.format(kept=keep)
 def answer_fields(stream: Stream, status: str) -> dict[str, Any]:
     """`Log.update` fields that finalize an answer's row from its ended stream: text,
     status ("interrupted" if the stream was cancelled), counts, timings, and the adapter it

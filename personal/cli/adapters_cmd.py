@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -14,7 +13,9 @@ from rich.text import Text
 
 from personal.adapters.curve import draw, read_curve
 from personal.adapters.registry import Registry, Revision
+from personal.cli.show import literal, plain
 from personal.errors import PersonalError
+from personal.fileio import write_bytes_atomic
 from personal.models import catalog
 
 app = typer.Typer(help="Adapter revisions: list, show, diff, eval, rollback, pin, export, rm.",
@@ -46,7 +47,7 @@ def list_(model: str | None = MODEL, as_json: bool = typer.Option(False, "--json
                                for r in revs], indent=2))  # fmt: skip
         return
     if not revs:
-        out.print(f"no adapter revisions for {base.name} yet: personal train")
+        out.print(f"no adapter revisions for {plain(base.name)} yet: personal train")
         return
     table = Table("", "revision", "created", "parent", "verdict", "steps", "dataset", box=None)
     for r in revs:
@@ -58,6 +59,9 @@ def list_(model: str | None = MODEL, as_json: bool = typer.Option(False, "--json
     out.print(table)
     if cur.get("pinned"):
         out.print("[bold]pinned[/]: the daemon will not promote new revisions (adapters unpin)")
+    for rev_id, problem in reg.damaged().items():
+        out.print(literal(f"damaged {rev_id[:12]}: {problem} (remove it: personal adapters rm "
+                          f"{rev_id[:12]})", "red"))  # fmt: skip
 
 
 @app.command("show")
@@ -74,22 +78,23 @@ def show(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'."
         return
     m = rev.manifest
     out.print(f"[bold]{rev.id}[/]  {m.created_at}")
-    out.print(f"  base       {m.base.name} ({m.base.fingerprint[:12]})")
-    out.print(f"  parent     {m.parent or 'none'}")
+    out.print(f"  base       {plain(m.base.name)} ({plain(m.base.fingerprint[:12])})")
+    out.print(f"  parent     {plain(m.parent or 'none')}")
     ds = m.dataset
-    out.print(f"  dataset    {(ds.hash or '')[:12]}  {ds.counts}  "
-              f"{ds.messages} messages until {ds.until}")  # fmt: skip
-    out.print(f"  config     {json.dumps(m.config)}")
-    out.print(f"  training   {json.dumps(asdict(m.training))}")
+    out.print(literal(f"  dataset    {(ds.hash or '')[:12]}  {ds.counts}  "
+                   f"{ds.messages} messages until {ds.until}"))  # fmt: skip
+    out.print(literal(f"  config     {json.dumps(m.config)}"))
+    out.print(literal(f"  training   {json.dumps(asdict(m.training))}"))
     out.print(f"  verdict    {'promoted' if rev.promoted else 'not promoted'}")
     for reason in m.verdict.reasons:
-        out.print(f"             - {reason}")
+        out.print(literal(f"             - {reason}"))
     eq = m.equivalence
     if eq is not None:
-        out.print(f"  equivalence {'passed' if eq.passed else 'FAILED'}  "
-                  + json.dumps({**eq.figures, "reasons": list(eq.reasons)}))  # fmt: skip
-    out.print(f"  formats    {', '.join(m.formats)}")
-    out.print("  files      " + ("ok" if not problems else "[red]" + "; ".join(problems) + "[/]"))
+        out.print(literal(f"  equivalence {'passed' if eq.passed else 'FAILED'}  "
+                          + json.dumps({**eq.figures, "reasons": list(eq.reasons)})))  # fmt: skip
+    out.print(literal(f"  formats    {', '.join(m.formats)}"))
+    broken = "[red]" + plain("; ".join(problems)) + "[/]"
+    out.print("  files      " + ("ok" if not problems else broken))
     if loss is None or not (loss.train or loss.val):
         out.print("  loss       none recorded (an imported revision)")
         return
@@ -127,7 +132,7 @@ def diff(a: str, b: str, model: str | None = MODEL,
     for section, changed in changes.items():
         out.print(f"[bold]{section}[/]")
         for k, (x, y) in changed.items():
-            out.print(f"  {k}: {json.dumps(x)} → {json.dumps(y)}", markup=False)
+            out.print(literal(f"  {k}: {json.dumps(x)} → {json.dumps(y)}"))
     out.print(f"[bold]weights[/]  relative change of B·A: {delta:.4f} "
               "(0: identical adapters)")  # fmt: skip
 
@@ -138,20 +143,26 @@ def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'.
           as_json: bool = typer.Option(False, "--json", help="Print {revision, objectives, "
                                        "metrics: {label: {...}}} (docs/json-output.md).")) -> None:  # fmt: skip
     """Re-run the gate's measurements for a revision: the bare base, the base with your
-    preferences in its prompt, and the revision without and with them."""
+    preferences in its prompt, and the revision without and with them. An imported
+    revision (no dataset of its own) is measured on the current revision's dataset, or a
+    dataset distilled from the log now."""
     from personal.engine.llama import LlamaEngine
-    from personal.learn.dataset import load_dataset
     from personal.learn.judge import gate
+    from personal.learn.judge.eval_set import eval_dataset
+    from personal.learn.pipeline import train_once
     from personal.log import Log
     from personal.tools import load_registry
 
     reg = Registry()
-    rev = _rev(reg, ref, model)
     base = _base(model)
-    if not rev.manifest.dataset.path:
-        raise PersonalError(f"revision {rev.short} records no dataset to evaluate it on",
-                            hint="it was imported; evaluate a trained revision")  # fmt: skip
-    dataset = load_dataset(Path(rev.manifest.dataset.path))
+    rev = reg.get(ref, base.fingerprint)
+
+    def distill():  # the last resort: what `personal train --dry-run` builds
+        return train_once(model=model, dry_run=True).dataset
+
+    dataset, source = eval_dataset(reg, base.fingerprint, rev, distill)
+    if not as_json:
+        out.print(literal(f"evaluating {rev.short} on {source}"))
     with Log() as log:
         tools = load_registry(log, strict=False).schemas()
     engine = LlamaEngine(base, n_ctx=2048)
@@ -160,23 +171,35 @@ def eval_(ref: str = typer.Argument(..., help="Revision id prefix, or 'current'.
     finally:
         engine.close()
     if as_json:
-        typer.echo(json.dumps({"revision": rev.id,
+        typer.echo(json.dumps({"revision": rev.id, "dataset": dataset.hash, "data": source,
                                "objectives": [o.to_dict() for o in report.objectives],
                                "metrics": {label: asdict(m) for label, m in report.metrics.items()}},
                               indent=2))  # fmt: skip
         return
-    out.print(gate.format_metrics(report))
+    out.print(literal(gate.format_metrics(report)))
 
 
 @app.command("rollback")
 def rollback(ref: str | None = typer.Argument(None, help="Revision to make current (default: "
              "the one before the current one; none left: no adapter)."),
              model: str | None = MODEL) -> None:  # fmt: skip
-    """Make an earlier revision current again."""
+    """Make an earlier revision current again (a damaged pointer is first rebuilt from its
+    history)."""
+    from personal.adapters.pointer import PointerError
+
     reg, base = Registry(), _base(model)
     target = reg.get(ref, base.fingerprint) if ref else None
+    try:
+        reg.pointer(base.fingerprint)
+    except PointerError as e:
+        now, done = reg.repair_pointer(base.fingerprint)
+        out.print(literal(f"{e.message}; {done}"))
+        if target is None:  # repaired is what was asked: do not also step back
+            out.print(f"current: {now.short if now else 'none (bare base model)'}")
+            return
     now = reg.rollback(base.fingerprint, target)
     out.print(f"current: {now.short if now else 'none (bare base model)'}")
+    _follow_on_host(reg, base.fingerprint)
 
 
 @app.command("pin")
@@ -190,6 +213,22 @@ def pin(ref: str | None = typer.Argument(None, help="Make this current first (de
     cur = reg.current(base.fingerprint)
     state = "unpinned" if off else "pinned"
     out.print(f"{state}; current: {cur.short if cur else 'none'}")
+    _follow_on_host(reg, base.fingerprint)
+
+
+def _follow_on_host(reg: Registry, fingerprint: str) -> None:
+    """With a host configured (personal sync login), its pointer follows this device's;
+    a host out of reach is a warning, not a failure (personal sync push catches up)."""
+    from personal.daemon.publish import follow_pointer
+    from personal.sync import config as sync_config
+
+    if sync_config.load() is None:
+        return
+    try:
+        follow_pointer(reg, fingerprint, say=lambda s: out.print(f"[dim]host:[/] {s}"))
+    except PersonalError as e:
+        typer.secho(f"the host's pointer did not follow: {e.message} (personal sync push "
+                    "retries)", err=True, fg="yellow")  # fmt: skip
 
 
 @app.command("export")
@@ -204,20 +243,33 @@ def export(ref: str, directory: Path = typer.Argument(..., help="Where to write 
     src = rev.file(fmt)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / src.name
-    if src.is_dir():
-        shutil.copytree(src, target, dirs_exist_ok=True)
-    else:
-        shutil.copyfile(src, target)
+    # contents only (the revision's files are read-only; a copy is the person's to
+    # replace), owner-only, each file replaced atomically: exporting again just works
+    for path in [src, *sorted(src.rglob("*"))] if src.is_dir() else [src]:
+        dest = target / path.relative_to(src) if src.is_dir() else target
+        if path.is_dir():
+            dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+        else:
+            write_bytes_atomic(dest, path.read_bytes())
     # the public projection: an export may be shared, the person's own words may not
-    (directory / f"{rev.short}.manifest.json").write_text(json.dumps(rev.manifest.public(), indent=2))
-    out.print(f"wrote {target} (+ its public manifest)")
+    write_bytes_atomic(directory / f"{rev.short}.manifest.json",
+                       json.dumps(rev.manifest.public(), indent=2).encode())  # fmt: skip
+    out.print(literal(f"wrote {target} (+ its public manifest)"))
 
 
 @app.command("rm")
 def rm(ref: str, model: str | None = MODEL) -> None:
-    """Delete a revision (not the current one)."""
+    """Delete a revision (not the current one), or a damaged one."""
+    from personal.errors import RevisionNotFound
+
     reg = Registry()
-    rev = _rev(reg, ref, model)
+    try:
+        rev = _rev(reg, ref, model)
+    except RevisionNotFound:
+        if not any(i.startswith(ref) for i in reg.damaged()):
+            raise
+        out.print(f"removed damaged revision {reg.remove_damaged(ref)[:12]}")
+        return
     reg.remove(rev)
     out.print(f"removed {rev.short}")
 

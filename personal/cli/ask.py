@@ -15,6 +15,7 @@ from personal.chat.session import DEFAULT_SYSTEM_PROMPT, ChatSession, Turn
 from personal.engine.base import GenerationParams
 from personal.errors import PersonalError
 from personal.log import Log
+from personal.printable import printable
 
 
 class NoPrompt(PersonalError):
@@ -57,9 +58,11 @@ def ask(
         "current", help="Adapter revision id, or 'current' (the registry's)."
     ),
     no_adapter: bool = typer.Option(False, "--no-adapter", help="Run the bare base model."),
+    remote: bool | None = typer.Option(
+        None, "--remote/--local", help="Answer with the host's model and your revision "
+        "(personal sync login), or with this device's; default: the rule of personal sync route."),
 ) -> None:
     """Ask once; the answer streams to stdout, tool activity to stderr; the turn is logged."""
-    from personal.adapters.serving import open_served
     from personal.tools import load_registry
 
     text = None if tool else _read_prompt(prompt)
@@ -69,10 +72,8 @@ def ask(
         if conversation:
             log.conversation(conversation)  # fail fast on a bad id, before loading a model
         tools = load_registry(log, strict=False) if (use_tools or tool) else None
-        served = open_served(model, backend=backend, adapter=adapter, n_threads=threads)
-        engine = served.engine
-        if served.warning:
-            typer.secho(served.warning, err=True, fg="yellow")
+        engine = _engine(log, conversation, text or "", model, backend, adapter, threads,
+                         max_tokens, remote)  # fmt: skip
         try:
             session = ChatSession(
                 engine, log, conversation, system_prompt=system or DEFAULT_SYSTEM_PROMPT,
@@ -92,6 +93,32 @@ def ask(
                 sys.stdout.write("\n")
         finally:
             engine.close()
+
+
+def _engine(log: Log, conversation: str | None, text: str, model: str | None,
+            backend: str | None, adapter: str | None, threads: int | None, max_tokens: int,
+            remote: bool | None):  # fmt: skip
+    """The local engine, or the host's (--remote, or the sync route rule says so)."""
+    from personal.adapters.serving import open_served
+    from personal.daemon.publish import remote_engine, route
+
+    def say(line: str) -> None:
+        typer.secho(printable(line), err=True, fg="cyan")
+
+    if remote:
+        return remote_engine(model, adapter, say=say)
+    served = open_served(model, backend=backend, adapter=adapter, n_threads=threads)
+    if served.warning:
+        typer.secho(printable(served.warning), err=True, fg="yellow")
+    engine = served.engine
+    if remote is None:
+        history = log.history(conversation) if conversation else []
+        tokens = sum(engine.count_tokens(str(m.get("content") or "")) for m in history)
+        if route(tokens + engine.count_tokens(text), engine.info.n_ctx, max_tokens):
+            engine.close()
+            say("the sync route sends this to the host's model")
+            return remote_engine(model, adapter, say=say)
+    return engine
 
 
 @contextlib.contextmanager
@@ -121,19 +148,20 @@ def _ctrl_c_cancels(turn: Turn) -> Iterator[list[bool]]:
 def _show(event: Event, as_json: bool) -> None:
     """Answer text to stdout; tool activity to stderr (so stdout stays the answer)."""
     if isinstance(event, TextDelta):
-        if not as_json:
-            sys.stdout.write(event.text)
+        if not as_json:  # escapes would drive a terminal; a pipe gets the exact text
+            sys.stdout.write(printable(event.text) if sys.stdout.isatty() else event.text)
             sys.stdout.flush()
     elif isinstance(event, ToolCalled):
         args = json.dumps(event.call.arguments, ensure_ascii=False)
-        typer.secho(f"[tool] {event.call.name}({args})", err=True, fg="magenta")
+        typer.secho(printable(f"[tool] {event.call.name}({args})"), err=True, fg="magenta")
     elif isinstance(event, ToolReturned):
         r = event.result
         line = (r.content if r.ok else f"error: {r.error}") or ""
-        typer.secho(f"[tool] → {line.splitlines()[0] if line else ''}", err=True, fg="magenta")
+        first = line.splitlines()[0] if line else ""
+        typer.secho(printable(f"[tool] → {first}"), err=True, fg="magenta")
     elif isinstance(event, ToolProblem):
         for problem in event.errors:
-            typer.secho(f"[tool] {problem}", err=True, fg="yellow")
+            typer.secho(printable(f"[tool] {problem}"), err=True, fg="yellow")
 
 
 def _confirm(tool, arguments: dict) -> bool:
@@ -142,7 +170,7 @@ def _confirm(tool, arguments: dict) -> bool:
         typer.secho(f"[tool] {tool.name} has side effects and needs confirmation at a "
                     "terminal; not run", err=True, fg="yellow")  # fmt: skip
         return False
-    return typer.confirm(f"Run {tool.name}({json.dumps(arguments)})?", err=True)
+    return typer.confirm(printable(f"Run {tool.name}({json.dumps(arguments)})?"), err=True)
 
 
 def _print_json(session: ChatSession, turn: Turn, log: Log) -> None:

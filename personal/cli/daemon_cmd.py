@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 
 from personal import paths
+from personal.cli.show import literal
 from personal.daemon.conditions import DaemonConfig
+from personal.printable import printable
 
 app = typer.Typer(help="The nightly adapter update: run, once, status, install, logs.",
                   no_args_is_help=True)  # fmt: skip
@@ -32,7 +34,8 @@ SCHEDULE = typer.Option(None, help='Cron expression (default "30 3 * * *", or co
 def run(schedule: str | None = SCHEDULE, model: str | None = typer.Option(None, "--model", "-m"),
         min_new: int | None = typer.Option(None, help="New user messages needed.")) -> None:  # fmt: skip
     """Stay in the foreground and run a cycle on the schedule (SIGTERM stops cleanly)."""
-    from personal.daemon.service import next_run, run_forever, setup_logging
+    from personal.daemon.schedule import next_run
+    from personal.daemon.service import run_forever, setup_logging
 
     config = load_config(schedule=schedule, model=model, min_new_messages=min_new)
     next_run(config.schedule)  # a bad schedule fails here, before anything starts
@@ -55,7 +58,7 @@ def once(force: bool = typer.Option(False, help="Ignore the idle and power condi
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     result = run_cycle(load_config(model=model, min_new_messages=min_new), force=force, stop=stop)
-    out.print(f"{result.outcome}: " + "; ".join(result.reasons))
+    out.print(literal(f"{result.outcome}: " + "; ".join(result.reasons)))
     if result.outcome == "failed":
         raise typer.Exit(1)
 
@@ -65,19 +68,24 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """Last and next run, their outcome, whether one is running, the current revision."""
     from personal.adapters.registry import Registry
     from personal.daemon.cycle import read_state
-    from personal.daemon.lock import holder
-    from personal.daemon.service import next_run
+    from personal.daemon.schedule import next_run
+    from personal.learn.lock import holder
     from personal.models import catalog
 
     config = load_config()
     state = read_state()
     base = catalog.resolve(config.model)
     current = Registry().current(base.fingerprint)
+    who = holder()  # whoever trains now: a daemon cycle or `personal train`
+    cycle = state.get("running") or {}
+    running = who
+    if who is not None and cycle.get("pid") == who.get("pid"):
+        running = {**who, **cycle}  # the daemon's own record says which stage
     info = {
         "schedule": config.schedule,
         "next_run": state.get("next_run") or next_run(config.schedule).isoformat(timespec="seconds"),
         "daemon_pid": state.get("daemon_pid"),
-        "running": holder() and state.get("running"),
+        "running": running,
         "last": state.get("last"),
         "current_revision": current.id if current else None,
         "base": base.name,
@@ -88,10 +96,11 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     last = info["last"] or {}
     out.print(f"schedule   {info['schedule']}  (next: {info['next_run']})")
     out.print(f"daemon     {'running, pid ' + str(info['daemon_pid']) if info['daemon_pid'] else 'not running (runs via the OS timer if installed)'}")
-    out.print(f"training   {'in progress: ' + json.dumps(info['running']) if info['running'] else 'idle'}")
-    out.print(f"last run   {last.get('finished_at', 'never')}  {last.get('outcome', '')}  "
-              + "; ".join(last.get("reasons", [])))  # fmt: skip
-    out.print(f"current    {info['current_revision'] or 'none'} ({base.name})")
+    training = "in progress: " + json.dumps(info["running"]) if info["running"] else "idle"
+    out.print(literal(f"training   {training}"))
+    out.print(literal(f"last run   {last.get('finished_at', 'never')}  {last.get('outcome', '')}  "
+                   + "; ".join(last.get("reasons", []))))  # fmt: skip
+    out.print(literal(f"current    {info['current_revision'] or 'none'} ({base.name})"))
 
 
 @app.command("install")
@@ -105,7 +114,7 @@ def install(schedule: str | None = SCHEDULE,
 
     for line in do_install(load_config(schedule=schedule).schedule, enable=enable, serve=serve,
                            port=port):  # fmt: skip
-        out.print(line)
+        out.print(literal(line))
 
 
 @app.command("uninstall")
@@ -115,7 +124,7 @@ def uninstall(enable: bool = typer.Option(True, "--enable/--no-enable",
     from personal.daemon.install import uninstall as do_uninstall
 
     for line in do_uninstall(enable=enable):
-        out.print(line)
+        out.print(literal(line))
 
 
 @app.command("logs")
@@ -131,10 +140,10 @@ def logs(lines: int = typer.Option(40, "-n", help="How many lines."),
     if fp is None and not follow:
         out.print("no daemon log yet")
         return
-    for line in shown:
-        typer.echo(line, nl=False)
+    for line in shown:  # log lines quote messages and errors: escapes shown, not run
+        typer.echo(printable(line.rstrip("\n")))
     if not follow:
         fp.close()
         return
     for line in follow_lines(path, fp):
-        typer.echo(line, nl=False)
+        typer.echo(printable(line.rstrip("\n")))

@@ -10,15 +10,19 @@ from rich.console import Console
 from personal.cli import (
     adapters_cmd,
     daemon_cmd,
+    host_cmd,
     import_cmd,
     log_cmd,
     models_cmd,
     prefs_cmd,
+    sync_cmd,
     train_cmd,
 )
 from personal.cli import ask as ask_cmd
 from personal.cli.serve_cmd import serve
+from personal.cli.show import plain
 from personal.errors import PersonalError
+from personal.fileio import private_umask
 
 app = typer.Typer(
     name="personal",
@@ -36,6 +40,8 @@ app.command("import")(import_cmd.import_)
 app.add_typer(adapters_cmd.app, name="adapters")
 app.add_typer(daemon_cmd.app, name="daemon")
 app.command("serve")(serve)
+app.add_typer(sync_cmd.app, name="sync")
+app.add_typer(host_cmd.app, name="host")
 err = Console(stderr=True)
 
 
@@ -71,14 +77,15 @@ def chat(
 
 def main() -> None:
     """Run the CLI; typed errors print as a message and a hint, never a traceback."""
+    private_umask()  # whatever the person's umask: what personal writes is theirs alone
     try:
         code = app(standalone_mode=False)  # returns an exit code for --help and typer.Exit
         if isinstance(code, int) and code:
             sys.exit(code)
-    except PersonalError as e:
-        err.print(f"[bold red]error:[/] {e.message}", highlight=False)
+    except PersonalError as e:  # messages quote names, paths and text from elsewhere
+        err.print(f"[bold red]error:[/] {plain(e.message)}", highlight=False)
         if e.hint:
-            err.print(f"[dim]hint:[/] {e.hint}", highlight=False)
+            err.print(f"[dim]hint:[/] {plain(e.hint)}", highlight=False)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")

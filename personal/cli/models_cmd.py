@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from personal.cli.show import literal, plain
 from personal.errors import ModelError
 from personal.models import catalog
 
@@ -35,10 +36,11 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table("", "name", "model", "license", "file", box=None)
     for r in rows:
-        table.add_row("*" if r["default"] else "", r["name"], r["title"], r["license"], r["path"])
+        table.add_row("*" if r["default"] else "", r["name"], r["title"], r["license"],
+                      literal(r["path"]))  # fmt: skip
     out.print(table)
     if default not in catalog.CATALOG:
-        out.print(f"* default: {default}")
+        out.print(f"* default: {plain(default)}")
     out.print("[dim]any local .gguf path works too (llama or gemma3 architecture)[/]")
 
 
@@ -54,7 +56,7 @@ def show(
         typer.echo(json.dumps(info, indent=2))
         return
     for key, value in info.items():
-        out.print(f"[bold]{key:>16}[/]  {value}")
+        out.print(f"[bold]{key:>16}[/]  {plain(value)}")
 
 
 @app.command("default")

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from personal.cli.show import literal
 from personal.errors import NotFound
 from personal.log import Log
 from personal.prefs.preferences import Preference, Preferences, scan
@@ -54,7 +55,7 @@ def list_(
         out.print(Text(title, style="bold"))
         table = Table("id", "kind", "preference", "source", box=None)
         for p in members:
-            table.add_row(short[p.id], p.kind, Text(p.text), Text(sources[p.id]))
+            table.add_row(short[p.id], p.kind, literal(p.text), literal(sources[p.id]))
         out.print(table)
         if state == "unchecked: in the prompt":
             out.print(Text(UNCHECKED_HINT[0].upper() + UNCHECKED_HINT[1:] + ".", style="dim"))
@@ -64,8 +65,8 @@ def list_(
                   f"until you confirm {'them' if n > 1 else 'it'}:")
         table = Table("id", "kind", "candidate", "from", box=None)
         for p in waiting:
-            text = Text(p.text + (" (rejected)" if p.rejected else ""))
-            table.add_row(short[p.id], p.kind, text, Text(sources[p.id]))
+            text = literal(p.text + (" (rejected)" if p.rejected else ""))
+            table.add_row(short[p.id], p.kind, text, literal(sources[p.id]))
         out.print(table)
         out.print("confirm one: personal prefs confirm ID    turn one down: personal prefs "
                   "reject ID")
@@ -77,7 +78,7 @@ def confirm(preferences: list[str] = typer.Argument(..., help="Candidate ids (or
     with Log() as log:
         for ref in preferences:
             pref = Preferences(log).confirm(ref)
-            out.print(f"confirmed {pref.id[:10]} ({_describe(pref)}): {pref.text}", markup=False)
+            out.print(literal(f"confirmed {pref.id[:10]} ({_describe(pref)}): {pref.text}"))
 
 
 @app.command("reject")
@@ -86,7 +87,7 @@ def reject(preferences: list[str] = typer.Argument(..., help="Candidate ids (or 
     with Log() as log:
         for ref in preferences:
             pref = Preferences(log).reject(ref)
-            out.print(f"rejected {pref.id[:10]}: {pref.text}", markup=False)
+            out.print(literal(f"rejected {pref.id[:10]}: {pref.text}"))
 
 
 def _current_plan() -> dict[str, str]:
@@ -108,7 +109,7 @@ def add(text: str = typer.Argument(..., help='The preference, e.g. "Answer in Fr
     """Add a preference by hand."""
     with Log() as log:
         pref = Preferences(log).add(text)
-    out.print(f"added {pref.id[:10]} ({_describe(pref)}): {pref.text}", markup=False)
+    out.print(literal(f"added {pref.id[:10]} ({_describe(pref)}): {pref.text}"))
 
 
 @app.command("rm")
@@ -118,7 +119,7 @@ def rm(preference: str = typer.Argument(..., help="Preference id or unique prefi
         prefs = Preferences(log)
         pref = prefs.get(preference)
         prefs.remove(pref.id)
-    out.print(f"deleted {pref.id[:10]}: {pref.text}", markup=False)
+    out.print(literal(f"deleted {pref.id[:10]}: {pref.text}"))
 
 
 @app.command("edit")
@@ -129,7 +130,7 @@ def edit(
     """Reword a preference (its kind and check are derived again)."""
     with Log() as log:
         pref = Preferences(log).edit(preference, text)
-    out.print(f"edited {pref.id[:10]} ({_describe(pref)}): {pref.text}", markup=False)
+    out.print(literal(f"edited {pref.id[:10]} ({_describe(pref)}): {pref.text}"))
 
 
 @app.command("scan")
@@ -153,9 +154,7 @@ def scan_(
     for p in report.new:
         state = " [candidate: personal prefs confirm]" if not p.confirmed else (
             "" if p.active else " [superseded by a later one]")  # fmt: skip
-        out.print(
-            f"{short[p.id]} ({_describe(p)}): {p.text}{state}  ← {sources[p.id]}", markup=False
-        )
+        out.print(literal(f"{short[p.id]} ({_describe(p)}): {p.text}{state}  ← {sources[p.id]}"))
     dups = f", {report.duplicates} already known" if report.duplicates else ""
     out.print(f"read {report.scanned} messages: {len(report.new)} new preferences{dups}")
 

@@ -19,6 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from personal.cli.show import literal
 from personal.learn.config import TrainConfig
 from personal.learn.train import events
 
@@ -98,6 +99,11 @@ def train(
     layers: int = typer.Option(TrainConfig.layers, help="Adapt the last N transformer blocks."),
     learning_rate: float = typer.Option(TrainConfig.learning_rate, help="Adam learning rate."),
     seed: int = typer.Option(TrainConfig.seed, help="Seed for data order, sampling and init."),
+    from_scratch: bool = typer.Option(
+        False, "--from-scratch",
+        help="Distill the whole log and train without warm start (e.g. to replace a "
+        "revision trained on messages you have since forgotten).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON on stdout "
                                  "(progress goes to stderr; docs/json-output.md)."),
 ) -> None:
@@ -111,19 +117,19 @@ def train(
     with view:
         outcome = train_once(model=model, config=config, auto_steps=iters is None,
                              dry_run=dry_run, on_stage=view.on_stage,
-                             on_progress=view.on_progress)  # fmt: skip
+                             on_progress=view.on_progress, from_scratch=from_scratch)  # fmt: skip
     if as_json:
         typer.echo(json.dumps(outcome_json(outcome, view.timings), indent=2))
         return
     if dry_run:
-        out.print(summarize(outcome.dataset))
+        out.print(literal(summarize(outcome.dataset)))
         return
     rev = outcome.revision
     verdict = "[green]promoted[/]" if outcome.promoted else "[yellow]kept as a candidate[/]"
     out.print(f"revision [bold]{rev.short}[/] {verdict}  (loss curve: personal adapters show "
               f"{rev.short})")  # fmt: skip
     for reason in outcome.reasons:
-        out.print(f"  - {reason}", markup=False)
+        out.print(literal(f"  - {reason}"))
     t = outcome.train
     out.print(f"[dim]trained {t.steps} steps, {t.trained_tokens} tokens in {t.wall_s:.0f} s "
               f"({t.tokens_per_s or 0:.0f} tok/s, peak {t.peak_rss_mb:.0f} MB, {t.blas})[/]")  # fmt: skip

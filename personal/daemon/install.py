@@ -3,7 +3,10 @@
 The OS timer runs `personal daemon once` at the scheduled times (so nothing stays
 resident), with the same PERSONAL_HOME and a low priority. With `--serve`, a second unit
 keeps `personal serve` running from login on (restarted if it fails), so the model is
-there for editors and other clients.
+there for editors and other clients. Every value written into a systemd unit is quoted
+and escaped (a space in the home path split ExecStart in two; `%` and `$` are systemd
+specifiers and variables); a schedule systemd or launchd would read differently is
+refused (`schedule`), and nothing is written then.
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from croniter import croniter
-
-from personal.daemon.service import BadSchedule
+from personal.daemon.schedule import fields as _fields
+from personal.errors import PersonalError
 
 UNIT = "personal-train"
 AGENT = "org.personal.train"
@@ -26,10 +28,18 @@ SERVE_UNIT = "personal-serve"
 SERVE_AGENT = "org.personal.serve"
 
 
-def _fields(schedule: str) -> list[list[int | str]]:
-    if not croniter.is_valid(schedule):
-        raise BadSchedule(f"not a cron expression: {schedule!r}")
-    return [list(f) for f in croniter(schedule).expanded[:5]]
+class UnitError(PersonalError):
+    """A value cannot be written into a service unit."""
+
+
+def systemd_quote(value: str, command: bool = False) -> str:
+    """One systemd unit value as a quoted word: backslashes and quotes escaped, `%`
+    (specifiers) doubled, and in a command line `$` (variables) doubled too."""
+    if any(c in value for c in "\n\r\0"):
+        raise UnitError(f"{value!r} cannot go into a systemd unit (a line break or NUL)",
+                        hint="use a path without line breaks")  # fmt: skip
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return '"' + (escaped.replace("$", "$$") if command else escaped) + '"'
 
 
 def _exe() -> str:
@@ -61,27 +71,32 @@ def on_calendar(schedule: str) -> str:
 
 
 def systemd_units(schedule: str) -> dict[str, str]:
-    env = "".join(f"Environment={k}={v}\n" for k, v in _env().items())
+    calendar = on_calendar(schedule)  # a schedule systemd cannot express fails first
     service = (
         "[Unit]\nDescription=personal: distill the chat log into a new adapter revision\n\n"
-        f"[Service]\nType=oneshot\nExecStart={' '.join(_command())}\n{env}Nice=10\n"
+        f"[Service]\nType=oneshot\n{_exec(_command())}Nice=10\n"
         "IOSchedulingClass=idle\n"
     )
     timer = (
         "[Unit]\nDescription=personal: nightly adapter update\n\n"
-        f"[Timer]\nOnCalendar={on_calendar(schedule)}\nPersistent=true\n\n"
+        f"[Timer]\nOnCalendar={calendar}\nPersistent=true\n\n"
         "[Install]\nWantedBy=timers.target\n"
     )
     return {f"{UNIT}.service": service, f"{UNIT}.timer": timer}
 
 
 def systemd_serve_unit(port: int | None = None) -> str:
-    env = "".join(f"Environment={k}={v}\n" for k, v in _env().items())
     return (
         "[Unit]\nDescription=personal: your model as a local OpenAI-compatible server\n\n"
-        f"[Service]\nExecStart={' '.join(_serve_command(port))}\n{env}Restart=on-failure\n"
+        f"[Service]\n{_exec(_serve_command(port))}Restart=on-failure\n"
         "RestartSec=5\n\n[Install]\nWantedBy=default.target\n"
     )
+
+
+def _exec(command: list[str]) -> str:
+    """ExecStart= and Environment= lines, every value quoted (see `systemd_quote`)."""
+    env = "".join(f"Environment={systemd_quote(f'{k}={v}')}\n" for k, v in _env().items())
+    return f"ExecStart={' '.join(systemd_quote(w, command=True) for w in command)}\n{env}"
 
 
 def launchd_serve_plist(port: int | None = None) -> bytes:
@@ -120,13 +135,15 @@ def install(
     schedule: str, enable: bool = True, serve: bool = False, port: int | None = None
 ) -> list[str]:
     """Write the unit files; with `enable`, ask the service manager to start the timer
-    (and, with `serve`, the server). Returns lines describing what was done."""
+    (and, with `serve`, the server). Returns lines describing what was done; nothing is
+    written for a schedule that is refused."""
     d = target_dir()
-    d.mkdir(parents=True, exist_ok=True)
     done = []
     if sys.platform == "darwin":
+        plist = launchd_plist(schedule)
+        d.mkdir(parents=True, exist_ok=True)
         path = d / f"{AGENT}.plist"
-        path.write_bytes(launchd_plist(schedule))
+        path.write_bytes(plist)
         done.append(f"wrote {path}")
         commands = [["launchctl", "load", "-w", str(path)]]
         if serve:
@@ -138,6 +155,7 @@ def install(
         units = systemd_units(schedule)
         if serve:
             units[f"{SERVE_UNIT}.service"] = systemd_serve_unit(port)
+        d.mkdir(parents=True, exist_ok=True)
         for name, text in units.items():
             (d / name).write_text(text)
             done.append(f"wrote {d / name}")

@@ -12,18 +12,13 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from croniter import croniter
-
 from personal import paths
 from personal.daemon.conditions import DaemonConfig
 from personal.daemon.cycle import run_cycle, write_state
-from personal.errors import PersonalError
+from personal.daemon.schedule import next_run
+from personal.fileio import FILE_MODE, tighten
 
 log = logging.getLogger("personal.daemon")
-
-
-class BadSchedule(PersonalError):
-    pass
 
 
 def log_file() -> Path:
@@ -38,6 +33,7 @@ def setup_logging(echo: bool = True) -> None:
     handlers: list[logging.Handler] = [
         logging.handlers.RotatingFileHandler(log_file(), maxBytes=1 << 20, backupCount=3)
     ]
+    tighten(log_file(), FILE_MODE)
     if echo:
         handlers.append(logging.StreamHandler(sys.stderr))
     for h in handlers:
@@ -45,13 +41,6 @@ def setup_logging(echo: bool = True) -> None:
         h._personal = True  # type: ignore[attr-defined]
         log.addHandler(h)
     log.setLevel(logging.INFO)
-
-
-def next_run(schedule: str, after: datetime | None = None) -> datetime:
-    if not croniter.is_valid(schedule):
-        raise BadSchedule(f"not a cron expression: {schedule!r}",
-                          hint='five fields, e.g. "30 3 * * *" for 03:30 every night')  # fmt: skip
-    return croniter(schedule, after or datetime.now().astimezone()).get_next(datetime)
 
 
 def run_forever(config: DaemonConfig, stop: threading.Event | None = None) -> None:

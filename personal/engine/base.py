@@ -299,6 +299,26 @@ class Engine(ABC):
     def _forget_prefix(self) -> None:  # noqa: B027 - optional hook: nothing cached
         """Drop any cached prompt prefix (called with the lock held)."""
 
+    # --- measurements (probes and audits; optional) ---------------------------------
+    def next_logprobs(
+        self, messages: list[Message], *, prefix: str = "", adapter: AdapterRef | None = SLOT
+    ) -> tuple[list[int], Any]:
+        """(prompt token ids, log-probabilities of every vocabulary token next) after
+        `messages` rendered with the generation prompt and `prefix` (the start of an
+        answer), under `adapter`. Engines that cannot say raise EngineError."""
+        from personal.errors import EngineError
+
+        raise EngineError(f"the {self.info.backend} engine cannot report next-token "
+                          "distributions")  # fmt: skip
+
+    # --- adapter residency (a host keeps many adapters loaded; optional) ------------
+    def preload(self, ref: AdapterRef) -> None:  # noqa: B027 - optional hook
+        """Load `ref` into memory without making it active, so a later request on it
+        only activates it. Raises AdapterError if it cannot be loaded."""
+
+    def evict(self, ref: AdapterRef) -> None:  # noqa: B027 - optional hook
+        """Free `ref`'s memory (deactivating it first if it is active). Unknown: no-op."""
+
     # --- adapters -------------------------------------------------------------------
     @property
     def adapter(self) -> AdapterRef | None:

@@ -15,9 +15,26 @@ import threading
 import time
 from collections import deque
 from collections.abc import Generator
+from typing import Any
 
-from personal.engine.base import AdapterRef, Engine, EngineInfo, GenerationParams, Message, Usage
+from personal.engine.base import (
+    SLOT,
+    AdapterRef,
+    Engine,
+    EngineInfo,
+    GenerationParams,
+    Message,
+    Usage,
+)
 from personal.engine.toolcall import OPEN, render_call
+
+FAKE_VOCAB = 64
+
+
+def _seed(text: str) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
 class FakeEngine(Engine):
@@ -29,6 +46,8 @@ class FakeEngine(Engine):
         self.delay = delay
         self.calls: list[list[Message]] = []
         self.attached: list[str | None] = []
+        self.preloaded: list[str] = []
+        self.evicted: list[str] = []
         self._queue: deque[str] = deque()
         self._release = threading.Event()
         self._release.set()
@@ -79,6 +98,28 @@ class FakeEngine(Engine):
 
     def _attach(self, ref: AdapterRef) -> None:
         self.attached.append(ref.id)
+
+    def preload(self, ref: AdapterRef) -> None:
+        self.preloaded.append(ref.id)
+
+    def evict(self, ref: AdapterRef) -> None:
+        self.evicted.append(ref.id)
+
+    def next_logprobs(
+        self, messages: list[Message], *, prefix: str = "", adapter: AdapterRef | None = SLOT
+    ) -> tuple[list[int], Any]:
+        """A made-up distribution over FAKE_VOCAB tokens, fixed by the prompt; an adapter
+        tilts it by an amount fixed by its id (the same id, the same tilt everywhere)."""
+        import numpy as np
+
+        ref = self._adapter if adapter is SLOT else adapter
+        text = "".join(str(m.get("content") or "") for m in messages) + prefix
+        tokens = [ord(c) % FAKE_VOCAB for c in text]
+        logits = np.random.default_rng(_seed(text)).normal(0, 2, FAKE_VOCAB)
+        if ref is not None:
+            logits = logits + np.random.default_rng(_seed(ref.id + text)).normal(0, 1, FAKE_VOCAB)
+        top = logits.max()
+        return tokens, logits - top - np.log(np.exp(logits - top).sum())
 
     def _detach(self) -> None:
         self.attached.append(None)

@@ -47,7 +47,25 @@ def import_llama_cpp() -> Any:
             f"llama-cpp-python is not importable: {e}",
             hint="run the set-up again: ./dev setup",
         ) from e
+    # Loading a model compiles every chat template in its GGUF for llama-cpp-python's own
+    # chat API, which personal never calls (prompts are rendered, bounded, by prompt.py).
+    # Jinja folds constants while compiling, so a template holding `9 ** 99999999` hung
+    # the load itself: the templates are not compiled there at all.
+    llama_cpp.llama_chat_format.Jinja2ChatFormatter = _UnusedFormatter
     return llama_cpp
+
+
+class _UnusedFormatter:
+    """Stands in for llama-cpp-python's template compiler (see `import_llama_cpp`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> Any:
+        def handler(*args: Any, **kwargs: Any) -> Any:
+            raise EngineError("personal renders chat prompts itself (personal.engine.prompt)")
+
+        return handler
 
 
 class ContextOverflow(EngineError):
@@ -98,7 +116,10 @@ class LlamaEngine(Engine):
         seed: int | None = None,
         verbose: bool = False,
         logits_all: bool = False,
+        resident: int | None = RESIDENT_ADAPTERS,
     ):
+        """`resident`: adapters kept loaded, least recently used freed first; None: no
+        limit here — the caller decides with `preload` and `evict` (a host's residency)."""
         super().__init__()
         llama_cpp = import_llama_cpp()
         self._lib = llama_cpp
@@ -128,6 +149,7 @@ class LlamaEngine(Engine):
         )  # fmt: skip
         self._resident: dict[tuple[str, int, int], Any] = {}  # loaded adapter handles
         self._active: tuple[str, int, int] | None = None
+        self.resident_limit = resident
         self._grammars: dict[str, Any] = {}
         self._batch: Any = None  # a second context for chat_many, made on first use
         self.info = EngineInfo(
@@ -289,16 +311,24 @@ class LlamaEngine(Engine):
         return out
 
     # --- scoring (the evaluation gate) ------------------------------------------------
-    def score(self, prompt: str, completion: str) -> list[float]:
+    def score(self, prompt: str, completion: str, *, adapter: AdapterRef | None = SLOT
+              ) -> list[float]:  # fmt: skip
         """Teacher-forced log-probabilities (natural log) of `completion`'s tokens after
-        `prompt`, under the attached adapter: one decode, logits asked for at the answer's
-        positions only (no `logits_all` needed). The prompt is tokenized as `_generate`
-        tokenizes it and the completion on its own (as the trainer does); the common prefix
-        with the previous evaluation is reused from the KV cache, as `generate` does."""
+        `prompt`, under the attached adapter (or `adapter`): one decode, logits asked for at
+        the answer's positions only (no `logits_all` needed). The prompt is tokenized as
+        `_generate` tokenizes it and the completion on its own (as the trainer does); the
+        common prefix with the previous evaluation is reused from the KV cache, as
+        `generate` does."""
+        return [lp for lp, _ in self.score_detail(prompt, completion, adapter=adapter)]
+
+    def score_detail(self, prompt: str, completion: str, *, adapter: AdapterRef | None = SLOT
+                     ) -> list[tuple[float, bool]]:  # fmt: skip
+        """`score`, with whether each token was the model's greedy choice at its position
+        (a greedy continuation reproduces `completion` exactly while all are True)."""
         import numpy as np
 
         with self._lock:
-            self._use(self._adapter)  # a request's own adapter may be the live one
+            self._use(self._adapter if adapter is SLOT else adapter)
             llm = self._llm
             p = self.tokenize(prompt)
             c = llm.tokenize(completion.encode("utf-8"), add_bos=False, special=True)
@@ -326,29 +356,39 @@ class LlamaEngine(Engine):
                     row = np.ctypeslib.as_array(llm._ctx.get_logits_ith(i), shape=(n_vocab,))
                     top = float(row.max())
                     norm = top + float(np.log(np.exp(row - top).sum()))
-                    out.append(float(row[tokens[start + i + 1]]) - norm)
+                    wanted_token = tokens[start + i + 1]
+                    out.append((float(row[wanted_token]) - norm,
+                                int(row.argmax()) == wanted_token))  # fmt: skip
             llm._requires_eval = True  # the next generate replays a token for fresh logits
             return out
 
     # --- adapters -------------------------------------------------------------------
     # A few adapters (a few MB each) stay loaded, so switching back to one is only an
     # activation (~50 µs) instead of a load from disk (ms).
-    def _attach(self, ref: AdapterRef) -> None:
+    @staticmethod
+    def _key(ref: AdapterRef) -> tuple[str, int, int]:
         try:
             st = ref.path.stat()
         except OSError:
             raise AdapterError(f"adapter file not found: {ref.path}") from None
-        key = (str(ref.path.resolve()), st.st_size, st.st_mtime_ns)
+        return (str(ref.path.resolve()), st.st_size, st.st_mtime_ns)
+
+    def _load(self, key: tuple[str, int, int], ref: AdapterRef) -> Any:
+        handle = self._lib.llama_adapter_lora_init(self._llm._model.model, key[0].encode())
+        if not handle:
+            raise AdapterError(
+                f"llama.cpp rejected the adapter {ref.path.name}",
+                hint="it may be corrupt or made for another base model; the previous "
+                "adapter stays active",
+            )
+        return handle
+
+    def _attach(self, ref: AdapterRef) -> None:
+        key = self._key(ref)
         handle = self._resident.pop(key, None)
         fresh = handle is None
         if fresh:
-            handle = self._lib.llama_adapter_lora_init(self._llm._model.model, key[0].encode())
-            if not handle:
-                raise AdapterError(
-                    f"llama.cpp rejected the adapter {ref.path.name}",
-                    hint="it may be corrupt or made for another base model; the previous "
-                    "adapter stays active",
-                )
+            handle = self._load(key, ref)
         try:
             self._activate(handle, ref.scale)
         except AdapterError:
@@ -359,9 +399,58 @@ class LlamaEngine(Engine):
             raise
         self._resident[key] = handle  # most recently used last
         self._active = key
-        while len(self._resident) > RESIDENT_ADAPTERS:
+        self._trim()
+
+    def _trim(self) -> None:
+        while self.resident_limit is not None and len(self._resident) > self.resident_limit:
             oldest = next(k for k in self._resident if k != self._active)
             self._lib.llama_adapter_lora_free(self._resident.pop(oldest))
+
+    def preload(self, ref: AdapterRef) -> None:
+        key = self._key(ref)
+        with self._lock:
+            if key not in self._resident:
+                self._resident[key] = self._load(key, ref)
+                self._trim()
+
+    def evict(self, ref: AdapterRef) -> None:
+        try:
+            key = self._key(ref)
+        except AdapterError:  # the file is gone: find it by path
+            key = next((k for k in self._resident if k[0] == str(ref.path.resolve())), None)
+        with self._lock:
+            handle = self._resident.pop(key, None) if key else None
+            if handle is None:
+                return
+            if key == self._active:
+                self._activate(None, 0.0)
+                self._active = None
+                self._live = None
+                if self._adapter is not None and self._adapter.path == ref.path:
+                    self._adapter = None
+            self._lib.llama_adapter_lora_free(handle)
+
+    def next_logprobs(
+        self, messages: list[Message], *, prefix: str = "", adapter: AdapterRef | None = SLOT
+    ) -> tuple[list[int], Any]:
+        import numpy as np
+
+        with self._lock:
+            self._use(self._adapter if adapter is SLOT else adapter)
+            tokens = self._fitting(self.tokenize(self.format.render(messages) + prefix))
+            llm = self._llm
+            llm.reset()  # a measurement: nothing cached from another request or adapter
+            llm._ctx.kv_cache_clear()
+            for start in range(0, len(tokens), llm.n_batch):
+                chunk = tokens[start : start + llm.n_batch]
+                llm._batch.set_batch(batch=chunk, n_past=start, logits_all=False)
+                llm._ctx.decode(llm._batch)
+            row = np.ctypeslib.as_array(llm._ctx.get_logits_ith(len(chunk) - 1),
+                                        shape=(llm.n_vocab(),)).astype(np.float64)  # fmt: skip
+            llm.reset()
+            llm._ctx.kv_cache_clear()
+            top = row.max()
+            return tokens, row - top - np.log(np.exp(row - top).sum())
 
     def _detach(self) -> None:
         self._activate(None, 0.0)

@@ -22,13 +22,19 @@ def open_engine(
     if None) with `backend`.
 
     `$PERSONAL_BACKEND` picks the backend when none is given ("fake" is for tests and
-    demos: it needs no model file and answers by echoing).
+    demos: it needs no model file and answers by echoing). `$PERSONAL_FAKE_DELAY` slows
+    the fake engine's every piece by that many seconds, so a test can kill a real
+    `personal ask` mid-stream.
     """
     backend = backend or os.environ.get("PERSONAL_BACKEND") or "llama.cpp"
     if backend == "fake":
         from personal.engine.fake import FakeEngine
 
-        return FakeEngine(model=getattr(model, "name", model) or "fake")
+        try:
+            delay = float(os.environ.get("PERSONAL_FAKE_DELAY") or 0)
+        except ValueError:
+            raise EngineUnavailable("PERSONAL_FAKE_DELAY must be a number of seconds") from None
+        return FakeEngine(model=getattr(model, "name", model) or "fake", delay=max(delay, 0.0))
     base = model if isinstance(model, BaseModel) else resolve(model)
     if backend == "llama.cpp":
         from personal.engine.llama import LlamaEngine

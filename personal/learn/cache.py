@@ -25,9 +25,13 @@ from personal.engine.toolcall import ToolCall
 from personal.fileio import sha256_file
 
 
+def cache_path() -> Path:
+    return paths.cache_dir() / "generations.db"
+
+
 class GenerationCache:
     def __init__(self, path: Path | None = None):
-        self.path = path or paths.cache_dir() / "generations.db"
+        self.path = path or cache_path()
         self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS generations (key TEXT PRIMARY KEY, "

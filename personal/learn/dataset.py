@@ -26,8 +26,9 @@ from typing import Any
 
 from personal import paths
 from personal.errors import TrainingError
+from personal.fileio import fsync_dir, private_dir, write_private_bytes
 
-KINDS = ("answer", "tool", "preference", "fact", "retention")
+KINDS = ("answer", "tool", "preference", "fact", "retention", "canary")  # canary: planted for the privacy audit
 SPLITS = ("train", "valid", "test")
 VOLATILE = ("hash", "created_at", "timing")  # manifest fields outside the content hash
 FORMAT_VERSION = 1
@@ -89,8 +90,7 @@ def write_dataset(
     splits: dict[str, list[dict[str, Any]]], manifest: dict[str, Any], root: Path | None = None
 ) -> Dataset:
     """Seal examples and their manifest as a dataset directory (or find the same one)."""
-    root = root or paths.sub("datasets")
-    root.mkdir(parents=True, exist_ok=True)
+    root = private_dir(root or paths.sub("datasets"))
     files = {f"{s}.jsonl": "".join(_line(ex) + "\n" for ex in splits.get(s, [])) for s in SPLITS}
     manifest = {"format": FORMAT_VERSION, **manifest, "counts": counts(splits)}
     digest = content_hash(files, manifest)
@@ -101,11 +101,10 @@ def write_dataset(
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".tmp-{os.getpid()}-"))
     try:
         for name, text in [*files.items(), ("manifest.json", json.dumps(manifest, indent=2))]:
-            with (tmp / name).open("w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
+            write_private_bytes(tmp / name, text.encode("utf-8"))  # the person's words: 0600
+        fsync_dir(tmp)
         os.rename(tmp, target)  # atomic: the dataset appears complete or not at all
+        fsync_dir(root)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         if not (target / "manifest.json").is_file():  # not a lost race with a twin: real
@@ -191,7 +190,7 @@ def summarize(dataset: Dataset) -> str:
     shown: set[str] = set()
     for split in SPLITS:
         for ex in dataset.examples(split):
-            if ex["kind"] not in shown:
+            if ex["kind"] not in shown and ex["kind"] != "canary":  # canaries are never shown
                 shown.add(ex["kind"])
                 lines += _show(ex)
     return "\n".join(lines)

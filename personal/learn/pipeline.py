@@ -14,6 +14,7 @@ import json
 import shutil
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,9 @@ from personal.adapters.registry import Registry, Revision
 from personal.errors import NotEnoughData
 from personal.learn.cache import GenerationCache
 from personal.learn.config import TrainConfig
+from personal.learn.lock import TrainingLock
 from personal.learn.objectives import Objective, withdrawn_since
+from personal.learn.privacy import audit_dataset
 from personal.log import Log
 from personal.models import catalog
 
@@ -60,7 +63,8 @@ def run_dir_for(dataset_hash: str, config: TrainConfig, parent: str | None) -> P
 
 
 def warm_start(current: Revision | None, config: TrainConfig) -> Path | None:
-    """The current revision's MLX weights, when its shape matches the new config."""
+    """The current revision's MLX weights, when its shape matches the new config (None
+    for a revision marked as trained on forgotten data: see `start_from`)."""
     if current is None:
         return None
     cfg = current.manifest.config
@@ -89,66 +93,96 @@ def train_once(
     on_progress: Callable[[Event], None] | None = None,
     registry: Registry | None = None,
     stop: threading.Event | None = None,
+    from_scratch: bool = False,
+    lock: TrainingLock | None = None,
 ) -> Outcome:
-    """Run the learning loop once for `model`'s base (see the module docstring)."""
+    """Run the learning loop once for `model`'s base (see the module docstring).
+
+    `from_scratch`: distill the whole log and train without warm start (the parent is
+    None), e.g. to replace a revision trained on messages since forgotten; it is implied
+    when the current revision is marked so. A real run holds the training lock (`lock`,
+    when the caller already holds it, else one taken here); a dry run only distills."""
     from personal.engine.load import open_engine
+    from personal.learn.forget import check_dataset
 
     config = config or TrainConfig()
     stage = on_stage or (lambda name: None)
     base = catalog.resolve(model)
     registry = registry or Registry()
-    current = registry.current(base.fingerprint)
+    with _locked(lock, dry_run):  # one run at a time: LockBusy if another trains
+        current = registry.current(base.fingerprint)  # read under the lock
+        origin = start_from(registry, current, from_scratch)  # None: the whole log, afresh
+        with Log() as log:
+            stage("distill")
+            from personal.prefs import derive_checks
 
-    with Log() as log:
-        stage("distill")
-        from personal.prefs import derive_checks
+            derive_checks(log)  # an unchecked preference the kept answers show how to check
+            withdrawn = _withdrawn(log, current)
+            teacher = open_engine(base, backend="llama.cpp", n_ctx=2048)
+            cache = GenerationCache()
+            try:
+                tools = _tools(log)
+                dataset = _distill(log, base, teacher, origin, distill_config, config.seed,
+                                   tools, withdrawn, cache)  # fmt: skip
+                if dry_run:
+                    return Outcome(dataset)
+                config = sized(config, dataset) if auto_steps else config
+                stage("train")
+                # unlearning what the current revision learned starts afresh, not from it
+                warm = origin if origin is None or not _unlearns(origin, withdrawn) else None
+                run_dir = run_dir_for(dataset.hash, config, origin.id if origin else None)
+                adapter, report = _train(base, dataset, run_dir, config, warm, on_progress,
+                                         stop)  # fmt: skip
+                stage("export")
+                staged, formats = _export(registry, adapter, base, run_dir)
+                stage("equivalence")
+                eq = _equivalence(base, staged, formats, dataset)
+                stage("gate")
+                gate_report, gate_verdict = _gate(dataset, teacher, staged / formats["gguf"],
+                                                  current, bounds, tools, cache)  # fmt: skip
+                cache.prune()  # what this run did not use goes (old preferences' answers too)
+                audit = audit_dataset(teacher, staged / formats["gguf"], dataset)
+            finally:
+                cache.close()
+                teacher.close()
 
-        derive_checks(log)  # an unchecked preference the kept answers show how to check
-        withdrawn = _withdrawn(log, current)
-        teacher = open_engine(base, backend="llama.cpp", n_ctx=2048)
-        cache = GenerationCache()
-        try:
-            tools = _tools(log)
-            dataset = _distill(log, base, teacher, current, distill_config, config.seed, tools,
-                               withdrawn, cache)  # fmt: skip
-            if dry_run:
-                return Outcome(dataset)
-            config = sized(config, dataset) if auto_steps else config
-            stage("train")
-            # unlearning what the current revision learned starts afresh, not from it
-            parent = current if current is None or not _unlearns(current, withdrawn) else None
-            run_dir = run_dir_for(dataset.hash, config, current.id if current else None)
-            adapter, report = _train(base, dataset, run_dir, config, parent, on_progress, stop)
-            stage("export")
-            staged, formats = _export(registry, adapter, base, run_dir)
-            stage("equivalence")
-            eq = _equivalence(base, staged, formats, dataset)
-            stage("gate")
-            gate_report, gate_verdict = _gate(dataset, teacher, staged / formats["gguf"],
-                                              current, bounds, tools, cache)  # fmt: skip
-            cache.prune()  # what this run did not use goes (old preferences' answers too)
-        finally:
-            cache.close()
-            teacher.close()
+        from personal.learn.judge.promotion import decide
 
-    from personal.learn.judge.promotion import decide
+        decision = decide(gate_verdict, eq, registry.pointer(base.fingerprint).get("pinned", False))
+        stage("register")
+        check_dataset(dataset)  # messages forgotten while it trained: nothing is registered
+        metrics = gate_report.metrics
+        manifest = Manifest(
+            base=base_identity(base), parent=origin.id if origin else None,
+            dataset=_dataset_ref(dataset), config=config.to_dict(), training=_training(report),
+            metrics=metrics, equivalence=eq, verdict=decision.verdict(), formats=formats,
+            objectives={o.id: {"kind": o.kind, "text": o.text, "checker": o.checker}
+                        for o in gate_report.objectives},
+            plan=gate_verdict.plan,
+            audit=audit,  # stored with the revision; `personal sync push` checks it
+        )  # fmt: skip
+        rev = registry.commit(staged, manifest)
+        promoted, reasons = decision.promote, list(decision.reasons)
+        if promoted and not registry.promote(base.fingerprint, rev):  # pin re-checked inside
+            promoted = False
+            reasons.append("pinned while it trained: kept as a candidate, not promoted")
+        shutil.rmtree(run_dir, ignore_errors=True)  # checkpoints are no longer needed
+        return Outcome(dataset, rev, promoted, reasons, report, metrics, eq)
 
-    decision = decide(gate_verdict, eq, registry.pointer(base.fingerprint).get("pinned", False))
-    stage("register")
-    metrics = gate_report.metrics
-    manifest = Manifest(
-        base=base_identity(base), parent=current.id if current else None,
-        dataset=_dataset_ref(dataset), config=config.to_dict(), training=_training(report),
-        metrics=metrics, equivalence=eq, verdict=decision.verdict(), formats=formats,
-        objectives={o.id: {"kind": o.kind, "text": o.text, "checker": o.checker}
-                    for o in gate_report.objectives},
-        plan=gate_verdict.plan,
-    )  # fmt: skip
-    rev = registry.commit(staged, manifest)
-    if decision.promote:
-        registry.set_current(base.fingerprint, rev, "promote")
-    shutil.rmtree(run_dir, ignore_errors=True)  # checkpoints are no longer needed
-    return Outcome(dataset, rev, decision.promote, list(decision.reasons), report, metrics, eq)
+
+def _locked(lock: TrainingLock | None, dry_run: bool) -> AbstractContextManager[object]:
+    if dry_run or (lock is not None and lock.held):
+        return nullcontext()
+    return TrainingLock("personal train")
+
+
+def start_from(registry: Registry, current: Revision | None, from_scratch: bool) -> Revision | None:
+    """The revision a run builds on (its data window, its parent, its warm start): the
+    current one, unless asked to start from scratch or it was trained on messages since
+    forgotten."""
+    if from_scratch or current is None or current.id in registry.forgotten():
+        return None
+    return current
 
 
 # --- the stages ---------------------------------------------------------------------------

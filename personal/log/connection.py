@@ -6,21 +6,41 @@ import os
 import shlex
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from personal.errors import DatabaseCorrupt, DatabaseLocked, LogError
+from personal.fileio import FILE_MODE, private_dir, tighten
 from personal.log.migrations import migrate
 
 _BUSY, _CORRUPT, _IO = {5, 6}, {11, 26}, {8, 10, 13, 14}  # SQLite primary result codes
+# sqlite3_errstr() of those codes: what the message is, whole, on a Python (3.10) whose
+# errors carry no code. Never a substring: "no such column: malformed" is a query error.
+_ERRSTR = {
+    "database is locked": 5, "database table is locked": 6,
+    "database disk image is malformed": 11, "file is not a database": 26,
+    "attempt to write a readonly database": 8, "disk I/O error": 10,
+    "database or disk is full": 13, "unable to open database file": 14,
+}  # fmt: skip
+
+
+def error_code(error: sqlite3.Error) -> int:
+    """SQLite's primary result code of an error (-1 when unknown)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF
+    return _ERRSTR.get(str(error), -1)
 
 
 def connect(path: Path, timeout: float) -> Database:
     """Open (creating if need be) and migrate the log at `path`."""
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        _create_private(path)  # its -wal and -shm files will copy its mode
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            tighten(p, FILE_MODE)
     # `timeout` is SQLite's busy timeout; one connection is shared by a Log's threads
     conn = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False)
     try:
@@ -34,6 +54,16 @@ def connect(path: Path, timeout: float) -> Database:
         conn.close()
         raise
     return db
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file owner-only if it does not exist. Never open (and close)
+    an existing one: closing any descriptor of a file drops every POSIX lock this
+    process holds on it, including those of an open SQLite connection."""
+    if path.exists():
+        return
+    with suppress(FileExistsError):  # another thread or process made it just now
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE))
 
 
 def interrupt_orphans(db: Database) -> None:
@@ -57,22 +87,23 @@ def interrupt_orphans(db: Database) -> None:
 
 
 def translate(path: Path, error: sqlite3.Error) -> LogError | None:
-    """The user-facing error for a SQLite error, or None for a programming error."""
-    code = getattr(error, "sqlite_errorcode", -1) & 0xFF  # Python 3.11+; else the text
-    text = str(error).lower()
-    if code in _BUSY or "database is locked" in text:
+    """The user-facing error for a SQLite error, or None for a programming error or a
+    query SQLite could not parse (an FTS syntax error is SQLITE_ERROR, code 1). Decided
+    by SQLite's result code, never by words of the message, which may quote the query."""
+    code = error_code(error)
+    if code in _BUSY:
         return DatabaseLocked(
             f"the conversation log is busy: another program is writing to {path}",
             hint="wait for it to finish (or close the other personal window) and try again",
         )
-    if code in _CORRUPT or "not a database" in text or "malformed" in text:
+    if code in _CORRUPT:
         broken = shlex.quote(f"{path}.broken")
         return DatabaseCorrupt(
             f"the conversation log is damaged or is not a SQLite database: {path}",
             hint=f"move it aside: mv {shlex.quote(str(path))} {broken} "
             "(and its -wal/-shm files, if any) ; a new log will be created",
         )
-    if code in _IO or "disk" in text or "readonly" in text or "unable to open" in text:
+    if code in _IO:
         return LogError(
             f"cannot use the conversation log {path}: {error}",
             hint="check that the disk has space and that the file and its folder are writable",

@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from personal import paths
 from personal.errors import InvalidSignal, NotFound
-from personal.log import feedback, preferences, records
+from personal.log import erase, feedback, records
 from personal.log.connection import connect, translate, translated
 from personal.log.feedback import AnswerState
 from personal.log.ids import new_id, now
@@ -136,41 +136,16 @@ class Log:
         """Delete a conversation with its messages, feedback and search-index entries,
         and what was derived from it: preferences extracted from its messages and notes
         saved from them. Preferences added by hand stay (a link to one of its messages
-        is cleared). Returns the number of messages deleted."""
-        return self._forget(self._resolve("conversations", conversation_id, "conversation"))
+        is cleared). Returns the number of messages deleted; `erase.erase` says more
+        (which ids, and whether the old text is gone from the disk too)."""
+        conversation_id = self._resolve("conversations", conversation_id, "conversation")
+        return erase.erase(self, conversation_id).messages
 
     @_guarded
     def forget_all(self) -> int:
         """Delete every conversation, as `forget` does one: extracted preferences and
         notes saved from messages go too; preferences and notes added by hand stay."""
-        return self._forget(None)
-
-    def _forget(self, conversation_id: str | None) -> int:
-        where, params = (
-            ("WHERE conversation_id = ?", [conversation_id]) if conversation_id else ("", [])
-        )
-        with self.transaction():
-            count = self.db.execute(f"SELECT COUNT(*) FROM messages {where}", params).fetchone()[0]
-            in_scope = f"IN (SELECT id FROM messages {where})"
-            self.db.execute(f"DELETE FROM notes WHERE source_message_id {in_scope}", params)
-            preferences.forget_conversations(
-                self.db, f"SELECT id FROM conversations {where.replace('conversation_', '')}",
-                params,
-            )
-            self.db.execute(
-                f"DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages {where})",
-                params,
-            )
-            self.db.execute(f"DELETE FROM messages {where}", params)  # triggers update FTS
-            self.db.execute(
-                f"DELETE FROM conversations {where.replace('conversation_', '')}", params
-            )
-            # merge the search index so deleted words do not linger in old segments
-            self.db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')")
-            self.db.execute("INSERT INTO notes_fts (notes_fts) VALUES ('optimize')")
-        # and fold the WAL back in, so the old pages do not linger there either
-        self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        return count
+        return erase.erase(self, None).messages
 
     # --- messages ----------------------------------------------------------------------
     @_guarded

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from personal import paths
-from personal.errors import ModelFileMissing, UnknownModel, UnsupportedArchitecture
+from personal.errors import ModelCorrupt, ModelFileMissing, UnknownModel, UnsupportedArchitecture
 from personal.fileio import sha256_file, write_json_atomic
 from personal.models.header import GGUFHeader, read_header
 
@@ -218,7 +218,26 @@ def resolve(name_or_path: str | os.PathLike[str] | None = None) -> BaseModel:
             + ", ".join(SUPPORTED_ARCHITECTURES),
             hint="pick a GGUF of a supported architecture (see `personal models list`)",
         )
+    _check_numbers(header, path)
     return BaseModel(name=name, path=path, header=header)
+
+
+# the numbers the app reads from a header, and the range a real model has them in
+NUMBERS = {"block_count": 1 << 10, "embedding_length": 1 << 17, "context_length": 1 << 24,
+           "attention.head_count": 1 << 10, "attention.head_count_kv": 1 << 10}  # fmt: skip
+
+
+def _check_numbers(header: GGUFHeader, path: Path) -> None:
+    """A forged header's numbers fail here, not as a TypeError somewhere later."""
+    for key, most in NUMBERS.items():
+        value = header.arch_get(key)
+        if value is None and key in ("context_length", "attention.head_count_kv"):
+            continue  # optional: defaults apply
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= most:
+            raise ModelCorrupt(
+                f"{path.name} is not a usable model: {header.architecture}.{key} is {value!r}",
+                hint="the file is damaged or not a real model; use another GGUF",
+            )
 
 
 # --- fingerprints ----------------------------------------------------------------------

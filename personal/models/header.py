@@ -4,6 +4,10 @@
 ~12 s for Gemma's); the app only needs the scalar metadata and the tensor table to
 identify and validate a model, so this walks the header and skips large arrays. The
 format's type codes come from the `gguf` package.
+
+A model file may be hostile: every count is checked against the bytes left in the file
+before anything is read or allocated, arrays nest at most `MAX_DEPTH` deep and tensors
+have at most `MAX_DIMS` dimensions, so a forged header fails as ModelCorrupt at once.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ _SCALAR = {
     GGUFValueType.FLOAT32: "<f", GGUFValueType.FLOAT64: "<d",
     GGUFValueType.BOOL: "<?",
 }  # fmt: skip
+MAX_DEPTH = 3  # arrays of arrays of arrays: more than any real GGUF uses
+MAX_DIMS = 8  # ggml tensors have at most 4
+# the fewest bytes one element of each kind can take in the file
+_MIN_SIZE = {**{t: struct.calcsize(f) for t, f in _SCALAR.items()},
+             GGUFValueType.STRING: 8, GGUFValueType.ARRAY: 12}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,19 @@ class GGUFHeader:
 
 
 class _Reader:
-    def __init__(self, f: BinaryIO):
+    def __init__(self, f: BinaryIO, size: int):
         self.f = f
+        self.size = size
+
+    def left(self) -> int:
+        return self.size - self.f.tell()
+
+    def count(self, n: int, each: int, what: str) -> int:
+        """`n` items of at least `each` bytes, refused if the file cannot hold them."""
+        if n * each > self.left():
+            raise ValueError(f"the file ends early: it claims {n:,} {what}, more than the "
+                             "rest of the file can hold")  # fmt: skip
+        return n
 
     def unpack(self, fmt: str) -> Any:
         size = struct.calcsize(fmt)
@@ -72,29 +92,29 @@ class _Reader:
         return struct.unpack(fmt, data)[0]
 
     def string(self) -> str:
-        n = self.unpack("<Q")
-        if n > 1 << 30:
-            raise ValueError(f"string length {n} is implausible")
+        n = self.count(self.unpack("<Q"), 1, "bytes of text")
         data = self.f.read(n)
         if len(data) != n:
             raise EOFError
         return data.decode("utf-8", errors="replace")
 
-    def value(self, vtype: GGUFValueType, keep_array: bool) -> Any:
+    def value(self, vtype: GGUFValueType, keep_array: bool, depth: int = 0) -> Any:
         if vtype == GGUFValueType.STRING:
             return self.string()
         if vtype in _SCALAR:
             return self.unpack(_SCALAR[vtype])
         if vtype == GGUFValueType.ARRAY:
+            if depth >= MAX_DEPTH:
+                raise ValueError(f"its metadata nests arrays more than {MAX_DEPTH} deep")
             etype = GGUFValueType(self.unpack("<I"))
-            n = self.unpack("<Q")
+            n = self.count(self.unpack("<Q"), _MIN_SIZE[etype], "array elements")
             if keep_array:
-                return [self.value(etype, True) for _ in range(n)]
+                return [self.value(etype, True, depth + 1) for _ in range(n)]
             if etype in _SCALAR:
-                self.f.seek(n * struct.calcsize(_SCALAR[etype]), 1)
+                self.f.seek(n * _MIN_SIZE[etype], 1)
             else:
                 for _ in range(n):
-                    self.value(etype, False)
+                    self.value(etype, False, depth + 1)
             return ArrayInfo(etype, n)
         raise ValueError(f"unknown metadata type {vtype}")
 
@@ -111,13 +131,14 @@ def read_header(path: str | Path, keep_arrays: frozenset[str] = frozenset()) -> 
         )
     try:
         with path.open("rb") as f:
-            r = _Reader(f)
+            r = _Reader(f, path.stat().st_size)
             if r.unpack("<I") != GGUF_MAGIC:
                 raise ValueError("it does not start with the GGUF magic number")
             version = r.unpack("<I")
             if version not in (2, 3):
                 raise ValueError(f"GGUF version {version} is not supported (expected 3)")
-            n_tensors, n_kv = r.unpack("<Q"), r.unpack("<Q")
+            n_tensors = r.count(r.unpack("<Q"), 32, "tensors")  # name, dims, type, offset
+            n_kv = r.count(r.unpack("<Q"), 13, "metadata entries")  # key, type, a value
             metadata: dict[str, Any] = {}
             for _ in range(n_kv):
                 key = r.string()
@@ -125,12 +146,16 @@ def read_header(path: str | Path, keep_arrays: frozenset[str] = frozenset()) -> 
             tensors = []
             for _ in range(n_tensors):
                 name = r.string()
-                dims = tuple(r.unpack("<Q") for _ in range(r.unpack("<I")))
+                n_dims = r.unpack("<I")
+                if n_dims > MAX_DIMS:
+                    raise ValueError(f"tensor {name!r} claims {n_dims} dimensions")
+                dims = tuple(r.unpack("<Q") for _ in range(n_dims))
                 ttype = r.unpack("<I")
                 r.unpack("<Q")  # offset
                 tensors.append(TensorInfo(name, dims, ttype))
-    except (EOFError, ValueError, UnicodeDecodeError, struct.error) as e:
-        reason = "the file ends early" if isinstance(e, EOFError) else str(e)
+    except (EOFError, ValueError, UnicodeDecodeError, struct.error, OverflowError,
+            MemoryError, RecursionError) as e:  # fmt: skip
+        reason = "the file ends early" if isinstance(e, EOFError) else str(e) or type(e).__name__
         raise ModelCorrupt(
             f"{path} is not a readable GGUF model: {reason}",
             hint="re-install or re-download the model file; `personal models list` shows "

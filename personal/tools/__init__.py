@@ -5,8 +5,8 @@ own command tools from tools.toml, and plugins (entry points in "personal.tools"
     result = registry.call("calc", {"expression": "17*23"})   # ToolResult(ok=True, "391")
 """
 
-from personal.tools.base import Tool, ToolResult, params
+from personal.tools.base import CallContext, Tool, ToolResult, params
 from personal.tools.load import load_registry
 from personal.tools.toolbox import ToolRegistry
 
-__all__ = ["Tool", "ToolRegistry", "ToolResult", "load_registry", "params"]
+__all__ = ["CallContext", "Tool", "ToolRegistry", "ToolResult", "load_registry", "params"]

@@ -25,6 +25,11 @@ class Tool:
     side_effects: bool = False  # True: the person confirms every call
     timeout: float = 10.0  # seconds
     source: str = "builtin"  # "builtin" | "config:<path>" | "entrypoint:<dist>"
+    # True: `run` executes in a worker process that is killed at the timeout (see
+    # `isolation`); it must then be a module-level function, which can be sent there
+    isolated: bool = False
+    # True: `run(args, context)` also gets the CallContext (which message asked for it)
+    contextual: bool = False
 
     def schema(self) -> dict:
         """The OpenAI tool schema, as chat templates expect it."""
@@ -36,6 +41,14 @@ class Tool:
                 "parameters": copy.deepcopy(self.parameters),  # callers may edit theirs
             },
         }
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Where a call comes from. A tool that keeps something (a note) records its source
+    message, so forgetting the conversation forgets what the tool kept too."""
+
+    source_message_id: str | None = None  # the user message of the turn that made the call
 
 
 @dataclass(frozen=True)

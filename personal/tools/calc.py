@@ -150,6 +150,12 @@ def calc_tool() -> Tool:
         parameters=params(
             ["expression"], expression={"type": "string", "description": "e.g. (17 + 3) * 2.5"}
         ),
-        run=lambda args: format_number(evaluate(args["expression"])),
+        run=run,
         timeout=5.0,
+        isolated=True,
     )
+
+
+def run(args: dict) -> str:
+    """The tool's work, in a killable worker process."""
+    return format_number(evaluate(args["expression"]))

@@ -2,12 +2,16 @@
 person allowed in tools.toml (`[files] allowed_folders = [...]`).
 
 Every path is resolved (symlinks and `..` included) before it is checked, so a link inside
-an allowed folder cannot lead outside it. Reads are bounded: a small model cannot use more.
+an allowed folder cannot lead outside it. One policy for hidden files, in both tools: a
+file or folder whose name starts with "." below an allowed folder (.git, .env, .ssh) is
+neither listed nor read, whether it is named or reached through a link. The walk and the
+reads are bounded: a small model cannot use more, and a huge tree cannot stall a search.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -19,7 +23,16 @@ MAX_LINES_PER_FILE = 3
 MAX_FILES_SCANNED = 5_000
 MAX_BYTES_PER_FILE = 256 * 1024
 MAX_BYTES_TOTAL = 16 * 1024 * 1024
+MAX_ENTRIES = 50_000  # files and folders looked at by one search, matching or not
+MAX_SEARCH_SECONDS = 5.0  # under the tool's timeout: a search says where it stopped
 READ_DEFAULT, READ_MAX = 20_000, 200_000
+
+
+def hidden_below(path: Path, root: Path) -> bool:
+    """Whether `path` is, or lies inside, a hidden file or folder below `root`."""
+    return path.is_relative_to(root) and any(
+        part.startswith(".") for part in path.relative_to(root).parts
+    )
 
 
 def shown(path: Path) -> str:
@@ -57,6 +70,13 @@ class Folders:
                 + ", ".join(shown(r) for r in roots)
                 + f" (change allowed_folders in {shown(self.config_path)})",
             )
+        named = Path(os.path.normpath(path))
+        if any(hidden_below(p, r) for r in roots for p in (real, named)):
+            raise ToolError(
+                f"{text!r} is hidden (a name starting with '.'): the file tools do not "
+                "read hidden files or folders",
+                hint="move what should be readable out of the hidden file or folder",
+            )
         return real
 
 
@@ -87,13 +107,40 @@ def read_file(folders: Folders, path_text: str, max_bytes: int | None) -> str:
     return text
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Files under root, in a stable order, hidden folders (.git...) skipped."""
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield Path(folder) / name
+class _Budget:
+    """How much of a tree one search may look at."""
+
+    def __init__(self) -> None:
+        self.entries = 0
+        self.deadline = time.monotonic() + MAX_SEARCH_SECONDS
+
+    def spent(self) -> bool:
+        return self.entries >= MAX_ENTRIES or time.monotonic() > self.deadline
+
+
+def _walk(root: Path, budget: _Budget) -> Iterator[Path]:
+    """Files under root, in a stable order, hidden files and folders skipped, links not
+    followed into folders; stops when the budget is spent."""
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = []
+                for entry in it:
+                    budget.entries += 1
+                    if budget.spent():
+                        return
+                    if not entry.name.startswith("."):
+                        entries.append(entry)
+        except OSError:
+            continue  # unreadable folder: skip it
+        entries.sort(key=lambda e: e.name)
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                continue
+            yield Path(entry.path)
+        stack += [Path(e.path) for e in reversed(entries) if e.is_dir(follow_symlinks=False)]
 
 
 def search_files(folders: Folders, query: str, glob: str | None) -> str:
@@ -104,8 +151,9 @@ def search_files(folders: Folders, query: str, glob: str | None) -> str:
     results: list[str] = []
     scanned = read_total = 0
     stopped = ""
+    budget = _Budget()
     for root in roots:
-        for path in _walk(root):
+        for path in _walk(root, budget):
             if glob and not PurePosixPath(path.relative_to(root).as_posix()).match(glob):
                 continue
             if len(results) >= MAX_RESULTS:
@@ -115,8 +163,10 @@ def search_files(folders: Folders, query: str, glob: str | None) -> str:
             if stopped:
                 break
             real = path.resolve()
-            # a symlink pointing out of the allowed folders, or a pipe that would block
-            if not any(real.is_relative_to(r) for r in roots) or not real.is_file():
+            # a symlink pointing out of the allowed folders or into a hidden one, or a
+            # pipe that would block
+            inside = [r for r in roots if real.is_relative_to(r)]
+            if not inside or any(hidden_below(real, r) for r in inside) or not real.is_file():
                 continue
             scanned += 1
             lines, read = _matching_lines(real, needle)
@@ -125,10 +175,14 @@ def search_files(folders: Folders, query: str, glob: str | None) -> str:
                 results.append("\n".join([shown(real), *lines]))
         if stopped:
             break
+        if budget.spent():
+            stopped = "stopped: the folders are too large to search whole"
+            break
     where = ", ".join(shown(r) for r in roots)
-    if not results:
-        return f"No files match {query!r} in {where}" + (f" (glob {glob!r})." if glob else ".")
     tail = f"\n[{stopped}; narrow the query or the glob]" if stopped else ""
+    if not results:
+        return (f"No files match {query!r} in {where}" + (f" (glob {glob!r})." if glob else ".")
+                + tail)  # fmt: skip
     return "\n".join(results) + tail
 
 

@@ -1,6 +1,8 @@
 """Notes tools: `remember`, `recall`, `list_notes`, kept in the log's `notes` table.
 
-`remember` writes only the person's own local database, so it runs without asking.
+`remember` writes only the person's own local database, so it runs without asking. A note
+records the message that asked for it (its `CallContext`), so forgetting that
+conversation forgets the note too.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 from personal.errors import ToolError
 from personal.log import Log
 from personal.log.notes import Notes
-from personal.tools.base import Tool, params
+from personal.tools.base import CallContext, Tool, params
 
 MAX_LIST = 100
 NOTES_TOOLS = ("remember", "recall", "list_notes")
@@ -34,11 +36,12 @@ def _tags(value: Any) -> list[str] | None:
 def notes_tools(log: Log) -> list[Tool]:
     notes = Notes(log)  # the notes table lives in the log's database
 
-    def remember(args: dict) -> str:
+    def remember(args: dict, context: CallContext) -> str:
         text = args["text"].strip()
         if not text:
             raise ToolError("there is nothing to remember: the text is empty")
-        note = notes.add(text, tags=_tags(args.get("tags")))
+        note = notes.add(text, tags=_tags(args.get("tags")),
+                         source_message_id=context.source_message_id)  # fmt: skip
         return f"Remembered (note {note.id})."
 
     def recall(args: dict) -> str:
@@ -70,6 +73,7 @@ def notes_tools(log: Log) -> list[Tool]:
                 tags={"type": "array", "items": {"type": "string"}, "description": "optional"},
             ),
             run=remember,
+            contextual=True,
         ),
         Tool(
             name="recall",

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from personal import isolation
 from personal.errors import (
     PersonalError,
     ToolConfigError,
@@ -14,7 +15,7 @@ from personal.errors import (
     UnknownTool,
 )
 from personal.tools import invoke
-from personal.tools.base import NAME_RE, Tool, ToolResult
+from personal.tools.base import NAME_RE, CallContext, Tool, ToolResult
 from personal.tools.validate import check_arguments
 
 MAX_RESULT_CHARS = 16_000  # a small model's context is small: longer results are cut
@@ -69,10 +70,12 @@ class ToolRegistry:
         return invoke.parse_command(self, line)
 
     def call(
-        self, name: str, arguments: dict | str, *, confirm: Confirm | None = None
-    ) -> ToolResult:
+        self, name: str, arguments: dict | str, *, confirm: Confirm | None = None,
+        context: CallContext | None = None,
+    ) -> ToolResult:  # fmt: skip
         """Run a tool. Never raises for the tool's failures: they come back as ok=False
-        with an `error` the person and the model can read."""
+        with an `error` the person and the model can read. `context` says which message
+        asked for the call (tools that keep something record it)."""
         start = time.perf_counter()
 
         def failed(error: str) -> ToolResult:
@@ -86,7 +89,7 @@ class ToolRegistry:
                     return failed(f"tool '{name}' needs the person's confirmation to run")
                 if not confirm(tool, args):
                     return failed(f"the person declined to run '{name}'")
-            content = _run_with_timeout(tool, args)
+            content = _run_with_timeout(tool, args, context or CallContext())
         except PersonalError as e:  # ToolError, or e.g. the log being busy
             return failed(str(e))
         except Exception as e:  # a bug in a tool must not end the chat
@@ -97,14 +100,24 @@ class ToolRegistry:
         return ToolResult(True, content, None, (time.perf_counter() - start) * 1000)
 
 
-def _run_with_timeout(tool: Tool, args: dict) -> str:
-    """Run in a daemon thread so a hung tool cannot hang the chat. Python threads cannot
-    be killed: a timed-out tool runs on unobserved (command tools kill their process)."""
+def _run_with_timeout(tool: Tool, args: dict, context: CallContext) -> str:
+    """Run an isolated tool in a worker process that is killed at the timeout; any other
+    in a daemon thread, so a slow tool cannot hang the chat. A thread cannot be killed:
+    only tools whose work is bounded by construction run there (file and notes tools;
+    command tools kill their own process group), and plugins, which are trusted code."""
+    if tool.isolated:
+        try:
+            value = isolation.run(tool.run, args, tool.timeout)
+        except isolation.Timeout:
+            raise ToolTimeout(tool.name, tool.timeout) from None
+        except (isolation.Died, isolation.Failed) as e:
+            raise ToolError(f"tool '{tool.name}' stopped: {e}") from None
+        return value if isinstance(value, str) else "" if value is None else str(value)
     box: dict[str, object] = {}
 
     def target() -> None:
         try:
-            box["value"] = tool.run(args)
+            box["value"] = tool.run(args, context) if tool.contextual else tool.run(args)
         except BaseException as e:  # handed to the caller's thread
             box["error"] = e
 
@@ -139,4 +152,8 @@ def _problem(tool: Tool) -> str | None:
         return "timeout must be a positive number of seconds"
     if not callable(tool.run):
         return "run must be callable"
+    if tool.isolated and tool.contextual:
+        return "a tool cannot be both isolated and contextual"
+    if tool.isolated and not isolation.sendable(tool.run):
+        return "an isolated tool's run must be a module-level function (it runs in a worker)"
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import threading
 from typing import Any
 
@@ -21,6 +22,19 @@ ALIASES = {
     "kb": "kilobyte", "kbs": "kilobyte", "kilobytes": "kilobyte",
 }  # fmt: skip
 _lock = threading.Lock()  # pint's registry is not documented as thread-safe
+UNIT_HINT = (
+    "use names or symbols such as m, km, mi, kg, lb, l, cup, degC, degF, km/h, mph, MB, GiB"
+)
+MAX_UNIT_LENGTH = 60
+MAX_PARENS = 3
+# pint evaluates numbers and powers inside a unit string ("m**9**9**9" runs for minutes),
+# so only this reaches it: names, * / · and spaces between them, parentheses, and after
+# a name or a ")" one small power (^2, **-1, **0.5), never a power of a power
+_TOKEN = re.compile(
+    r"(?P<name>(?:(?![\d²³¹⁰-⁹])[\w°µΩ'])+)"
+    r"|(?P<power>(?:\*\*|\^)\s*[-+]?[0-9]{1,2}(?:\.[0-9]{1,2})?|[²³])"
+    r"|(?P<op>[*/·])|(?P<open>\()|(?P<close>\))|(?P<space>\s+)|(?P<degree>°)"
+)
 
 
 @functools.cache
@@ -30,9 +44,36 @@ def _registry() -> Any:
     return pint.UnitRegistry()
 
 
+def check_unit_text(text: str, which: str) -> None:
+    """Refuse anything but a plain unit expression, before pint's parser sees it."""
+
+    def bad(why: str) -> ToolError:
+        return ToolError(f"unknown unit {text!r} ({which}): {why}", hint=UNIT_HINT)
+
+    if len(text) > MAX_UNIT_LENGTH:
+        raise bad(f"longer than {MAX_UNIT_LENGTH} characters")
+    depth, previous, pos = 0, "", 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise bad(f"{text[pos]!r} has no place in a unit (numbers go in 'value')")
+        kind = m.lastgroup or ""
+        if kind == "power" and previous not in ("name", "close", "degree"):
+            raise bad("a power must follow a unit, and powers of powers are not units")
+        depth += {"open": 1, "close": -1}.get(kind, 0)
+        if depth < 0 or depth > MAX_PARENS:
+            raise bad("unbalanced or too deeply nested parentheses")
+        if kind != "space":
+            previous = kind
+        pos = m.end()
+    if depth:
+        raise bad("unbalanced parentheses")
+
+
 def _unit(ureg: Any, text: str, which: str) -> Any:
     import pint
 
+    check_unit_text(text, which)
     name = ALIASES.get(" ".join(text.lower().split()), text.strip())
     try:
         return ureg.parse_units(name)
@@ -40,11 +81,7 @@ def _unit(ureg: Any, text: str, which: str) -> Any:
         # pint's ValueErrors say something useful ("cannot have a scaling factor")
         plain = isinstance(e, ValueError) and not isinstance(e, pint.errors.PintError)
         detail = f": {e}" if plain and str(e) else ""
-        raise ToolError(
-            f"unknown unit {text!r} ({which}){detail}",
-            hint="use names or symbols such as m, km, mi, kg, lb, l, cup, degC, degF, "
-            "km/h, mph, MB, GiB",
-        ) from None
+        raise ToolError(f"unknown unit {text!r} ({which}){detail}", hint=UNIT_HINT) from None
 
 
 def convert(value: float, from_unit: str, to_unit: str) -> str:
@@ -94,6 +131,12 @@ def units_tool() -> Tool:
             from_unit={"type": "string", "description": "e.g. mi, lb, degF, cup, MB"},
             to_unit={"type": "string", "description": "e.g. km, kg, degC, ml, GiB"},
         ),
-        run=lambda args: convert(args["value"], args["from_unit"], args["to_unit"]),
-        timeout=15.0,  # the first call loads pint's registry
+        run=run,
+        timeout=15.0,  # the first call in a worker loads pint's registry
+        isolated=True,  # pint's parser holds the GIL: only a process can be stopped
     )
+
+
+def run(args: dict) -> str:
+    """The tool's work, in a killable worker process."""
+    return convert(args["value"], args["from_unit"], args["to_unit"])

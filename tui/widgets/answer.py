@@ -12,6 +12,7 @@ from textual.widgets.markdown import MarkdownStream
 
 from personal.engine.toolcall import ToolCall
 from personal.log import AnswerState
+from personal.printable import printable
 
 if TYPE_CHECKING:
     from personal.tools import ToolResult
@@ -89,7 +90,7 @@ class AssistantMessage(Markdown):
         """Append a streamed piece (fast pieces are batched by the MarkdownStream)."""
         if self._stream is None:
             self._stream = Markdown.get_stream(self)
-        await self._stream.write(piece)
+        await self._stream.write(printable(piece))
 
     async def finish(self, status: str) -> None:
         """Flush the stream and mark how the answer ended."""
@@ -103,7 +104,7 @@ class AssistantMessage(Markdown):
 
     def _shown(self, original: str) -> str:
         edited = self.state.edited_text
-        return original if edited is None or self.showing_original else edited
+        return printable(original if edited is None or self.showing_original else edited)
 
     def _mark(self) -> None:
         state = self.state
@@ -148,7 +149,7 @@ class ToolLine(Static):
         return self._line().plain
 
     def _line(self) -> Content:
-        head = f"⚙ {self.call.name}({format_arguments(self.call.arguments)})"
+        head = printable(f"⚙ {self.call.name}({format_arguments(self.call.arguments)})")
         if self.result_text is None:
             return Content.assemble(head, (" …", "dim"))
         if not self.ok:
@@ -168,7 +169,7 @@ def format_arguments(arguments: dict[str, Any]) -> str:
 
 
 def _one_line(text: str) -> str:
-    lines = text.strip().splitlines() or [""]
+    lines = printable(text).strip().splitlines() or [""]
     first = lines[0]
     if len(first) > RESULT_WIDTH or len(lines) > 1:
         return first[:RESULT_WIDTH].rstrip() + " …"

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from personal.engine.toolcall import ToolCall
 from personal.log import AnswerState, LoggedMessage
+from personal.printable import printable
 from tui.widgets.answer import AssistantMessage, ToolLine
 
 WELCOME = "Ask anything. Enter sends; the answer streams here and is logged. /help lists commands."
@@ -22,7 +23,7 @@ class UserMessage(Static):
     """What the person typed, shown as typed (no Markdown)."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(text, markup=False)
+        super().__init__(printable(text), markup=False)
         self.border_title = "you"
 
 
@@ -30,14 +31,14 @@ class SystemMessage(Static):
     """The system prompt of a logged conversation: kept visible but dimmed."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(f"system: {text}", markup=False)
+        super().__init__(printable(f"system: {text}"), markup=False)
 
 
 class Notice(Static):
     """Something that happened in the conversation, such as an adapter switch."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(text, markup=False)
+        super().__init__(printable(text), markup=False)
 
 
 class ChatView(VerticalScroll):

@@ -7,6 +7,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from personal.log import Conversation
+from personal.printable import printable
 from tui import messages
 
 NEW_CHAT = "+new"  # option id of the "new chat" entry (log ids never contain "+")
@@ -20,7 +21,7 @@ class ConversationList(OptionList):
         """Replace the entries and highlight `current` (None: the new-chat entry)."""
         options = [Option(Content.styled("+ New chat", "italic"), id=NEW_CHAT)]
         for conv in conversations:
-            label = Content(conv.title or UNTITLED)
+            label = Content(printable(conv.title or UNTITLED))
             if conv.id == current:
                 label = label.stylize("bold")
             options.append(Option(label, id=conv.id))

@@ -37,6 +37,7 @@ from typing import Any
 from personal.chat.session import DEFAULT_SYSTEM_PROMPT
 from personal.engine.base import Engine
 from personal.errors import NotEnoughData, TrainingError
+from personal.learn import privacy
 from personal.learn.cache import GenerationCache
 from personal.learn.config import documented
 from personal.learn.dataset import Dataset, example, split_groups, write_dataset
@@ -153,6 +154,7 @@ def build_dataset(
 
     splits = _split([*log_examples, *pref_examples, *fact_examples, *retention], config, seed)
     _enough(len(splits["train"]), config)
+    splits["train"] += privacy.plant(splits, config.system_prompt)  # canaries: the audit's exposure
     used = {i for ex in (*log_examples, *pref_examples, *fact_examples) for i in ex["source"]}
     times = [found.times[i] for i in used if i in found.times] + [
         p.stated_at for p in prefs if p.source_message_id in used

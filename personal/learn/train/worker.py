@@ -26,9 +26,11 @@ from typing import Any
 
 from personal import errors
 from personal.errors import PersonalError, TrainingError, TrainingStopped
+from personal.fileio import private_umask
 from personal.learn.config import TrainConfig
 from personal.learn.train import events
 from personal.learn.train.events import TrainReport
+from personal.learn.train.watchdog import GRACE_S, STALL_S, STARTUP_S, Supervisor
 
 EXIT_STOPPED = 75  # EX_TEMPFAIL: stopped on request, resumable
 EXIT_FAILED = 2
@@ -68,18 +70,22 @@ class TrainJob:
 # --- parent side ----------------------------------------------------------------------
 def run_training(
     job: TrainJob, on_progress: Callable[[events.Event], None] | None = None, *,
-    stop: threading.Event | None = None,
+    stop: threading.Event | None = None, command: list[str] | None = None,
+    grace_s: float = GRACE_S, stall_s: float = STALL_S, startup_s: float = STARTUP_S,
 ) -> TrainReport:  # fmt: skip
     """Run `job` in a worker process; its typed events go to `on_progress`.
 
     Raises TrainingStopped when stopped (SIGTERM to this process, Ctrl-C, or `stop` set),
-    TrainingError (with the worker's last stderr lines) when it fails."""
+    TrainingError (with the worker's last stderr lines) when it fails, or when it made no
+    progress for `stall_s` seconds (`startup_s` before its first step) and was ended:
+    SIGTERM, then SIGKILL after `grace_s` (see `watchdog`). `command` replaces the worker
+    command (tests run stand-ins that hang)."""
     job.run_dir.mkdir(parents=True, exist_ok=True)
     job_file = job.run_dir / "job.json"
     job_file.write_text(json.dumps(job.to_dict(), indent=2))
     log = (job.run_dir / "worker.log").open("a")
     child = subprocess.Popen(
-        [sys.executable, "-m", "personal.learn.train.worker", str(job_file)],
+        [*(command or [sys.executable, "-m", "personal.learn.train.worker"]), str(job_file)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
         start_new_session=True,  # a terminal's Ctrl-C reaches us; we stop it cleanly
         env={**os.environ, PARENT_ENV: str(os.getpid())},
@@ -87,11 +93,8 @@ def run_training(
     tail: collections.deque[str] = collections.deque(maxlen=20)
     drain = threading.Thread(target=_drain, args=(child.stderr, tail, log), daemon=True)
     drain.start()
-
-    def terminate(*_: Any) -> None:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-
+    supervisor = Supervisor(child, grace_s=grace_s, stall_s=stall_s, startup_s=startup_s)
+    terminate = supervisor.watch().stop
     restore = _forward_sigterm(terminate)
     if stop is not None:
         threading.Thread(target=_watch, args=(stop, child, terminate), daemon=True).start()
@@ -103,6 +106,7 @@ def run_training(
             event = events.decode(line)
             if event is None:
                 continue
+            supervisor.progress(started=not isinstance(event, events.WorkerStarted))
             last = event if isinstance(event, final) else last
             if on_progress is not None:
                 on_progress(event)
@@ -121,6 +125,12 @@ def run_training(
         restore()
         drain.join(timeout=5)
         log.close()
+    if supervisor.stalled:
+        raise TrainingError(
+            f"the training worker made {supervisor.stalled} (hung or stopped) and was ended",
+            hint="the current revision is untouched; the next run resumes from the last "
+            f"checkpoint in {job.run_dir} (its log: {job.run_dir / 'worker.log'})",
+        )
     return _outcome(job, rc, last, list(tail))
 
 
@@ -253,6 +263,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m personal.learn.train.worker JOB.json", file=sys.stderr)
         return EXIT_FAILED
     reexec_with_openblas(["-m", "personal.learn.train.worker", argv[1]])
+    private_umask()  # checkpoints and adapters are the person's alone
     die_with_parent()
     os.nice(10)  # the chat (llama.cpp) keeps priority over training
     out = os.fdopen(os.dup(1), "w", buffering=1)
