@@ -53,3 +53,31 @@ def test_known_slow_shapes_are_fast():
                  "ok " * 1300 + "call me Sam", "from now on, " * 300 + "answer in French",
                  "begin every answer with " + "x" * 3900, "“'\"«" * 1000, "a," * 2000):  # fmt: skip
         _typed(_timed(text))
+
+
+def test_extraction_holds_no_lock_or_transaction(log, monkeypatch):
+    """While a message is read for preferences, another thread can write to the log: the
+    extractor runs with no write transaction and no lock of the log held (on import, at
+    every training run and for each chat message)."""
+    import threading
+
+    from personal.prefs import preferences
+    from personal.prefs.extract import extract
+
+    wrote: list[bool] = []
+
+    def extract_while_another_writes(text):
+        assert not log.db.conn.in_transaction
+        other = threading.Thread(target=lambda: wrote.append(bool(log.create_conversation())))
+        other.start()
+        other.join(timeout=5)
+        assert not other.is_alive(), "a writer waited for the extractor"
+        return extract(text)
+
+    monkeypatch.setattr(preferences, "extract", extract_while_another_writes)
+    conv = log.create_conversation()
+    first = log.append(conv.id, {"role": "user", "content": "Call me Sam."})
+    assert [p.kind for p in preferences.extract_from_message(log, first)] == ["name"]
+    log.append(conv.id, {"role": "user", "content": "Always answer in French."})
+    report = preferences.scan(log)
+    assert report.scanned == 1 and len(report.new) == 1 and len(wrote) == 2

@@ -125,6 +125,21 @@ def test_server_side_tool_rounds_are_logged_like_the_chat(client, runtime, log):
         ("user", "thanks"), ("assistant", "You said: thanks")]  # fmt: skip
 
 
+def test_a_note_the_server_keeps_comes_from_its_question_and_is_forgotten_with_it(
+        client, runtime, log):  # fmt: skip
+    from personal.log.notes import Notes
+
+    runtime.engine.enqueue('<tool_call>\n{"name": "remember", "arguments": {"text": "PIN 4921"}}'
+                           "\n</tool_call>", "Noted.")  # fmt: skip
+    ask(client, [{"role": "user", "content": "remember my PIN 4921"}])
+    (conv,) = log.conversations()
+    question = next(m for m in log.messages(conv.id) if m.role == "user")
+    (note,) = Notes(log).list()
+    assert note.source_message_id == question.id
+    log.forget(conv.id)
+    assert Notes(log).list() == []
+
+
 def test_no_log_records_nothing(tmp_path):
     from personal.log import Log
 

@@ -82,3 +82,26 @@ async def test_prefs_says_how_to_add_when_empty(log):
         await pilot.press("a", *"Be brief", "enter")
         assert not app.screen.query_one("#empty").display
         assert [p.text for p in Preferences(log).list()] == ["Be brief"]
+
+
+async def test_a_message_is_read_for_preferences_off_the_event_loop(log, monkeypatch):
+    """The extractor is bounded, but it never runs on the UI's thread: the chat keeps
+    drawing while a long message is read."""
+    import threading
+
+    from personal.prefs import preferences
+
+    threads = []
+    real = preferences.extract
+
+    def recording(text):
+        threads.append(threading.current_thread())
+        return real(text)
+
+    monkeypatch.setattr(preferences, "extract", recording)
+    app = PersonalApp(FakeEngine(model="fake-model"), log)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await send(pilot, "Call me Sam.")
+        await wait_for(pilot, lambda: not app.chat.busy)
+    assert threads and threading.main_thread() not in threads
+    assert [p.kind for p in Preferences(log).list()] == ["name"]

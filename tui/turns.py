@@ -46,6 +46,7 @@ class TurnRunner:
     _answer: AssistantMessage | None = None  # the answer being streamed now
     _generation = 0  # bumped per turn: messages of an older one are ignored
     _confirming: ConfirmScreen | None = None
+    _starting = False  # a turn is being logged (and read for preferences) off the UI thread
 
     def _init_turns(self: ChatScreen) -> None:
         self._idle = threading.Event()  # clear while a worker thread is generating
@@ -53,8 +54,8 @@ class TurnRunner:
 
     @property
     def busy(self) -> bool:
-        """Whether an answer is being generated."""
-        return self._turn is not None
+        """Whether an answer is being generated (or its turn being started)."""
+        return self._turn is not None or self._starting
 
     def _set_busy(self: ChatScreen, turn: Turn | None) -> None:
         self._turn = turn
@@ -73,7 +74,11 @@ class TurnRunner:
     async def send(self: ChatScreen, text: str) -> None:
         """Log `text` as the user's turn and stream the answer into the view."""
         self._check_idle()
-        turn = self.session.start(text)  # raises PersonalError if it cannot be logged
+        self._starting = True
+        try:  # logging and reading the message for preferences stay off the event loop
+            turn = await asyncio.to_thread(self.session.start, text)  # PersonalError: not logged
+        finally:
+            self._starting = False
         for pref in self.session.preferences_found:
             self.notify(PREFERENCE_NOTICE.format(text=printable(pref.text)), timeout=8, markup=False)
         await self.chat_view.add_turn(text)

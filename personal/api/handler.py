@@ -52,7 +52,10 @@ class ServerTools(Protocol):
 
     def schemas(self) -> list[dict[str, Any]]: ...
 
-    def call(self, call: ToolCall) -> ToolOutcome: ...
+    def call(self, call: ToolCall, source: str | None = None) -> ToolOutcome:
+        """Run `call`; `source`: the logged user message of the turn (what a tool that
+        keeps something, like a note, records as its origin)."""
+        ...
 
 
 @dataclass
@@ -66,6 +69,7 @@ class Job:
     params: GenerationParams
     tools: list[dict[str, Any]] | None  # the client's tools, offered to the model
     server_tools: bool  # offer the server's own tools instead
+    source: str | None = None  # the logged user message this answers (set by a recorder)
     id: str = field(default_factory=lambda: "chatcmpl-" + secrets.token_hex(12))
     created: int = field(default_factory=lambda: int(time.time()))
 
@@ -261,7 +265,7 @@ class ChatHandler:
             messages.append({"role": "assistant", "content": result.text,
                              "tool_calls": [c.openai() for c in calls]})  # fmt: skip
             for call in calls:
-                outcome = self.tools.call(call)
+                outcome = self.tools.call(call, job.source)
                 yield ToolRan(call, outcome)
                 messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name,
                                  "content": outcome.content})  # fmt: skip

@@ -199,10 +199,14 @@ def derive_checks(log: Log) -> list[Preference]:
 def extract_from_message(log: Log, message: LoggedMessage | str) -> list[Preference]:
     """Extract the preferences a just-logged user message states (once per message)."""
     message_id = message.id if isinstance(message, LoggedMessage) else message
+    with log.locked() as db:  # read, then extract with no lock or transaction held
+        message_id = records.resolve(db, "messages", message_id, "message")
+        row = rows.unscanned_message(db, message_id)
+    if row is None:
+        return []
+    found = extract(row[2] or "")
     with log.transaction():
-        message_id = records.resolve(log.db, "messages", message_id, "message")
-        row = rows.unscanned_message(log.db, message_id)
-        new, _ = _scan_message(log.db, *row) if row else ([], 0)
+        new, _ = _apply(log.db, row, found)
     return [Preferences(log).get(i) for i in new]
 
 
@@ -211,10 +215,12 @@ def scan(log: Log, since: str | None = None) -> ScanReport:
     after `since`, an ISO-8601 time, if given), oldest first so later statements win."""
     new, duplicates, scanned = [], 0, 0
     while True:
+        with log.locked() as db:
+            batch = rows.unscanned(db, since, SCAN_BATCH)
+        found = [extract(row[2] or "") for row in batch]  # no lock or transaction held
         with log.transaction():
-            batch = rows.unscanned(log.db, since, SCAN_BATCH)
-            for row in batch:
-                ids, dups = _scan_message(log.db, *row)
+            for row, candidates in zip(batch, found, strict=True):
+                ids, dups = _apply(log.db, row, candidates)
                 new += ids
                 duplicates += dups
         scanned += len(batch)
@@ -224,14 +230,17 @@ def scan(log: Log, since: str | None = None) -> ScanReport:
     return ScanReport([prefs.get(i) for i in new], duplicates, scanned)
 
 
-def _scan_message(
-    db: Database, message_id: str, conversation_id: str, content: str | None, at: str
-) -> tuple[list[str], int]:
-    """Extract from one message and mark it read; returns (new ids, duplicates). What an
-    imported conversation states is proposed as a candidate, not switched on."""
+def _apply(db: Database, row: tuple[str, str, str, str], found: list) -> tuple[list[str], int]:
+    """Record what was extracted from one message (`row`: id, conversation, content, time)
+    and mark it read, inside the caller's transaction; returns (new ids, duplicates). A
+    message another writer read meanwhile is left alone. What an imported conversation
+    states is proposed as a candidate, not switched on."""
+    message_id, conversation_id, _, at = row
     new, duplicates = [], 0
+    if rows.unscanned_message(db, message_id) is None:
+        return new, duplicates
     source = rows.imported_from(db, conversation_id)
-    for candidate in extract(content or ""):
+    for candidate in found:
         if candidate.kind == "withdraw":  # "stop signing off": switch the old one off
             if not source:  # what an imported file says switches nothing off
                 checker = candidate.checker or {}

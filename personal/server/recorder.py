@@ -84,6 +84,9 @@ class Recorder:
             self._create(branched=found[0] if found else None)
         for message in new:
             self._append_client(message)
+        if self.job.source is None:  # a regeneration, or only tool results: the last question
+            users = [m for m in self.log.messages(self.conversation_id or "") if m.role == "user"]
+            self.job.source = users[-1].id if users else None
 
     def _create(self, branched: str | None) -> None:
         meta = {"branched_from": branched} if branched else None
@@ -111,6 +114,7 @@ class Recorder:
         meta = {"from_client": True} if message["role"] == "assistant" else None
         logged = self.log.append(self.conversation_id or "", message, meta=meta)
         if logged.role == "user":  # "call me Sam", as in the chat
+            self.job.source = logged.id  # a note the server's tools keep comes from here
             self.preferences += extract_from_message(self.log, logged)
 
     def _start_answer(self, adapter: str | None) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from personal.api.handler import ToolOutcome
 from personal.engine.toolcall import ToolCall
-from personal.tools import ToolRegistry
+from personal.tools import CallContext, ToolRegistry
 
 
 class RegistryTools:
@@ -21,7 +21,8 @@ class RegistryTools:
     def schemas(self) -> list[dict[str, Any]]:
         return self.registry.schemas()
 
-    def call(self, call: ToolCall) -> ToolOutcome:
-        result = self.registry.call(call.name, call.arguments, confirm=None)
+    def call(self, call: ToolCall, source: str | None = None) -> ToolOutcome:
+        result = self.registry.call(call.name, call.arguments, confirm=None,
+                                    context=CallContext(source))  # fmt: skip
         content = result.content if result.ok else f"error: {result.error}"
         return ToolOutcome(content, result.ok, result.error, result.duration_ms)
