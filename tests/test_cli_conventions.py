@@ -31,10 +31,13 @@ runner = CliRunner()
 EXPORTS = Path(__file__).parent / "data" / "exports"
 
 
-def test_version_and_completion():
+def test_version_and_completion(monkeypatch):
     r = runner.invoke(app, ["--version"])
     assert r.exit_code == 0 and r.output.strip() == "personal 0.1.0"
-    r = runner.invoke(app, ["--show-completion", "bash"], prog_name="personal")
+    # typer finds the shell among the test process's ancestors, which a CI runner or a
+    # detached job may not have: the shell is given here as a user's terminal would give it
+    monkeypatch.setattr("typer.completion._get_shell_name", lambda: "bash")
+    r = runner.invoke(app, ["--show-completion"], prog_name="personal")
     assert r.exit_code == 0 and "complete" in r.output and "_PERSONAL_COMPLETE" in r.output
     assert "--install-completion" in runner.invoke(app, ["--help"]).output
 
