@@ -24,7 +24,7 @@ from personal.api.router import REVISION_HEADER
 from personal.engine.base import AdapterRef
 from personal.engine.llama import LlamaEngine
 from personal.host.base import prepare_base
-from personal.host.runtime import HostConfig, HostRuntime
+from personal.host.runtime import HostConfig, HostRuntime, _key
 from tests.vllmkit import add_device, chat, gateway, listeners, together, vllm_python
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
@@ -161,19 +161,22 @@ def test_vllm_agrees_with_mlx_and_the_device_within_the_documented_bounds(world)
     record = runtime.catalog.revision(runtime.catalog.tenant("sam").id, revs["sam"].id)
     ref = runtime.served.ref(record, runtime.store)
     kls, effects = [], []
-    try:
-        for adapted in (False, True):
-            if adapted:
-                mlx.attach_adapter(AdapterRef(record.id, revs["sam"].file("mlx")))
-            for messages, prefix in probes.PROBES:
-                ids, row = runtime.engine.next_logprobs(messages, prefix=prefix,
-                                                        adapter=ref if adapted else None)  # fmt: skip
-                theirs = np.asarray(mlx.next_token_logprobs(mlx.format.render(messages) + prefix))
-                assert ids == mlx.tokenize(mlx.format.render(messages) + prefix)
-                top = np.argsort(-theirs)[:24]
-                assert int(np.argmax(row)) == int(np.argmax(theirs))
-                kls.append(probes._kl(probes._buckets(theirs[top]), probes._buckets(row[top])))
-                effects.append(row[top])
+    try:  # leased as a generation is (the residency test may have unloaded it)
+        with runtime.residency.lease(_key(ref), ref):
+            for adapted in (False, True):
+                if adapted:
+                    mlx.attach_adapter(AdapterRef(record.id, revs["sam"].file("mlx")))
+                for messages, prefix in probes.PROBES:
+                    ids, row = runtime.engine.next_logprobs(
+                        messages, prefix=prefix, adapter=ref if adapted else None)
+                    text = mlx.format.render(messages) + prefix
+                    theirs = np.asarray(mlx.next_token_logprobs(text))
+                    assert ids == mlx.tokenize(text)
+                    top = np.argsort(-theirs)[:24]
+                    assert int(np.argmax(row)) == int(np.argmax(theirs))
+                    kls.append(probes._kl(probes._buckets(theirs[top]),
+                                          probes._buckets(row[top])))  # fmt: skip
+                    effects.append(row[top])
     finally:
         mlx.close()
     assert max(kls) <= 1e-3, kls
