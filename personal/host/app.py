@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI, Request
 
 from personal import __version__
 from personal.api.handler import ChatHandler
+from personal.api.limits import LimitBody
 from personal.api.router import install_error_handlers, openai_router
 from personal.host import auth, health, metrics, sync_routes
 from personal.host.catalog import Tenant
@@ -49,5 +50,5 @@ def create_app(runtime: HostRuntime) -> FastAPI:
                                         str(response.status_code)).inc()  # fmt: skip
         return response
 
-    app.add_middleware(auth.LimitBody)
+    app.add_middleware(LimitBody, limit=auth.MAX_BODY)
     return app

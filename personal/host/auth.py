@@ -2,7 +2,7 @@
 
 `Authorization: Bearer pt_...` → the token's SHA-256 → the tenant (catalog index lookup).
 A missing, malformed or unknown token is the same 401. Bodies are bounded before they are
-read (`LimitBody`): a chunk is at most 4 MiB, anything else far less.
+read (`personal.api.limits.LimitBody`): a chunk is at most 4 MiB, anything else far less.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
-from personal.api.errors import APIError, unauthorized
+from personal.api.errors import unauthorized
 from personal.host.catalog import Tenant
 from personal.host.tenants import PREFIX, token_hash
 from personal.sync.wire import MAX_CHUNK
@@ -36,21 +36,3 @@ def tenant_of(runtime: HostRuntime) -> Callable[[Request], Tenant]:
 
     return tenant
 
-
-class LimitBody:
-    """ASGI middleware: a body announced larger than `limit` is refused (413) unread."""
-
-    def __init__(self, app, limit: int = MAX_BODY):
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-            if length.isdigit() and int(length) > self.limit:
-                from fastapi.responses import JSONResponse
-
-                body = APIError(f"The request body is larger than {self.limit >> 10} KiB.",
-                                status=413, code="too_large").body()  # fmt: skip
-                await JSONResponse(body, 413)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)

@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from personal import __version__
+from personal.api.limits import LimitBody
 from personal.api.router import install_error_handlers, openai_router
 from personal.server import auth, health, pages
 from personal.server.runtime import Runtime
@@ -33,5 +34,5 @@ def create_app(runtime: Runtime) -> FastAPI:
                        dependencies=guarded)  # fmt: skip
     app.include_router(pages.router(runtime), dependencies=guarded)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
-    app.add_middleware(auth.LimitBody)
+    app.add_middleware(LimitBody, limit=auth.MAX_BODY)
     return app

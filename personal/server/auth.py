@@ -71,21 +71,3 @@ def guard(token: str | None) -> Callable[[Request], None]:
 
     return check
 
-
-class LimitBody:
-    """ASGI middleware: refuse a body announced larger than MAX_BODY (413) unread."""
-
-    def __init__(self, app, limit: int = MAX_BODY):
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-            if length.isdigit() and int(length) > self.limit:
-                from fastapi.responses import JSONResponse
-
-                body = APIError(f"The request body is larger than {self.limit >> 20} MiB.",
-                                status=413).body()  # fmt: skip
-                await JSONResponse(body, 413)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
