@@ -2,9 +2,10 @@
 
 The host on `--engine ray` with 2 vLLM replicas (SmolLM2 F32, adapters of 8 tenants
 published to the loopback object store), 8 clients sending requests round-robin over the
-tenants for `--seconds`; after `--kill-at` s one replica's process tree gets SIGKILL (a
-machine lost). Printed: requests answered and failed per 5-s window, what the failures
-said, the longest a request took around the kill, and when Ray had the replica back.
+tenants for `--seconds`; after `--kill-at` s the replica that used the most CPU in the 2 s
+before gets SIGKILL with its process tree (a machine lost). Printed: requests answered and
+failed per 5-s window, what the failures said, the longest a request took around the kill,
+and when Ray had a replacement replica process.
 
     .venv/bin/python benchmarks/ray_failover.py [--seconds 90] [--kill-at 20] [--json out]
 
@@ -100,8 +101,9 @@ def load_and_kill(runtime: HostRuntime, url: str, tokens: list[str], args) -> di
     threads = [threading.Thread(target=client) for _ in range(args.clients)]
     for t in threads:
         t.start()
-    time.sleep(args.kill_at)
-    victim = before[0]
+    time.sleep(max(0.0, args.kill_at - 2))
+    busy = cpu_seconds(before, 2.0)  # the replica doing the work, not an idle one
+    victim = max(before, key=lambda pid: busy[pid])
     tree = [victim, *descendants(victim)]
     killed_at = time.perf_counter() - t0
     for pid in tree:
@@ -124,11 +126,28 @@ def load_and_kill(runtime: HostRuntime, url: str, tokens: list[str], args) -> di
     around = [end - start for start, end, _, _ in log if start <= killed_at <= end]
     return {
         "replicas_before": len(before), "killed_pid": victim, "killed_at_s": round(killed_at, 1),
+        "cpu_s_per_replica_2s_before_kill": {str(p): round(busy[p], 2) for p in before},
         "replica_back_at_s": round(back_at, 1) if back_at else None,
         "requests": len(log), "failed": len(failed),
         "failures": failed[:12], "windows_5s": windows,
         "longest_in_flight_at_kill_s": round(max(around), 2) if around else None,
     }  # fmt: skip
+
+
+def cpu_seconds(pids: list[int], window: float) -> dict[int, float]:
+    """CPU seconds each process tree used over the next `window` seconds."""
+
+    def used(pid: int) -> float:
+        total = 0
+        for p in [pid, *descendants(pid)]:
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / os.sysconf("SC_CLK_TCK")
+
+    start = {pid: used(pid) for pid in pids}
+    time.sleep(window)
+    return {pid: used(pid) - start[pid] for pid in pids}
 
 
 def ask(url: str, token: str, i: int) -> tuple[int, str]:

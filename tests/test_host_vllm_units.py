@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,50 @@ def test_the_queue_runs_several_generations_at_once_for_a_batching_engine():
     for t in tickets:
         t.leave()
     assert queue.stats().active == 0 and queue.stats().slots == 3
+
+
+def _server(*statuses: int):
+    """A transport answering the given statuses in turn (then 200 with one chunk)."""
+    import httpx
+
+    seen = []
+
+    def handle(request):
+        seen.append(request)
+        status = statuses[len(seen) - 1] if len(seen) <= len(statuses) else 200
+        if status != 200:
+            return httpx.Response(status, json={"error": {"message": f"boom {len(seen)}"}})
+        return httpx.Response(200, content=b'data: {"choices": [{"text": "hi"}]}\n\n')
+
+    return httpx.Client(transport=httpx.MockTransport(handle)), seen
+
+
+def test_an_answer_lost_with_a_ray_replica_is_asked_for_again():
+    from personal.host.vllm_engine import open_stream
+
+    client, seen = _server(500, 502)
+    r = open_stream(client, "http://127.0.0.1:1/v1/completions", {"n": 1}, None,
+                    retries=2, wait_s=0)  # fmt: skip
+    assert r.status_code == 200 and len(seen) == 3
+    assert list(r.iter_lines())[0].startswith("data: ")
+    r.close()
+
+
+def test_retries_end_and_refusals_are_not_retried():
+    from personal.errors import EngineError
+    from personal.host.vllm_engine import open_stream
+
+    client, seen = _server(500, 500, 500)
+    with pytest.raises(EngineError, match="500: boom 3"):
+        open_stream(client, "http://127.0.0.1:1/x", {}, None, retries=2, wait_s=0)
+    assert len(seen) == 3
+    ref = AdapterRef("t", Path("/nowhere/t-rev"))
+    for status, error in ((404, AdapterError), (400, EngineError)):
+        client, seen = _server(status)
+        with pytest.raises(error):
+            open_stream(client, "http://127.0.0.1:1/x", {}, ref, retries=2, wait_s=0)
+        assert len(seen) == 1  # the request itself is wrong: asking again cannot help
+    client, seen = _server(500)
+    with pytest.raises(EngineError):  # a standalone server: no other replica to go to
+        open_stream(client, "http://127.0.0.1:1/x", {}, None, wait_s=0)
+    assert len(seen) == 1

@@ -19,8 +19,11 @@ them from an object store by name (`personal.host.vllm_ray.Published`).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import threading
+import time
 from collections.abc import Generator
 from dataclasses import replace
 from pathlib import Path
@@ -45,6 +48,7 @@ from personal.errors import AdapterError, EngineError
 from personal.models.convert import read_conversion
 
 TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+log = logging.getLogger(__name__)
 LOGPROBS_TOP = 1024  # next-token log-probabilities read exactly (the server's --max-logprobs)
 
 
@@ -98,8 +102,11 @@ class VLLMEngine(Engine):
     def __init__(self, url: str, model_dir: Path, *, model: str, fingerprint: str,
                  n_ctx: int, served_name: str = "base", backend: str = "vllm",
                  adapters: AdapterHandling | None = None, extra: dict[str, Any] | None = None,
-                 logprobs_top: int = LOGPROBS_TOP):  # fmt: skip
+                 logprobs_top: int = LOGPROBS_TOP, retries: int | None = None):  # fmt: skip
         super().__init__()
+        # Ray Serve: a request routed to a replica that just died fails (500) before any
+        # output; sent again, it goes to a live replica. A standalone server has no other.
+        self.retries = (2 if backend == "ray" else 0) if retries is None else retries
         from tokenizers import Tokenizer
 
         self.url = url.rstrip("/")
@@ -171,10 +178,9 @@ class VLLMEngine(Engine):
         if params.seed is not None:
             body["seed"] = params.seed
         finish, completion = "stop", 0
-        with self.client.stream("POST", self.url + "/v1/completions", json=body) as r:
-            if r.status_code != 200:
-                r.read()
-                raise _error(r, ref)
+        r = open_stream(self.client, self.url + "/v1/completions", body, ref,
+                        retries=self.retries)  # fmt: skip
+        with contextlib.closing(r):
             for line in r.iter_lines():
                 if cancel.is_set():
                     return Usage(len(prompt), completion, "cancelled")  # closing aborts it
@@ -226,6 +232,26 @@ class VLLMEngine(Engine):
 
     def close(self) -> None:
         self.client.close()
+
+
+def open_stream(client: httpx.Client, url: str, body: dict[str, Any], ref: AdapterRef | None,
+                *, retries: int = 0, wait_s: float = 0.5) -> httpx.Response:  # fmt: skip
+    """POST `body` for a streamed answer; the open 200 response (close it). An answer that
+    fails with a 5xx before any output is asked for again, up to `retries` times."""
+    for attempt in range(retries + 1):
+        r = client.send(client.build_request("POST", url, json=body), stream=True)
+        if r.status_code == 200:
+            return r
+        try:
+            r.read()
+        finally:
+            r.close()
+        if r.status_code < 500 or attempt == retries:
+            raise _error(r, ref)
+        log.warning("vLLM answered %d before any output; asking again (%d of %d): %s",
+                    r.status_code, attempt + 1, retries, _message(r))  # fmt: skip
+        time.sleep(wait_s * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _message(r: httpx.Response) -> str:

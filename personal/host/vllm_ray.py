@@ -159,7 +159,7 @@ def open_ray(base: HostBase, *, root: Path, resident: int = 8, threads: int | No
               "adapters_url": adapters_url, "env": {k: v for k, v in full_env.items()
                                                     if k not in ("PATH", "HOME")},
               "engine": engine_kwargs, "adapters_per_replica": max(resident, batch),
-              "temp_dir": str(_short_tmp(workdir)), "num_cpus": os.cpu_count() or 2}  # fmt: skip
+              "temp_dir": str(_short_tmp(workdir)), "num_cpus": max(os.cpu_count() or 2, replicas)}  # fmt: skip
     app = RayApp(python, workdir, config, full_env, store_port).start(start_timeout_s)
     log.info("Ray Serve LLM ready at %s in %.0f s (%d replicas)", app.url, app.ready_s, replicas)
     try:

@@ -60,8 +60,11 @@ def main(path: str) -> int:
             log_engine_metrics=False,
         )  # fmt: skip
         app = build_openai_app({"llm_configs": [llm],
-                                "ingress_deployment_config": {"num_replicas": 1,
-                                                              "autoscaling_config": None}})  # fmt: skip
+                                "ingress_deployment_config": {
+                                    "num_replicas": 1, "autoscaling_config": None,
+                                    # Serve's default is one CPU per replica: with as many
+                                    # vLLM replicas as CPUs the ingress could never start.
+                                    "ray_actor_options": {"num_cpus": 0}}})  # fmt: skip
         serve.run(app, blocking=False)
         print(f"personal ray app deployed on 127.0.0.1:{config['port']}", flush=True)
         while not stop.wait(1.0):
