@@ -16,6 +16,7 @@ from personal.learn.dataset import load_dataset, summarize, write_dataset
 from personal.learn.distill.build import DistillConfig, build_dataset
 from personal.learn.distill.harvest import phrasings
 from personal.learn.distill.retention import load_prompts, partition
+from personal.learn.objectives import POOLS, pool, retention_questions
 from personal.log import Log
 from personal.prefs.check import check
 from personal.prefs.preferences import Preferences
@@ -259,7 +260,13 @@ def test_splits_are_disjoint_and_held_out_prompts_never_train(rich_log, tools):
     test = ds.examples("test")
     assert not train_prompts & {json.dumps(ex["messages"][:-1]) for ex in test}
     held = set(partition(load_prompts())["test"]) | set(partition(load_prompts())["retention"])
-    assert not held & {ex["meta"].get("prompt") for s in ("train", "valid") for ex in ds.examples(s)}
+    taught = {ex["meta"].get("prompt") for s in ("train", "valid") for ex in ds.examples(s)}
+    assert not held & taught
+    # nor a question of the retention bound (the shipped everyday prompts include some)
+    asked = {q.casefold() for q, _ in retention_questions()}
+    assert asked & {p.casefold() for p in load_prompts()}, "the check below would be vacuous"
+    assert not asked & {str(p).casefold() for p in taught}
+    assert not asked & {p.casefold() for scope in POOLS for p in pool(scope, "train")}
     kinds = {ex["kind"] for ex in test}
     assert {"preference", "retention", "answer"} <= kinds
     test_convs = {ex["meta"]["conversation"] for ex in test if ex["kind"] == "answer"}
