@@ -26,7 +26,8 @@ IMPERATIVE_LEAD = ["", "From now on, ", "Always ", "Please ", "Going forward, pl
                    "I'd like you to ", "Could you always ", "Make sure to ", "By default, "]  # fmt: skip
 STATEMENT_LEAD = ["", "From now on, ", "Going forward, ", "By default, ", "Just so you know: "]
 NEGATIVE_LEAD = ["", "Please ", "From now on, ", "Going forward, ", "Also, ", "One thing: "]
-PERSIST_TAIL = ["", " from now on", ", please", " every time", " going forward"]
+PERSIST_TAIL = ["", " from now on", ", please", " every time", " going forward",
+                " whenever possible", " wherever possible"]
 OPENINGS = ["Indeed", "Howdy!", "Ahoy there", "Greetings, friend", "Okay so", "Well then"]
 SIGNOFFS = ["— Sam", "Cheers!", "Best, Robin", "~ your assistant", "Over and out.", "Peace ✌"]
 
@@ -85,6 +86,7 @@ def signoffs(rng: random.Random) -> Iterator[Case]:
             body, imperative = rng.choice([
                 (f"{rng.choice(verbs)} {scope} with {noun}{q}", True),
                 (f"sign {scope} with {q}", True),
+                (f"sign every message you send me with {q}", True),
                 (f"put {q} at the {rng.choice(['end', 'bottom'])} of {scope}", True),
                 (f"add {noun}{q} at the end of {scope}", True),
                 (f"append {q} to {scope}", True),
@@ -204,6 +206,8 @@ FACTS = [
     ("I work as a nurse", "job", "nurse"),
     ("I'm a carpenter", "job", "carpenter"),
     ("I'm an architect by profession", "job", "architect"),
+    ("I'm a software engineer at a bank", "job", "software engineer"),
+    ("I was born in Lagos", "home town", "Lagos"),
     ("My favourite colour is green", "favourite colour", "green"),
     ("my favorite food is ramen", "favorite food", "ramen"),
     ("I'm allergic to peanuts", "allergy", "peanuts"),
@@ -268,6 +272,9 @@ NOT_PREFERENCES = [
     "Translate this into German", "Write an essay in 500 words",
     "Start with the second chapter", "End the poem with 'forever'",
     "Begin the letter with 'Dear Sir'", "Write a haiku that ends with 'moon'",
+    # when, not where; a mood, not a job
+    "I was born in 1990.", "I was born in May.", "I grew up in the 80s.",
+    "I'm a bit tired at work today.", "I'm a little worried about the exam.",
     # hypotheticals, reported speech, quotes
     "If I said call me Sam, what would you do?", "Imagine you always began with 'Indeed'",
     "My boss told me to always end emails with 'Best'", "He said to call him Alex",

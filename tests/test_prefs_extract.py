@@ -25,6 +25,8 @@ POSITIVE = [
     ("From now on I'd like you to end your answers with — Sam",
      [("End every answer with '— Sam'.", SIGNOFF)]),
     ("end your answers with a question", [("End every answer with a question.", "style")]),
+    ("Could you sign every message you send me with -- Kai?",
+     [("End every answer with '-- Kai'.", SIGNOFF)]),
     # languages
     ("From now on answer in French.", [("Answer in French.", "language")]),
     ("Reply to me in German please", [("Answer in German.", "language")]),
@@ -39,6 +41,7 @@ POSITIVE = [
     ("in bullet points please", [("Use bullet points.", "format")]),
     ("I prefer bullet points", [("Use bullet points.", "format")]),
     ("use numbered lists", [("Use numbered lists.", "format")]),
+    ("Respond using numbered lists whenever possible.", [("Use numbered lists.", "format")]),
     ("use markdown", [("Use Markdown.", "format")]),
     # lengths
     ("Keep it short.", [("Keep answers short.", "length")]),

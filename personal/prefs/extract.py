@@ -81,6 +81,7 @@ _PERSIST = (
     r"when(?:ever)? you (?:answer|reply|respond|write|talk|speak)(?: to me| me)?|"
     r"(?:every|each) time you (?:answer|reply|respond|write)(?: to me| me)?|"
     r"from here on(?: out)?|by default|every time|each time|at all times|"
+    r"when(?:ever)? possible|wherever possible|where possible|whenever you can|"
     rf"in (?:every|each|all (?:of )?(?:your )?){ANSWERS}|for (?:all )?future {ANSWERS}"
 )
 _PERSIST_START = rx(rf"^(?:{_PERSIST})[\s,:]*")

@@ -46,13 +46,16 @@ _NAMED = [
 _LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_BE_I} (?:based|living) in|"
            rf"{_SUBJ_I} (?:moved|relocated) to) {_VALUE}$")  # fmt: skip
 _FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_I} (?:come|comes) from|"
-           rf"{_SUBJ_I} grew up in) {_VALUE}$")  # fmt: skip
+           rf"{_SUBJ_I} grew up in|{_SUBJ_I} (?:was|were) born in) {_VALUE}$")
+_WHEN = rx(r"^(?:\d|a |an |(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
+           r"(?:spring|summer|autumn|fall|winter|hospital|the \d))")  # "born in 1990": a time  # fmt: skip
 _JOB = [
     rx(rf"^{_SUBJ_I} works? as (?:a |an )?{_VALUE}$"),
     rx(rf"^{_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?) by (?:profession|trade)$"),
     rx(rf"^{_SUBJ_MY} (?:job|profession|occupation) is (?:a |an |being a |being an )?{_VALUE}$"),
 ]
-_BE_JOB = rx(rf"^{_BE_I} (?:a|an) (?P<v>(?:[a-z-]+ )?(?P<job>[a-z-]+))$")
+_BE_JOB = rx(rf"^{_BE_I} (?:a|an) (?P<v>(?:[a-z-]+ )?(?P<job>[a-z-]+))"
+             r"(?: (?:at|for|in|with) [^,;.!?]{1,40})?$")  # "… at a bank": the job is the noun
 _WORK_AT = rx(rf"^{_SUBJ_I} works? (?:at|for) {_VALUE}$")
 _FAVOURITE = rx(rf"^{_SUBJ_MY} (?P<k>favou?rite {_NOUN}) is {_VALUE}$")
 _ALLERGY = rx(rf"^{_BE_I} allergic to {_VALUE}$")
@@ -87,7 +90,9 @@ def parse(sentence: str) -> Fact | None:
               (_ALLERGY, "allergy", "the user is allergic to {}"),
               (_DRIVE, "car", "the user drives a {}"))  # fmt: skip
     for pattern, key, wording in simple:
-        if (m := pattern.match(s)) and (value := _clean(m["v"])):
+        if (m := pattern.match(s)) and (value := _clean(m["v"])) and not (
+                pattern is _FROM and re.search(r"\b(?:born|grew)\b", s, re.I)
+                and _WHEN.match(value)):  # fmt: skip
             return _fact(key, value, wording.format(value))
     for pattern in _JOB:
         if (m := pattern.match(s)) and (value := _clean(m["v"])):

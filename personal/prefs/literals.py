@@ -22,7 +22,7 @@ from personal.prefs.text import literals, quoted, rx, unquote
 ANSWERS = r"(?:answers?|replies|reply|responses?|messages?|texts?|outputs?)"
 # "every answer", "all of your replies", "each message you send"
 ANSWERS_NP = (rf"(?:(?:all |every |each |any )?(?:of )?(?:your |the |my )?{ANSWERS}"
-              r"(?: you (?:send|write|give))?)")  # fmt: skip
+              r"(?: you (?:send|write|give)(?: me)?)?)")  # fmt: skip
 EMAILS = r"(?:e-?mails?|letters?)"
 CODES = r"(?:code|scripts?|programs?|functions?|snippets?)"
 _NEGATION = rx(r"\b(?:never|don'?t|do not|does not|doesn'?t|avoid|avoiding|stop|quit|no "
@@ -121,7 +121,8 @@ def literal_preference(
 _NAME_SIGN = rx(r"^sign(?: off)?(?: (?:all |every |each )?(?:of )?(?:your |the )?"
                 rf"{ANSWERS})? as (?P<x>[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*)?)$")  # fmt: skip
 _BARE_END = rx(r"^(?:end|finish|close|sign off|sign)(?: (?:all |every |each )?(?:of )?"
-               rf"(?:your |the )?{ANSWERS})? (?:with|by saying|using) (?P<x>[^\s].*)$")  # fmt: skip
+               rf"(?:your |the )?{ANSWERS}(?: you (?:send|write|give)(?: me)?)?)? (?:with|by saying|using) "
+               r"(?P<x>[^\s].*)$")  # fmt: skip
 _DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below|a|an|the|some|"
               r"question|summary|bang)\b")  # fmt: skip
 
