@@ -214,6 +214,29 @@ def test_a_withdrawal_switches_the_preference_off(log, prefs):
     assert gone.meta["superseded_by"] == stop.id
 
 
+@pytest.mark.parametrize(("said_later", "kind"), [
+    ("Forget the thing about calling me Sam.", "name"),
+    ("Never mind what I said about bullet points.", "format"),
+    ("Ignore my request about answering in French.", "language"),
+    ("Scrap the rule about signing off.", "signoff"),
+    ("Forget the part about starting with 'Yo'.", "opening"),
+    ("Forget what I told you about keeping it short.", "length"),
+])
+def test_taking_back_the_thing_about_a_topic(said_later, kind):
+    from personal.prefs.withdraw import withdrawal
+
+    assert withdrawal(said_later.rstrip(".")) == (f"Withdraw the {kind} preference.",
+                                                   {"type": "withdraw", "kind": kind})  # fmt: skip
+
+
+@pytest.mark.parametrize("vague", ["Forget what I said about the weather.",
+                                   "Never mind the thing about signing off and bullet points."])
+def test_a_vague_or_double_take_back_switches_nothing(vague):
+    from personal.prefs.withdraw import withdrawal
+
+    assert withdrawal(vague.rstrip(".")) is None
+
+
 def test_not_calling_someone_a_name_switches_that_name_off(log, prefs):
     said(log, "Call me Bob.")
     scan(log)

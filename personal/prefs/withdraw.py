@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from personal.prefs.text import rx
 
+_LANGUAGES = ("english", "french", "german", "spanish", "italian", "portuguese", "dutch",
+              "swedish", "polish", "turkish", "japanese", "chinese", "korean", "russian")  # fmt: skip
+
 _STOP = r"(?:stop|quit|no longer|don'?t|do not|you (?:can|may) stop|there'?s no need to|no need to)"
 _DROP = r"(?:drop|remove|forget|lose|skip|get rid of|ditch|leave out|leave off)"
 _ANYMORE = r"(?:\s+(?:anymore|any more|from now on|now|again))?"
@@ -44,6 +47,20 @@ _PATTERNS = {
 }
 _COMPILED = {kind: [rx(p) for p in patterns] for kind, patterns in _PATTERNS.items()}
 _FACT = rx(rf"^{_DROP} (?:that|what i (?:said|told you) about)\s+(?P<x>.+)$")
+# "forget the thing about calling me Sam", "never mind what I asked about bullet points"
+_ABOUT = rx(rf"^(?:{_DROP}|never mind|ignore|scrap|cancel|undo) (?:the (?:thing|part|bit|rule|"
+            r"request|instruction|preference)|what i (?:said|told you|asked(?: for)?|wanted)|my "
+            r"(?:request|instruction|preference)) (?:about|regarding|on|for) (?P<x>.+)$")  # fmt: skip
+_TOPICS = {  # what the thing taken back was about → the kind of preference
+    "name": rx(r"\b(?:call(?:ing)? me|my name|addressing me|address me)\b"),
+    "signoff": rx(r"\b(?:sign(?:ing)?[- ]?offs?|signatures?|sign(?:ing)? (?:your|the|my|every|"
+                  r"each)|end(?:ing)? (?:your|every|each|with)|clos(?:e|ing) (?:line|with))\b"),
+    "opening": rx(r"\b(?:greet\w*|opening\w*|(?:start|begin)(?:ning|ing)? (?:your|every|each|"
+                  r"with))\b"),  # fmt: skip
+    "format": rx(r"\b(?:bullet\w*|lists?|numbered|formatting)\b"),
+    "language": rx(r"\b(?:language|" + "|".join(_LANGUAGES) + r")\b"),
+    "length": rx(r"\b(?:short|shorter|brief|length|word limit|\d+ words|sentences?)\b"),
+}
 
 
 def withdrawal(clause: str) -> tuple[str, dict] | None:
@@ -59,4 +76,8 @@ def withdrawal(clause: str) -> tuple[str, dict] | None:
         if fact := parse(m["x"]):
             return (f"Forget the user's {fact.key}.",
                     {"type": "withdraw", "kind": "fact", "key": fact.key})  # fmt: skip
+    if m := _ABOUT.match(s):
+        kinds = [kind for kind, topic in _TOPICS.items() if topic.search(m["x"])]
+        if len(kinds) == 1:  # one topic named: that preference; none or several: ask
+            return f"Withdraw the {kinds[0]} preference.", {"type": "withdraw", "kind": kinds[0]}
     return None
