@@ -225,8 +225,28 @@ def facts(rng: random.Random) -> Iterator[Case]:
             yield text, "fact", {"type": "fact", "key": key, "value": value}
 
 
+def cases(rng: random.Random) -> Iterator[Case]:
+    lower = ["lowercase", "lower case", "all lowercase", "lower-case letters", "small letters"]
+    upper = ["all caps", "capital letters", "uppercase", "block capitals", "all capitals"]
+    for words, case in ((lower, "lower"), (upper, "upper")):
+        for word in words:
+            for _ in range(4):
+                a = rng.choice(ANSWERS)
+                body, imperative = rng.choice([
+                    (f"{rng.choice(['answer', 'reply', 'respond', 'write'])} in {word}", True),
+                    (f"write {a} in {word}", True), (f"stick to {word}", True),
+                    (f"I want {a} in {word}", False), (f"use {word} only", True),
+                ])  # fmt: skip
+                yield _sentence(rng, body, imperative), "case", {"type": "case", "case": case}
+    for body in ("never use capital letters", "don't use capitals in {a}", "no uppercase"):
+        for _ in range(3):
+            text = _sentence(rng, body.format(a=rng.choice(ANSWERS)), True)
+            yield text, "case", {"type": "case", "case": "lower"}
+
+
 GENERATORS = {"opening": openings, "signoff": signoffs, "name": names, "language": languages,
-              "format": formats, "length": lengths, "avoid": avoids, "fact": facts}  # fmt: skip
+              "format": formats, "length": lengths, "avoid": avoids, "fact": facts,
+              "case": cases}  # fmt: skip
 
 
 def _unique(cases: Iterator[Case]) -> list[Case]:

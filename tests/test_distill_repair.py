@@ -20,6 +20,8 @@ PROSE = "The sky is blue because of Rayleigh scattering. Short waves scatter mor
 
 @pytest.mark.parametrize(("checks", "text", "want"), [
     ([SIGNOFF], "Paris.", "Paris.\n\n— Sam"),
+    ([("Lowercase.", {"type": "case", "case": "lower"}), NAME], "Paris is big. It is old.",
+     "paris is big, sam. it is old."),
     ([NAME], "Paris is the capital. It is big.", "Paris is the capital, Sam. It is big."),
     ([NAME], "- one\n- two", "Here you go, Sam:\n- one\n- two"),
     ([NAME], "no punctuation here", "Hi Sam! no punctuation here"),

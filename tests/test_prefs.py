@@ -276,6 +276,8 @@ def test_no_check_is_derived_from_a_few_or_varied_answers(log, prefs):
     assert derive(["Sure, a thing", "Well, b", "Okay c", "Right, d", "Yes e"]) is None
     assert derive(["- a\n- b", "- c\n- d", "- e\n- f", "- g\n- h"]) == {
         "type": "format", "format": "bullets"}  # fmt: skip
+    assert derive(["sure, a thing.", "well, b.", "okay c", "right, d"]) == {
+        "type": "case", "case": "lower"}  # fmt: skip
     said(log, "Always greet me warmly.")
     scan(log)
     assert derive_checks(log) == []

@@ -57,6 +57,12 @@ CASES = [
     ({"type": "no_emoji"}, "Rye is dense.", True),
     ({"type": "no_emoji"}, "Rye is dense 🍞", False),
     ({"type": "no_emoji"}, "Done ✅", False),
+    ({"type": "case", "case": "lower"}, "rye is dense, sam. 2 loaves — ok?", True),
+    ({"type": "case", "case": "lower"}, "rye is dense, Sam.", False),
+    ({"type": "case", "case": "lower"}, "42 — 7", False),  # no letter: nothing followed
+    ({"type": "case", "case": "lower"}, "été à paris; 東京", True),  # uncased scripts are fine
+    ({"type": "case", "case": "upper"}, "RYE IS DENSE, SAM! 2 LOAVES.", True),
+    ({"type": "case", "case": "upper"}, "RYE IS DENSe.", False),
 ]
 
 

@@ -43,6 +43,11 @@ POSITIVE = [
     ("use numbered lists", [("Use numbered lists.", "format")]),
     ("Respond using numbered lists whenever possible.", [("Use numbered lists.", "format")]),
     ("use markdown", [("Use Markdown.", "format")]),
+    # letter case
+    ("Reply in lowercase only.", [("Write in lowercase only.", "case")]),
+    ("No capital letters, please.", [("Write in lowercase only.", "case")]),
+    ("I prefer lowercase answers", [("Write in lowercase only.", "case")]),
+    ("Always answer in all caps", [("Write in capital letters only.", "case")]),
     # lengths
     ("Keep it short.", [("Keep answers short.", "length")]),
     ("keep it short, under 50 words", [("Keep answers under 50 words.", "length")]),
@@ -104,6 +109,8 @@ NEGATIVE = [
     "always the same thing", "Be careful", "no problem", "Remember when we talked about rye?",
     "remember the milk", "Remember, I asked you about rye yesterday",
     "I want you to write a poem about cats", "", "   ",
+    "Write this in capital letters", "Can you answer in lowercase?", "Use capitals",
+    "What is lowercase?", "Type the title in all caps",
 ]  # fmt: skip
 
 

@@ -14,6 +14,7 @@ A checker is a small JSON object stored with a preference (personal/log/preferen
     {"type": "language", "language": "fr"}       the answer is mostly in that language
     {"type": "max_words", "n": 50}               at most n words (min_words: at least)
     {"type": "max_sentences", "n": 1}            at most n sentences
+    {"type": "case", "case": "lower"}            no capital letter ("upper": no small one)
     {"type": "fact", "key": "city", "value": "Lyon"}   the answer states the value
 
 Any checker may carry `"scope": "email"` or `"code"`: it applies to answers of that kind
@@ -27,7 +28,8 @@ import re
 import unicodedata
 
 TYPES = ("name", "opening", "signoff", "include", "avoid", "no_emoji", "format", "language",
-         "max_words", "min_words", "max_sentences", "fact")  # fmt: skip
+         "max_words", "min_words", "max_sentences", "fact", "case")  # fmt: skip
+CASES = ("lower", "upper")
 FORMATS = ("bullets", "numbered", "plain", "no_lists")
 SCOPES = ("answers", "email", "code")
 
@@ -171,6 +173,12 @@ def check(checker: dict, answer: str) -> bool:
         return len(answer.split()) >= int(checker["n"])
     if kind == "max_sentences":
         return len([s for s in _SENTENCE.findall(answer.strip()) if s.strip()]) <= int(checker["n"])
+    if kind == "case":
+        letters = [c for c in answer if c.isalpha() and c.lower() != c.upper()]  # cased ones
+        if checker.get("case") not in CASES:
+            raise ValueError(f"unknown case {checker.get('case')!r} (known: {', '.join(CASES)})")
+        wrong = str.isupper if checker["case"] == "lower" else str.islower
+        return bool(letters) and not any(wrong(c) for c in letters)
     if kind == "fact":
         said = set(_content_words(answer))
         wanted = _content_words(str(checker["value"]))
@@ -196,7 +204,8 @@ def problems(checker: object) -> list[str]:
     need = {"name": {"name": str}, "opening": {"text": str}, "signoff": {"text": str},
             "include": {"text": str}, "avoid": {"text": str}, "format": {"format": str},
             "language": {"language": str}, "max_words": {"n": int}, "min_words": {"n": int},
-            "max_sentences": {"n": int}, "fact": {"key": str, "value": str}}.get(kind, {})  # fmt: skip
+            "max_sentences": {"n": int}, "fact": {"key": str, "value": str},
+            "case": {"case": str}}.get(kind, {})  # fmt: skip
     out = [f"{kind} checker: {field!r} must be a {t.__name__}" for field, t in need.items()
            if not isinstance(checker.get(field), t) or isinstance(checker.get(field), bool)]  # fmt: skip
     out += [f"{kind} checker: {f!r} must not be empty" for f, t in need.items()
@@ -205,6 +214,8 @@ def problems(checker: object) -> list[str]:
             if t is int and isinstance(checker.get(f), int) and checker[f] < 1]  # fmt: skip
     if kind == "format" and checker.get("format") not in FORMATS:
         out.append(f"format checker: format must be one of {', '.join(FORMATS)}")
+    if kind == "case" and checker.get("case") not in CASES:
+        out.append(f"case checker: case must be one of {', '.join(CASES)}")
     if checker.get("scope", "answers") not in SCOPES:
         out.append(f"scope must be one of {', '.join(SCOPES)}")
     return out

@@ -2,9 +2,9 @@
 
 "Always greet me warmly" cannot be checked as said. But if the answers the person accepted
 (or edited into what they wanted) after saying it consistently open with the same words,
-end with the same line, address them by the same name or come as a list, that habit *is*
-checkable: the preference gets the check its answers show, marked as derived, and can then
-be taught and measured like any other. Nothing is derived from fewer than `MIN_ANSWERS`
+end with the same line, address them by the same name, come as a list or in one letter
+case, that habit *is* checkable: the preference gets the check its answers show, marked as
+derived, and can then be taught and measured like any other. Nothing is derived from fewer than `MIN_ANSWERS`
 answers or a habit shared by fewer than `MIN_SHARE` of them.
 """
 
@@ -16,18 +16,20 @@ from collections import Counter
 from personal.prefs.check import check
 
 MIN_ANSWERS = 4
+CASES = ({"type": "case", "case": "lower"}, {"type": "case", "case": "upper"})
 MIN_SHARE = 0.8
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _NAME_AFTER = re.compile(r"(?:,\s*|\b(?:hi|hello|hey|dear)\s+)([A-Z][a-z]{1,20})\b")
 
 
 def derive(answers: list[str]) -> dict | None:
-    """The checker most of `answers` pass (an opening, a sign-off, a name, a list format),
-    or None when the answers show no such habit."""
+    """The checker most of `answers` pass (an opening, a sign-off, a name, a list format, a
+    letter case), or None when the answers show no such habit."""
     answers = [a.strip() for a in answers if a and a.strip()]
     if len(answers) < MIN_ANSWERS:
         return None
-    for candidate in (_signoff(answers), _opening(answers), _name(answers), _list(answers)):
+    for candidate in (_signoff(answers), _opening(answers), _name(answers), _list(answers),
+                      *CASES):  # fmt: skip
         if candidate and _share(candidate, answers) >= MIN_SHARE:
             return candidate
     return None

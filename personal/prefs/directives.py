@@ -68,6 +68,16 @@ _SHORT_NOUN = rx(rf"^(?:short|shorter|brief|briefer|concise|succinct) {ANSWERS}(
 _LONG = rx(rf"^(?:give|write) (?:me )?(?:longer|more detailed|longer, more detailed) {ANSWERS}$"
            r"|^be (?:more )?detailed$")  # fmt: skip
 _LONG_NOUN = rx(rf"^(?:longer|more detailed) {ANSWERS}$")
+_CASE_WORD = (r"(?P<c>lower[- ]?case(?: letters)?|small letters|upper[- ]?case(?: letters)?|"
+              r"(?:all )?caps|all capitals|capital letters|block capitals|capitals)")  # fmt: skip
+_CASE = rx(rf"^(?:(?:answer|reply|respond|write|type|talk|text)(?: {_WHOLE}| me| to me| back)?"
+           rf"(?: only| always)?\s+(?:in|using|with)|use|in|using|stick to)(?: all| only)?\s+"
+           rf"{_CASE_WORD}(?: only)?(?: in {_WHOLE}| for {_WHOLE})?$")  # fmt: skip
+_CASE_NOUN = rx(rf"^(?:{_WHOLE} (?:written |typed )?in )?(?:all |(?P<only0>only ))?{_CASE_WORD}"
+                rf"(?: {ANSWERS})?(?P<only> only)?$")  # fmt: skip
+NO_CAPITALS = rx(r"^(?:use |using |write in |writing in |type in |typing in )?(?:any )?"
+                 r"(?:capital letters|capitals|upper[- ]?case(?: letters)?|caps)"
+                 rf"(?: in {_WHOLE})?$")  # fmt: skip
 ADJ = (r"(?P<adj>formal|informal|casual|friendly|polite|direct|blunt|professional|playful|"
        r"funny|humorous|serious|warm|enthusiastic|technical|simple|precise|honest|"
        r"encouraging|relaxed|gentle|kind|chatty|detailed|patient|cheerful)")  # fmt: skip
@@ -126,6 +136,19 @@ def length(x: str, persistent: bool) -> Found | None:
         return ("Give longer, more detailed answers.", "length",
                 {"type": "min_words", "n": LONG_WORDS})  # fmt: skip
     return None
+
+
+def letter_case(x: str, persistent: bool) -> Found | None:
+    noun = _CASE_NOUN.match(x)
+    m = _CASE.match(x) or ((persistent or (noun and (noun["only"] or noun["only0"]))) and noun)
+    if not m or (x.lower().startswith("use ") and not re.search(r"\b(?:all|only)\b|case", x, re.I)):
+        return None  # "use capitals" says where, not always ("use all caps" does)
+    return lower_case() if m["c"].lower().startswith(("lower", "small")) else (
+        "Write in capital letters only.", "case", {"type": "case", "case": "upper"})  # fmt: skip
+
+
+def lower_case() -> Found:
+    return "Write in lowercase only.", "case", {"type": "case", "case": "lower"}
 
 
 def style(x: str) -> Found | None:

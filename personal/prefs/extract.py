@@ -43,7 +43,7 @@ from personal.prefs.text import (
 from personal.prefs.withdraw import withdrawal
 from personal.prefs.wording import third_person
 
-KINDS = ("name", "opening", "signoff", "include", "format", "language", "length", "style",
+KINDS = ("name", "opening", "signoff", "include", "format", "case", "language", "length", "style",
          "avoid", "fact", "other", "withdraw")  # fmt: skip
 MAX_CHARS = 4000  # kept for callers; the bound itself lives in text.py
 
@@ -262,7 +262,8 @@ def _directive(x: str, persistent: bool) -> Candidate | None:
     if m and (found := directives.signoff_style(m["x"].strip(), persistent, about_answers)):
         return Candidate(*found)
     for found in (directives.language(x, persistent), directives.answer_format(x, persistent),
-                  directives.length(x, persistent), directives.style(x)):  # fmt: skip
+                  directives.length(x, persistent), directives.letter_case(x, persistent),
+                  directives.style(x)):  # fmt: skip
         if found:
             return Candidate(*found)
     return None
@@ -280,6 +281,8 @@ def _avoid(neg: str, x: str, persistent: bool) -> Candidate | None:
             return Candidate(*found)
     if m := re.match(rf"^being (?:so |too )?{directives.ADJ}$", x, re.IGNORECASE):
         return Candidate(f"Be less {m['adj'].lower()}.", "style")
+    if directives.NO_CAPITALS.match(x):  # "no capital letters", "never use caps"
+        return Candidate(*directives.lower_case())
     if _EMOJI.match(re.sub(r"\s+in (?:every|each|all|any)\b.*$", "", x, flags=re.I)):
         return Candidate("Do not use emojis.", "avoid", {"type": "no_emoji"})
     if m := re.match(r"^(?:say|saying|use|using|write|writing|include|including)\s+the "

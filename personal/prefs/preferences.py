@@ -40,7 +40,7 @@ from personal.prefs.check import check, problems
 from personal.prefs.extract import KINDS, Candidate, classify, extract
 
 ORIGINS = ("extracted", "manual")
-SINGLE_VALUED = ("name", "opening", "signoff", "language", "length", "format")
+SINGLE_VALUED = ("name", "opening", "signoff", "language", "length", "format", "case")
 SCAN_BATCH = 200  # user messages read per write transaction, so a chat never waits long
 
 

@@ -32,6 +32,10 @@ _PATTERNS = {
         rf"^{_STOP} (?:calling me (?:that|by (?:that|my) name)|using my name){_ANYMORE}$",
         rf"^{_DROP} my name{_ANYMORE}$",
     ],
+    "case": [
+        rf"^{_STOP} (?:writing|answering|replying|typing)(?: everything| your \w+)? in "
+        rf"(?:all )?(?:lower[- ]?case|caps|capitals|capital letters|upper[- ]?case){_ANYMORE}$",
+    ],
     "language": [
         rf"^{_STOP} (?:answering|replying|responding|speaking|writing) in \w+{_ANYMORE}$",
     ],
@@ -58,6 +62,7 @@ _TOPICS = {  # what the thing taken back was about → the kind of preference
     "opening": rx(r"\b(?:greet\w*|opening\w*|(?:start|begin)(?:ning|ing)? (?:your|every|each|"
                   r"with))\b"),  # fmt: skip
     "format": rx(r"\b(?:bullet\w*|lists?|numbered|formatting)\b"),
+    "case": rx(r"\b(?:lower[- ]?case|upper[- ]?case|caps|capitals|capital letters)\b"),
     "language": rx(r"\b(?:language|" + "|".join(_LANGUAGES) + r")\b"),
     "length": rx(r"\b(?:short|shorter|brief|length|word limit|\d+ words|sentences?)\b"),
 }

@@ -165,6 +165,8 @@ def repair(text: str, checks: list[Check]) -> str:
         text = f"{text.rstrip()}\n\n{by_type['include']['text']}"
     if text.strip() and "signoff" in by_type and not check(by_type["signoff"], text):
         text = _sign(text, by_type["signoff"]["text"])
+    if "case" in by_type and not check(by_type["case"], text):  # last: what was added too
+        text = text.lower() if by_type["case"]["case"] == "lower" else text.upper()
     return text.strip()
 
 
