@@ -97,6 +97,17 @@ PERSONAS = [
     Persona("withdrawn", ("From now on, end every answer with '— Sam'.",),
             (("signoff", {"type": "signoff", "text": "— Sam"}),), later=("Please stop signing off.",),
             answers="signed", notes="learned once (answers signed), then taken back"),
+    # worded after the suite above was tuned, each in a form the extractor first missed
+    Persona("lowercase", ("From now on, could you reply to me in lowercase only? Capital letters "
+                          "feel like shouting.",),
+            (("case", {"type": "case", "case": "lower"}),), tags=("unseen",)),
+    Persona("kai", ("Could you sign every message you send me with -- Kai?",),
+            (("signoff", {"type": "signoff", "text": "-- Kai"}),), tags=("unseen",)),
+    Persona("born", ("I was born in Lagos, and my cat is named Mochi.",),
+            (("fact", {"type": "fact", "key": "home town", "value": "Lagos"}),
+             ("fact", {"type": "fact", "key": "cat's name", "value": "Mochi"})), tags=("unseen",)),
+    Persona("numbered", ("Respond using numbered lists whenever possible.",),
+            (("format", {"type": "format", "format": "numbered"}),), tags=("unseen",)),
 ]  # fmt: skip
 BY_NAME = {p.name: p for p in PERSONAS}
 

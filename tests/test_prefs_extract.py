@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from personal.prefs.extract import Candidate, classify, extract
+from tests.personas import PERSONAS
 
 NAME, SIGNOFF = "name", "signoff"
 POSITIVE = [
@@ -74,8 +75,12 @@ POSITIVE = [
     # facts and standing instructions
     ("Remember that I'm vegetarian", [("The user is vegetarian.", "fact")]),
     ("remember: my birthday is May 3", [("The user's birthday is May 3.", "fact")]),
-    ("Remember I have two cats and I live in Lyon",
-     [("The user has two cats and they live in Lyon.", "fact")]),
+    ("Remember I have two cats and I live in Lyon",  # the second is a checkable fact of its own
+     [("The user has two cats.", "fact"), ("The user lives in Lyon.", "fact")]),
+    ("I was born in Lagos, and my cat is named Mochi.",
+     [("The user is from Lagos.", "fact"), ("The user's cat is called Mochi.", "fact")]),
+    ("I live in Porto and I work as a nurse.",
+     [("The user lives in Porto.", "fact"), ("The user works as a nurse.", "fact")]),
     ("I prefer tea over coffee", [("The user prefers tea over coffee.", "fact")]),
     ("Please always cite your sources", [("Always cite your sources.", "other")]),
     ("Always greet me by my first name", [("Always greet the user by their first name.", "other")]),
@@ -177,3 +182,9 @@ def test_only_the_start_of_a_long_message_is_read():
     pasted = "Some pasted text about rye. " * 200
     assert extract("Call me Sam. " + pasted) != []
     assert extract(pasted + "Call me Sam.") == []
+
+
+@pytest.mark.parametrize("persona", PERSONAS, ids=lambda p: p.name)
+def test_each_persona_of_the_suite_states_what_it_expects(persona):
+    found = [(c.kind, c.checker) for said in persona.says for c in extract(said)]
+    assert found == list(persona.expects)

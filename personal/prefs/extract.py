@@ -95,6 +95,9 @@ _START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|ans
           r"no more|limit|reply|greet|by default|just so you know|for the record|fyi|by the way|"
           r"(?:can|could|would|will) you|the (?:first|last) (?:word|words|line)|one thing|"
           r"i (?:don'?t|do not) (?:want|like)|i go by|just call|no|"
+          # a second fact: "I live in Porto and my cat is named Mochi"
+          r"my (?:[a-z'-]+ ){1,2}(?:is|are)|i (?:live|work|was born|grew up|come from|moved|own|"
+          r"have an?)|i'm (?:from|based|originally|allergic)|"
           rf"(?:your|every|each|all(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
 _CLAUSE_BREAK = rx(rf"\s*,\s*(?:(?:and|but|also|then|plus)[\s,]+)*(?=(?:{_START})\b)|"
                    rf"\s+(?:and|but|also|plus)\s+(?:also\s+)?(?=(?:{_START})\b)")  # fmt: skip
