@@ -161,3 +161,21 @@ def test_retries_end_and_refusals_are_not_retried():
     with pytest.raises(EngineError):  # a standalone server: no other replica to go to
         open_stream(client, "http://127.0.0.1:1/x", {}, None, wait_s=0)
     assert len(seen) == 1
+
+
+def test_no_ray_deployment_reserves_a_cpu_so_replicas_can_fill_the_machine():
+    """Two vLLM replicas on two CPUs left Serve's ingress (one CPU by default)
+    unschedulable: `--engine ray` never started."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "ray_app", vllm_env.PLUGIN / "personal_vllm" / "ray_app.py")  # fmt: skip
+    ray_app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ray_app)  # stdlib only at import: ray is imported by main()
+    config = {"model_dir": "/m", "engine": {"dtype": "float32"}, "replicas": 2,
+              "adapters_url": "s3://b/a", "adapters_per_replica": 8}  # fmt: skip
+    app = ray_app.app_config(config, {"X": "1"})
+    (llm,) = app["llm_configs"]
+    assert llm["deployment_config"] == {"num_replicas": 2, "ray_actor_options": {"num_cpus": 0}}
+    assert app["ingress_deployment_config"]["ray_actor_options"] == {"num_cpus": 0}
+    assert llm["runtime_env"]["env_vars"] == {"X": "1"}

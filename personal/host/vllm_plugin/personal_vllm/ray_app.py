@@ -29,6 +29,27 @@ import threading
 HOOK = {"worker_process_setup_hook": "personal_vllm.ray_loopback.setup"}
 
 
+def app_config(config: dict, env: dict) -> dict:
+    """`build_openai_app`'s argument: one LLM (the base, its adapters from the object store)
+    on `replicas` vLLM replicas, and the OpenAI ingress. Neither reserves a CPU — Serve's
+    default is one per replica, and with as many vLLM replicas as CPUs (whose placements
+    hold them all) the ingress could never be scheduled."""
+    llm = {
+        "model_loading_config": {"model_id": "base", "model_source": config["model_dir"]},
+        "accelerator_config": {"kind": "cpu"},
+        "engine_kwargs": config["engine"],
+        "lora_config": {"dynamic_lora_loading_path": config["adapters_url"],
+                        "max_num_adapters_per_replica": config["adapters_per_replica"]},
+        "deployment_config": {"num_replicas": config["replicas"],
+                              "ray_actor_options": {"num_cpus": 0}},
+        "runtime_env": {"env_vars": env, **HOOK},
+        "log_engine_metrics": False,
+    }  # fmt: skip
+    return {"llm_configs": [llm],
+            "ingress_deployment_config": {"num_replicas": 1, "autoscaling_config": None,
+                                          "ray_actor_options": {"num_cpus": 0}}}  # fmt: skip
+
+
 def main(path: str) -> int:
     with open(path) as f:
         config = json.load(f)
@@ -38,7 +59,7 @@ def main(path: str) -> int:
                        "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)})  # fmt: skip
     import ray
     from ray import serve
-    from ray.serve.llm import LLMConfig, build_openai_app
+    from ray.serve.llm import build_openai_app
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -48,24 +69,7 @@ def main(path: str) -> int:
              _temp_dir=config["temp_dir"], runtime_env={"env_vars": env, **HOOK})  # fmt: skip
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": config["port"]})
-        llm = LLMConfig(
-            model_loading_config={"model_id": "base", "model_source": config["model_dir"]},
-            accelerator_config={"kind": "cpu"},
-            engine_kwargs=config["engine"],
-            lora_config={"dynamic_lora_loading_path": config["adapters_url"],
-                         "max_num_adapters_per_replica": config["adapters_per_replica"]},
-            deployment_config={"num_replicas": config["replicas"],
-                               "ray_actor_options": {"num_cpus": 0}},
-            runtime_env={"env_vars": env, **HOOK},
-            log_engine_metrics=False,
-        )  # fmt: skip
-        app = build_openai_app({"llm_configs": [llm],
-                                "ingress_deployment_config": {
-                                    "num_replicas": 1, "autoscaling_config": None,
-                                    # Serve's default is one CPU per replica: with as many
-                                    # vLLM replicas as CPUs the ingress could never start.
-                                    "ray_actor_options": {"num_cpus": 0}}})  # fmt: skip
-        serve.run(app, blocking=False)
+        serve.run(build_openai_app(app_config(config, env)), blocking=False)
         print(f"personal ray app deployed on 127.0.0.1:{config['port']}", flush=True)
         while not stop.wait(1.0):
             pass
