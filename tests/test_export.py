@@ -95,6 +95,40 @@ def test_gguf_adapter_runs_in_llama_cpp_like_mlx(which, request):
     assert result["effect_ratio"] == pytest.approx(1.0, abs=0.05)
 
 
+def test_a_gentler_revision_carries_its_scale_in_every_format(llama_rev, home, tmp_path,
+                                                               monkeypatch):  # fmt: skip
+    """When retention alone holds a candidate back, the pipeline gates the same adapter at
+    a share of its LoRA scale: every export must carry that scale, and agree."""
+    import gguf
+
+    from personal.adapters.registry import Registry
+    from personal.learn import pipeline
+
+    base, rev = llama_rev
+    checked = {}
+
+    def equivalence(base, staged, formats, dataset):
+        checked.update(check_equivalence(base, staged / formats["gguf"], staged / formats["mlx"],
+                                         PROMPTS))  # fmt: skip
+        return "eq"
+
+    monkeypatch.setattr(pipeline, "_equivalence", equivalence)
+    monkeypatch.setattr(pipeline, "_gate", lambda *args: ("report", "verdict"))
+    staged, formats, eq, *_ = pipeline._gentler(
+        Registry(tmp_path / "adapters"), home / "llama-adapter", base, tmp_path / "run", 0.75,
+        None, None, None, None, [], None)  # fmt: skip
+    assert checked["passed"], checked["reasons"]  # llama.cpp and MLX agree at the new scale
+    reader = gguf.GGUFReader(str(staged / formats["gguf"]))
+    assert reader.fields["adapter.lora.alpha"].contents() == 120.0  # 0.75 × 20 × 8
+    assert json.loads((staged / "peft" / "adapter_config.json").read_text())["lora_alpha"] == 120.0
+    mlx = json.loads((staged / "mlx" / "adapter_config.json").read_text())
+    assert mlx["lora_parameters"]["scale"] == 15.0
+    original = json.loads((home / "llama-adapter" / "adapter_config.json").read_text())
+    assert original["lora_parameters"]["scale"] == 20.0  # the trained adapter is untouched
+    for name in ("adapters.safetensors",):  # same weights: only the scale differs
+        assert (staged / "mlx" / name).read_bytes() == (rev / "mlx" / name).read_bytes()
+
+
 def test_unpermuted_qk_export_fails_the_check(llama_rev, tmp_path):
     base, rev = llama_rev
     export_gguf(rev / "mlx", base, tmp_path / "unpermuted.gguf", permute_qk=False)

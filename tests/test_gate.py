@@ -93,6 +93,18 @@ def test_retention_is_bounded_against_the_bare_base_not_the_current_revision():
     assert not v.promote and "0.500 → 0.800" in " ".join(v.reasons)
 
 
+def test_a_candidate_held_back_by_retention_alone_says_so():
+    forgot = verdict(report(m(sam=38, acc=0.4)), GateBounds())  # 0.4 / 0.6 < 0.9
+    assert not forgot.promote and forgot.retention_only
+    assert "retention: general questions" in forgot.reasons[-1]
+    also_worse = verdict(report(m(sam=38, acc=0.4, ce=1.5)), GateBounds())
+    assert not also_worse.promote and not also_worse.retention_only
+    nothing_better = verdict(report(m(sam=2, acc=0.4)), GateBounds())
+    assert not nothing_better.retention_only  # scaling down cannot make it better
+    fine = verdict(report(m(sam=38)), GateBounds())
+    assert fine.promote and not fine.retention_only
+
+
 def test_missing_metrics_are_skipped_and_a_reference_is_required():
     bare = Metrics(ce=1.0)
     assert verdict(Report([], {"none": bare, "candidate": Metrics(ce=0.5)}), GateBounds()).promote

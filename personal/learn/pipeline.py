@@ -140,6 +140,19 @@ def train_once(
                 stage("gate")
                 gate_report, gate_verdict = _gate(dataset, teacher, staged / formats["gguf"],
                                                   current, bounds, tools, cache)  # fmt: skip
+                gentle = (bounds or _bounds()).gentler_scale
+                if gate_verdict.retention_only and 0 < gentle < 1:
+                    # held back by retention alone: the same adapter, scaled down, once
+                    tried = _gentler(registry, adapter, base, run_dir, gentle, dataset, teacher,
+                                     current, bounds, tools, cache)  # fmt: skip
+                    if tried[4].promote:
+                        shutil.rmtree(staged, ignore_errors=True)
+                        staged, formats, eq, gate_report, gate_verdict = tried
+                        config = replace(config, scale=config.scale * gentle)
+                    else:
+                        shutil.rmtree(tried[0], ignore_errors=True)
+                        gate_verdict.reasons.append(
+                            f"at {gentle:g}× its LoRA scale: " + "; ".join(tried[4].reasons))
                 cache.prune()  # what this run did not use goes (old preferences' answers too)
                 audit = audit_dataset(teacher, staged / formats["gguf"], dataset)
             finally:
@@ -261,6 +274,32 @@ def _equivalence(base: BaseModel, staged: Path, formats: dict[str, str],
     prompts = [ex["messages"] for ex in dataset.examples("test")[:6]]
     result = check_equivalence(base, staged / formats["gguf"], staged / formats["mlx"], prompts)
     return as_equivalence(result)
+
+
+def _bounds() -> GateBounds:
+    from personal.learn.judge.gate import GateBounds
+
+    return GateBounds()
+
+
+def _gentler(registry: Registry, adapter: Path, base: BaseModel, run_dir: Path, share: float,
+             dataset: Dataset, engine: Engine, current: Revision | None,
+             bounds: GateBounds | None, tools: list[dict[str, Any]], cache: GenerationCache,
+             ) -> tuple[Path, dict[str, str], Equivalence, Report, Verdict]:  # fmt: skip
+    """The trained adapter with its LoRA scale times `share` (every format carries it: the
+    scale is in adapter_config.json), exported, checked and gated like the first."""
+    gentle = run_dir / "gentler"
+    shutil.rmtree(gentle, ignore_errors=True)
+    shutil.copytree(adapter, gentle)
+    config_path = gentle / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    config["lora_parameters"]["scale"] = float(config["lora_parameters"]["scale"]) * share
+    config_path.write_text(json.dumps(config, indent=2))
+    staged, formats = _export(registry, gentle, base, run_dir)
+    eq = _equivalence(base, staged, formats, dataset)
+    report, verdict = _gate(dataset, engine, staged / formats["gguf"], current, bounds, tools,
+                            cache)  # fmt: skip
+    return staged, formats, eq, report, verdict
 
 
 def _gate(dataset: Dataset, engine: Engine, candidate: Path, current: Revision | None,

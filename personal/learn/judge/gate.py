@@ -60,6 +60,9 @@ class GateBounds:
     max_retention_rise: float = documented(0.25, "Reject if retention cross-entropy (the bare "
                                            "base's own answers) rises by more than this over "
                                            "the bare base (nats per token).")
+    gentler_scale: float = documented(0.75, "When retention is all that holds a candidate back, "
+                                      "the same adapter at this share of its LoRA scale is "
+                                      "measured too, and kept if it passes (0: never).")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class Verdict:
     promote: bool
     reasons: list[str]
     plan: dict[str, str] = field(default_factory=dict)  # objective id → "adapter" | "prompt"
+    # improved, and held back by the retention bound alone: a gentler scale may pass
+    retention_only: bool = False
 
 
 @dataclass
@@ -181,22 +186,24 @@ def verdict(report: Report, bounds: GateBounds) -> Verdict:
             better.append(f"{label}: {describe(k_ref, n_ref)} → {describe(k_eff, n)}")
     ref = current or none
     _ce_and_tools(cand, ref, bounds, better, worse)
+    forgot: list[str] = []  # what the retention bounds say
     if none.retention_accuracy and cand.retention_accuracy is not None:
         ratio = cand.retention_accuracy / none.retention_accuracy
         if ratio < bounds.min_retention:
-            worse.append(f"retention: general questions answered {_pct(cand.retention_accuracy)} "
-                         f"vs the bare base's {_pct(none.retention_accuracy)} ({ratio:.2f}×, "
-                         f"bound {bounds.min_retention:g}×)")  # fmt: skip
+            forgot.append(f"retention: general questions answered {_pct(cand.retention_accuracy)} "
+                          f"vs the bare base's {_pct(none.retention_accuracy)} ({ratio:.2f}×, "
+                          f"bound {bounds.min_retention:g}×)")  # fmt: skip
     if (none.retention_ce is not None and cand.retention_ce is not None
             and cand.retention_ce - none.retention_ce > bounds.max_retention_rise):  # fmt: skip
-        worse.append(f"retention: cross-entropy on the base's own answers rose "
-                         f"{none.retention_ce:.3f} → {cand.retention_ce:.3f} "
-                         f"(bound +{bounds.max_retention_rise:g})")  # fmt: skip
-    reasons = better + worse
+        forgot.append(f"retention: cross-entropy on the base's own answers rose "
+                      f"{none.retention_ce:.3f} → {cand.retention_ce:.3f} "
+                      f"(bound +{bounds.max_retention_rise:g})")  # fmt: skip
+    reasons = better + worse + forgot
     if not better:
         ref_name = "the current revision" if current is not None else "the prompt baseline"
         reasons.insert(0, f"nothing improved measurably over {ref_name}")
-    return Verdict(bool(better) and not worse, reasons, plan)
+    return Verdict(bool(better) and not worse and not forgot, reasons, plan,
+                   retention_only=bool(better) and not worse and bool(forgot))
 
 
 def _ce_and_tools(c: Metrics, r: Metrics, bounds: GateBounds, better: list[str],
