@@ -140,19 +140,21 @@ def train_once(
                 stage("gate")
                 gate_report, gate_verdict = _gate(dataset, teacher, staged / formats["gguf"],
                                                   current, bounds, tools, cache)  # fmt: skip
-                gentle = (bounds or _bounds()).gentler_scale
-                if gate_verdict.retention_only and 0 < gentle < 1:
-                    # held back by retention alone: the same adapter, scaled down, once
+                gentler = [s for s in (bounds or _bounds()).gentler_scales if 0 < s < 1]
+                for gentle in gentler if gate_verdict.retention_only else ():
+                    # held back by retention alone: the same adapter, scaled down
                     tried = _gentler(registry, adapter, base, run_dir, gentle, dataset, teacher,
                                      current, bounds, tools, cache)  # fmt: skip
                     if tried[4].promote:
                         shutil.rmtree(staged, ignore_errors=True)
                         staged, formats, eq, gate_report, gate_verdict = tried
                         config = replace(config, scale=config.scale * gentle)
-                    else:
-                        shutil.rmtree(tried[0], ignore_errors=True)
-                        gate_verdict.reasons.append(
-                            f"at {gentle:g}× its LoRA scale: " + "; ".join(tried[4].reasons))
+                        break
+                    shutil.rmtree(tried[0], ignore_errors=True)
+                    gate_verdict.reasons.append(
+                        f"at {gentle:g}× its LoRA scale: " + "; ".join(tried[4].reasons))
+                    if not tried[4].retention_only:
+                        break  # something else got worse: a gentler one will not help
                 cache.prune()  # what this run did not use goes (old preferences' answers too)
                 audit = audit_dataset(teacher, staged / formats["gguf"], dataset)
             finally:

@@ -60,9 +60,10 @@ class GateBounds:
     max_retention_rise: float = documented(0.25, "Reject if retention cross-entropy (the bare "
                                            "base's own answers) rises by more than this over "
                                            "the bare base (nats per token).")
-    gentler_scale: float = documented(0.75, "When retention is all that holds a candidate back, "
-                                      "the same adapter at this share of its LoRA scale is "
-                                      "measured too, and kept if it passes (0: never).")
+    gentler_scales: tuple[float, ...] = documented(
+        (0.9, 0.75), "When retention is all that holds a candidate back, the same adapter at "
+        "these shares of its LoRA scale is measured, in turn, and the first that passes is "
+        "kept (empty: never). The smallest step first: a weaker adapter weakens habits too.")
 
 
 @dataclass(frozen=True)
