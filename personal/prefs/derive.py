@@ -4,8 +4,8 @@
 (or edited into what they wanted) after saying it consistently open with the same words,
 end with the same line, address them by the same name, come as a list or in one letter
 case, that habit *is* checkable: the preference gets the check its answers show, marked as
-derived, and can then be taught and measured like any other. Nothing is derived from fewer than `MIN_ANSWERS`
-answers or a habit shared by fewer than `MIN_SHARE` of them.
+derived, and can then be taught and measured like any other. Nothing is derived from fewer
+than `MIN_ANSWERS` answers or a habit shared by fewer than `MIN_SHARE` of them.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections import Counter
 from personal.prefs.check import check
 
 MIN_ANSWERS = 4
-CASES = ({"type": "case", "case": "lower"}, {"type": "case", "case": "upper"})
 MIN_SHARE = 0.8
+_CASE_CHECKS = ({"type": "case", "case": "lower"}, {"type": "case", "case": "upper"})
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _NAME_AFTER = re.compile(r"(?:,\s*|\b(?:hi|hello|hey|dear)\s+)([A-Z][a-z]{1,20})\b")
 
@@ -29,7 +29,7 @@ def derive(answers: list[str]) -> dict | None:
     if len(answers) < MIN_ANSWERS:
         return None
     for candidate in (_signoff(answers), _opening(answers), _name(answers), _list(answers),
-                      *CASES):  # fmt: skip
+                      *_CASE_CHECKS):  # fmt: skip
         if candidate and _share(candidate, answers) >= MIN_SHARE:
             return candidate
     return None

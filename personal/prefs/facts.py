@@ -47,8 +47,9 @@ _LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_BE_I} (?:based|li
            rf"{_SUBJ_I} (?:moved|relocated) to) {_VALUE}$")  # fmt: skip
 _FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_I} (?:come|comes) from|"
            rf"{_SUBJ_I} grew up in|{_SUBJ_I} (?:was|were) born in) {_VALUE}$")
+# "born in 1990", "grew up in the 80s": a time, not a place
 _WHEN = rx(r"^(?:\d|a |an |(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
-           r"(?:spring|summer|autumn|fall|winter|hospital|the \d))")  # "born in 1990": a time  # fmt: skip
+           r"(?:spring|summer|autumn|fall|winter|hospital|the \d))")  # fmt: skip
 _JOB = [
     rx(rf"^{_SUBJ_I} works? as (?:a |an )?{_VALUE}$"),
     rx(rf"^{_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?) by (?:profession|trade)$"),
