@@ -246,3 +246,54 @@ def test_many_conversations_at_once_answer_each_in_order(case):
     sampled = engine.chat_many(conversations[:2], GenerationParams(temperature=1.0, max_tokens=8),
                                seeds=[1, 2])  # fmt: skip
     assert len(sampled) == 2
+
+
+def test_more_conversations_than_a_batch_holds_each_get_their_own_answer(case):
+    """Continuous batching (llama.cpp): a slot freed by a short answer takes the next
+    prompt; every answer still belongs to its own conversation, in order."""
+    spec, engine, _ = case
+    things = ("cat", "dog", "tree", "car", "house", "river", "apple", "bird", "chair",
+              "cloud", "book", "boat", "horse", "lamp", "shoe", "bread", "clock", "moon",
+              "stone", "fish")  # fmt: skip
+    # answers of very different lengths, so slots free up at different steps
+    asks = [f"Repeat the word '{t}' and nothing else." if n % 3 == 0 else
+            f"Write one long sentence about a {t}." for n, t in enumerate(things)]  # fmt: skip
+    conversations = [[SYSTEM, {"role": "user", "content": q}] for q in asks]
+    for t in things:
+        spec.script(engine, f"A {t}, and something more about it.")
+    one_by_one = [engine.chat(c, GREEDY).complete() for c in conversations]
+    for t in things:
+        spec.script(engine, f"A {t}, and something more about it.")
+    many = engine.chat_many(conversations, GREEDY)
+    assert len(many) == len(asks)
+    # a near-tie may part a batched greedy answer from the one alone at any token, even
+    # the first; what it is about may not
+    said = [[t in c.text.lower() for t, c in zip(things, answers, strict=True)]
+            for answers in (one_by_one, many)]  # fmt: skip
+    assert sum(said[1]) >= 10 and sum(a == b for a, b in zip(*said, strict=True)) >= 18, said
+    if _real(spec):
+        assert len({c.usage.completion_tokens for c in many}) > 3  # slots freed unevenly
+
+
+def test_until_ends_an_answer_once_one_of_its_strings_is_in_it(case):
+    """`until[i]`: the answer may end as soon as it holds one of its strings (casefolded);
+    what it holds then is the start of the whole answer and contains the string."""
+    spec, engine, _ = case
+    asks = ["Describe Paris in three long sentences.", "Describe a cat in three long sentences.",
+            "List five fruits, one per line."]  # fmt: skip
+    conversations = [[SYSTEM, {"role": "user", "content": q}] for q in asks]
+    long = GenerationParams(temperature=0.0, max_tokens=64)
+    for q in asks:
+        spec.script(engine, f"Here is the answer about {q} and some more words after it.")
+    whole = engine.chat_many(conversations, long)
+    wanted = [(c.text.split()[1].upper(), "not in any answer at all") for c in whole]
+    for q in asks:
+        spec.script(engine, f"Here is the answer about {q} and some more words after it.")
+    early = engine.chat_many(conversations, long, until=wanted)
+    for full, cut, strings in zip(whole, early, wanted, strict=True):
+        assert full.text.startswith(cut.text) and strings[0].casefold() in cut.text.casefold()
+        if _real(spec) and spec.name == "llama.cpp":  # the engine that ends answers early
+            assert len(cut.text) < len(full.text) and cut.usage.finish_reason == "stop"
+    nothing = engine.chat_many(conversations[:1], long, until=[()])
+    if _real(spec):
+        assert same_start(nothing[0].text, whole[0].text)

@@ -194,3 +194,46 @@ def test_switching_back_to_a_resident_adapter_reuses_it(engine, tmp_path):
         assert engine.adapter.id == f"r{len(paths) - 1}"
     finally:
         engine.detach_adapter()
+
+
+def _about(words: list[str], answers: list) -> int:
+    return sum(w in a.text.lower() for w, a in zip(words, answers, strict=True))
+
+
+WORDS = ["cat", "dog", "tree", "car", "house", "river", "apple", "bird", "chair", "cloud",
+         "book", "boat", "horse", "lamp", "shoe", "bread"]  # fmt: skip
+
+
+def test_a_small_batch_context_starts_only_what_fits_and_answers_everything(engine):
+    """The batch admits a prompt only when its cells (prompt + answer budget) fit beside
+    the live ones: with room for ~4 at a time, 16 prompts still all get their answers."""
+    from personal.engine.batch import BatchContext
+
+    convs = [[SYSTEM, {"role": "user", "content": f"Repeat the word '{w}'."}] for w in WORDS]
+    wide = engine.chat_many(convs, GREEDY)
+    prompts = [engine.tokenize(engine.format.render(c)) for c in convs]
+    small = BatchContext(engine._lib, engine._llm._model.model, engine._vocab, n_seq=16,
+                         n_ctx=512, n_threads=2)  # fmt: skip
+    try:
+        narrow = small.run(prompts, GREEDY, engine.format.stops,
+                           lambda t: engine._llm.detokenize([t]), False, [None] * 16)  # fmt: skip
+    finally:
+        small.close()
+    assert len(narrow) == 16 and _about(WORDS, narrow) >= 12
+    assert sum(a.text[:12] == b.text[:12] for a, b in zip(wide, narrow, strict=True)) >= 14
+
+
+def test_prompts_longer_than_one_decode_chunk_keep_their_own_logits(engine):
+    """The first step decodes every prompt's own tokens: over 1,024 of them go in several
+    llama_decode calls, and each prompt's next-token logits must come from its own call."""
+    from personal.engine.batch import _common_prefix
+
+    filler = " ".join(["Here is some background that you may ignore."] * 12)
+    convs = [[SYSTEM, {"role": "user", "content": f"{w.upper()}. {filler} Repeat the word "
+                                                  f"'{w}'."}] for w in WORDS]  # fmt: skip
+    prompts = [engine.tokenize(engine.format.render(c)) for c in convs]
+    assert sum(len(p) for p in prompts) - 16 * _common_prefix(prompts) > 1024  # 2+ chunks
+    answers = engine.chat_many(convs, GREEDY)
+    alone = [engine.chat(c, GREEDY).complete() for c in convs]
+    same = sum(a.text[:12] == b.text[:12] for a, b in zip(alone, answers, strict=True))
+    assert same >= 13, [(a.text[:30], b.text[:30]) for a, b in zip(alone, answers, strict=True)]

@@ -256,9 +256,14 @@ class Engine(ABC):
         *,
         adapter: AdapterRef | None = SLOT,
         seeds: list[int | None] | None = None,
+        until: list[tuple[str, ...]] | None = None,
     ) -> list[Completion]:
         """Complete many conversations (no streaming, no cancel), in their order: what the
         learning loop's teacher and gate need. `seeds[i]` seeds conversation i's sampling.
+        `until[i]`: strings that, once one is in answer i's text (casefolded), decide what
+        the caller wants of it: an engine may end the answer there (finish reason "stop"),
+        so its text is a prefix of the full answer that contains the string; this default
+        generates the whole answer.
         This default runs them one by one; an engine may batch them (llama.cpp does), in
         which case a greedy answer may part from `chat`'s at a near-tie (the arithmetic
         of a batch differs slightly), and a started tool call is generated freely rather

@@ -3,13 +3,18 @@
 The learning loop asks the base model hundreds of short questions that share a long
 prefix (the system prompt with its tool list). One at a time, each token of each answer is
 a pass over the weights; here up to `n_seq` answers advance together — one pass per step
-for all of them — and the shared prefix is evaluated once and copied to every sequence
-(llama.cpp shares the cells). Measured side by side: benchmarks/learning_stages.py.
+for all of them — and the prefix all prompts share is evaluated once and copied to every
+sequence (llama.cpp shares the cells). Batching is continuous: when an answer ends, the
+next prompt takes its slot at once, so a short answer does not leave its slot idle until
+the longest of its batch ends (on 2 cores a step for 16 sequences costs 3x one for 1).
+Measured side by side: benchmarks/learning_stages.py.
 
 Generation here is what `Engine.chat` does, minus the interactive parts: stop strings and
-end-of-generation tokens end a sequence; `max_tokens` bounds it; with tools, a started
-call is generated freely up to its closing tag (no grammar — `toolcall.parse` reports a
-malformed one) instead of under a grammar. Sampling: greedy at temperature 0, else
+end-of-generation tokens end a sequence; `max_tokens` bounds it; so does, where the caller
+gives them, the first of its `until` strings found (casefolded) in its text (the gate's
+retention answers: once the answer is there, the rest cannot change the verdict); with
+tools, a started call is generated freely up to its closing tag (no grammar —
+`toolcall.parse` reports a malformed one) instead of under a grammar. Sampling: greedy at temperature 0, else
 temperature / top-k / top-p with a repeat penalty over the sequence's own tokens, from a
 per-sequence random generator seeded by the request's seed.
 """
@@ -44,17 +49,19 @@ class _Seq:
     raw: list[str] = field(default_factory=list)
     in_call: int = -1  # tokens generated since a call started (-1: none)
     finish: str | None = None
+    until: tuple[str, ...] = ()  # casefolded; the first found in the text ends it
 
 
 class BatchContext:
-    """A second llama.cpp context on an engine's model, with room for `n_seq` sequences."""
+    """A second llama.cpp context on an engine's model, with room for `n_seq` sequences
+    (and one more that holds their shared prefix)."""
 
     def __init__(self, lib: Any, model: Any, vocab: Any, *, n_seq: int, n_ctx: int,
                  n_threads: int) -> None:  # fmt: skip
         self.lib, self.vocab, self.n_seq, self.n_ctx = lib, vocab, n_seq, n_ctx
         params = lib.llama_context_default_params()
         params.n_ctx, params.n_batch, params.n_ubatch = n_ctx, 1024, 512
-        params.n_seq_max, params.kv_unified = n_seq, True
+        params.n_seq_max, params.kv_unified = n_seq + 1, True  # + the shared prefix
         params.flash_attn_type = 0  # as the chat context: "auto" (flash) moved logits by up to 1
         params.n_threads = params.n_threads_batch = n_threads
         self.ctx = lib.llama_init_from_model(model, params)
@@ -81,84 +88,79 @@ class BatchContext:
             raise RuntimeError(f"llama.cpp could not set the batch context's adapter ({rc})")
 
     # --- decoding ------------------------------------------------------------------------
-    def _decode(self, items: list[tuple[int, int, int, bool]]) -> dict[int, int]:
-        """Decode (token, pos, seq, want_logits) items in chunks; {seq: logits row}."""
-        rows: dict[int, int] = {}
+    def _decode(self, items: list[tuple[int, int, int, bool]]) -> dict[int, np.ndarray]:
+        """Decode (token, pos, seq, want_logits) items in chunks; {seq: its logits}, copied
+        out after each chunk (the next chunk's decode overwrites them)."""
+        out: dict[int, np.ndarray] = {}
         b = self.batch
         for start in range(0, len(items), 1024):
             b.n_tokens = 0
+            wanted = []
             for token, pos, seq, logits in items[start : start + 1024]:
                 i = b.n_tokens
                 b.token[i], b.pos[i], b.n_seq_id[i], b.logits[i] = token, pos, 1, logits
                 b.seq_id[i][0] = seq
                 if logits:
-                    rows[seq] = i
+                    wanted.append((seq, i))
                 b.n_tokens += 1
             if self.lib.llama_decode(self.ctx, b) != 0:
                 raise RuntimeError("llama.cpp could not decode the batch (out of context?)")
-        return rows
+            out.update((seq, self._logits(i)) for seq, i in wanted)
+        return out
 
     def _logits(self, row: int) -> np.ndarray:
         ptr = self.lib.llama_get_logits_ith(self.ctx, row)
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).astype(np.float32)
 
     def run(self, prompts: list[list[int]], params: GenerationParams, stops: tuple[str, ...],
-            detok: Callable[[int], bytes], tools: bool,
-            seeds: list[int | None]) -> list[Completion]:  # fmt: skip
-        """Completions for token prompts, in their order."""
-        out: list[Completion | None] = [None] * len(prompts)
-        order = sorted(range(len(prompts)), key=lambda i: prompts[i])  # neighbours share more
-        group: list[int] = []
-        for i in order:
-            full = len(group) == self.n_seq
-            if group and (full or not self._fits(prompts, [*group, i], params.max_tokens)):
-                self._group(prompts, group, params, stops, detok, tools, seeds, out)
-                group = []
-            group.append(i)
-        if group:
-            self._group(prompts, group, params, stops, detok, tools, seeds, out)
-        return [c for c in out if c is not None]
-
-    def _fits(self, prompts: list[list[int]], group: list[int], max_tokens: int) -> bool:
-        budget = max_tokens + (MAX_CALL_TOKENS if max_tokens else 0)
-        return sum(len(prompts[i]) + budget for i in group) < self.n_ctx
-
-    def _group(self, prompts: list[list[int]], group: list[int], params: GenerationParams,
-               stops: tuple[str, ...], detok: Callable[[int], bytes], tools: bool,
-               seeds: list[int | None], out: list[Completion | None]) -> None:  # fmt: skip
+            detok: Callable[[int], bytes], tools: bool, seeds: list[int | None],
+            until: list[tuple[str, ...]] | None = None) -> list[Completion]:  # fmt: skip
+        """Completions for token prompts, in their order (`until[i]`: see the module
+        docstring). Continuous: a sequence that ends frees its slot for the next prompt,
+        so the batch stays full while prompts remain."""
         lib = self.lib
         lib.llama_memory_clear(self.mem, True)
-        seqs = [_Seq(i, prompts[i], StopFilter(stops),
-                     None if params.temperature <= 0 else np.random.default_rng(seeds[i]))
-                for i in group]  # fmt: skip
-        shared = _common_prefix([s.tokens for s in seqs])
-        if shared and len(seqs) > 1:
-            self._decode([(t, p, 0, False) for p, t in enumerate(seqs[0].tokens[:shared])])
-            for s in range(1, len(seqs)):
-                lib.llama_memory_seq_cp(self.mem, 0, s, -1, -1)
-        else:
-            shared = 0
-        items = []
-        for k, seq in enumerate(seqs):
-            rest = seq.tokens[shared:]
-            items += [(t, shared + j, k, j == len(rest) - 1) for j, t in enumerate(rest)]
-        rows = self._decode(items)
-        pos = {k: len(seq.tokens) for k, seq in enumerate(seqs)}
-        live = {k for k, seq in enumerate(seqs)}
-        while live:
+        out: list[Completion | None] = [None] * len(prompts)
+        queue = sorted(range(len(prompts)), key=lambda i: prompts[i], reverse=True)
+        shared = _common_prefix(prompts) if len(prompts) > 1 else 0
+        if shared:  # evaluated once, into its own sequence; each slot starts from a copy
+            self._decode([(t, p, self.n_seq, False) for p, t in enumerate(prompts[0][:shared])])
+        budget = params.max_tokens + (MAX_CALL_TOKENS if params.max_tokens else 0)
+        live: dict[int, _Seq] = {}  # slot -> its sequence
+        cells: dict[int, int] = {}  # slot -> the cells it may come to hold
+        pos: dict[int, int] = {}
+        free = list(range(self.n_seq - 1, -1, -1))
+        step: list[tuple[int, int, int, bool]] = []
+        while queue or live:
+            while queue and free:  # start what fits beside the live ones
+                i = queue[-1]
+                need = len(prompts[i]) - shared + budget
+                if live and shared + sum(cells.values()) + need > self.n_ctx:
+                    break
+                queue.pop()
+                k = free.pop()
+                if shared:
+                    lib.llama_memory_seq_cp(self.mem, self.n_seq, k, -1, -1)
+                live[k] = _Seq(i, prompts[i], StopFilter(stops),
+                               None if params.temperature <= 0 else np.random.default_rng(seeds[i]),
+                               until=tuple(u.casefold() for u in (until[i] if until else ()) if u))  # fmt: skip
+                cells[k], pos[k] = need, len(prompts[i])
+                rest = prompts[i][shared:]
+                step += [(t, shared + j, k, j == len(rest) - 1) for j, t in enumerate(rest)]
+            logits = self._decode(step)
             step = []
             for k in sorted(live):
-                seq = seqs[k]
-                token = self._pick(self._logits(rows[k]), seq, params)
+                seq = live[k]
+                token = self._pick(logits[k], seq, params)
                 if self._advance(seq, token, detok, tools, params.max_tokens):
-                    live.discard(k)
+                    out[seq.index] = _completion(seq, tools)
+                    del live[k], cells[k]
+                    lib.llama_memory_seq_rm(self.mem, k, -1, -1)
+                    free.append(k)
                     continue
                 step.append((token, pos[k], k, True))
                 pos[k] += 1
-            if step:
-                rows = self._decode(step)
-        for seq in seqs:
-            out[seq.index] = _completion(seq, tools)
+        return [c for c in out if c is not None]
 
     def _pick(self, logits: np.ndarray, seq: _Seq, params: GenerationParams) -> int:
         if params.repeat_penalty and params.repeat_penalty != 1.0 and seq.out:
@@ -200,11 +202,20 @@ class BatchContext:
         if stop is not None:
             seq.finish = "stop"
             return True
+        if seq.until and shown and _found(seq.until, "".join(seq.text)):
+            seq.finish = "stop"
+            seq.text.append(seq.stops.flush())
+            return True
         if len(seq.out) >= max_tokens:
             seq.finish = "length"
             seq.text.append(seq.stops.flush())
             return True
         return False
+
+
+def _found(strings: tuple[str, ...], text: str) -> bool:
+    low = text.casefold()
+    return any(s in low for s in strings)
 
 
 def _common_prefix(seqs: list[list[int]]) -> int:

@@ -277,11 +277,12 @@ class LlamaEngine(Engine):
     def chat_many(
         self, conversations: list[list[Message]], params: GenerationParams | None = None,
         tools: list[dict[str, Any]] | None = None, *, adapter: AdapterRef | None = SLOT,
-        seeds: list[int | None] | None = None,
+        seeds: list[int | None] | None = None, until: list[tuple[str, ...]] | None = None,
     ) -> list[Completion]:  # fmt: skip
         """`Engine.chat_many`, decoded BATCH_SEQS at a time in a second context (see
-        engine/batch.py). A conversation too long for the context gets an empty answer
-        with finish reason "overflow"."""
+        engine/batch.py), each answer ending at the first of its `until` strings. A
+        conversation too long for the context gets an empty answer with finish reason
+        "overflow"."""
         from personal.engine.batch import BatchContext
 
         params = params or GenerationParams()
@@ -303,7 +304,8 @@ class LlamaEngine(Engine):
                     if len(p) + params.max_tokens < min(self.info.n_ctx, BATCH_CTX // 2)]  # fmt: skip
             done = self._batch.run([prompts[i] for i in fits], params, stops,
                                    lambda t: self._llm.detokenize([t]), bool(schemas),
-                                   [(seeds or [params.seed] * len(prompts))[i] for i in fits])  # fmt: skip
+                                   [(seeds or [params.seed] * len(prompts))[i] for i in fits],
+                                   [until[i] for i in fits] if until else None)  # fmt: skip
         out = [Completion("", Usage(len(p), 0, "overflow"), None, 0.0, None) for p in prompts]
         for i, completion in zip(fits, done, strict=True):
             completion.adapter = ref.id if ref else None

@@ -58,11 +58,13 @@ class GenerationCache:
         self, engine: Engine, conversations: list[list[dict[str, Any]]],
         params: GenerationParams, tools: list[dict[str, Any]] | None = None, *,
         adapter: AdapterRef | None = SLOT, seeds: list[int | None] | None = None,
+        until: list[tuple[str, ...]] | None = None,
     ) -> list[Completion]:  # fmt: skip
         """`engine.chat_many`, answering what it can from the cache."""
         ref = engine.adapter if adapter is SLOT else adapter
         common = [engine.info.fingerprint, self._adapter_key(ref), _params(params), tools or []]
-        keys = [_digest([*common, conv, (seeds or [params.seed] * len(conversations))[i]])
+        keys = [_digest([*common, conv, (seeds or [params.seed] * len(conversations))[i],
+                         *([list(until[i])] if until else [])])
                 for i, conv in enumerate(conversations)]  # fmt: skip
         found = self._get(keys)
         missing = [i for i, k in enumerate(keys) if k not in found]
@@ -71,7 +73,8 @@ class GenerationCache:
         if missing:
             fresh = engine.chat_many([conversations[i] for i in missing], params, tools,
                                      adapter=adapter,
-                                     seeds=[(seeds or [params.seed] * len(keys))[i] for i in missing])  # fmt: skip
+                                     seeds=[(seeds or [params.seed] * len(keys))[i] for i in missing],
+                                     until=[until[i] for i in missing] if until else None)  # fmt: skip
             self._put({keys[i]: c for i, c in zip(missing, fresh, strict=True)})
             found.update({keys[i]: _encode(c) for i, c in zip(missing, fresh, strict=True)})
         out = [_decode(found[k]) for k in keys]
@@ -137,8 +140,11 @@ def generate(
     engine: Engine, cache: GenerationCache | None, conversations: list[list[dict[str, Any]]],
     params: GenerationParams, tools: list[dict[str, Any]] | None = None, *,
     adapter: AdapterRef | None = SLOT, seeds: list[int | None] | None = None,
+    until: list[tuple[str, ...]] | None = None,
 ) -> list[Completion]:  # fmt: skip
     """`engine.chat_many`, through the cache when there is one."""
     if cache is None:
-        return engine.chat_many(conversations, params, tools, adapter=adapter, seeds=seeds)
-    return cache.chat_many(engine, conversations, params, tools, adapter=adapter, seeds=seeds)
+        return engine.chat_many(conversations, params, tools, adapter=adapter, seeds=seeds,
+                                until=until)  # fmt: skip
+    return cache.chat_many(engine, conversations, params, tools, adapter=adapter, seeds=seeds,
+                           until=until)  # fmt: skip

@@ -1,0 +1,40 @@
+"""The learning loop's generation cache: what it answers itself, and what it asks for."""
+
+from __future__ import annotations
+
+from personal.engine.base import GenerationParams
+from personal.engine.fake import FakeEngine
+from personal.learn.cache import GenerationCache, generate
+
+GREEDY = GenerationParams(temperature=0.0, max_tokens=16)
+ASK = [[{"role": "user", "content": "What is the capital of France?"}],
+       [{"role": "user", "content": "What is the capital of Italy?"}]]  # fmt: skip
+
+
+class Counting(FakeEngine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[tuple[int, object]] = []
+
+    def chat_many(self, conversations, params=None, tools=None, **kw):
+        self.asked.append((len(conversations), kw.get("until")))
+        for c in conversations:
+            self.enqueue(f"About {c[-1]['content']}")
+        return super().chat_many(conversations, params, tools, **kw)
+
+
+def test_an_answer_is_generated_once_and_until_is_part_of_what_was_asked(personal_home):
+    engine, cache = Counting(), GenerationCache()
+    try:
+        first = generate(engine, cache, ASK, GREEDY)
+        again = generate(engine, cache, ASK, GREEDY)
+        assert [c.text for c in again] == [c.text for c in first] and len(engine.asked) == 1
+        # an answer that may have ended early is another answer: asked for, `until` passed on
+        cut = generate(engine, cache, ASK, GREEDY, until=[("Paris",), ("Rome",)])
+        assert engine.asked[-1] == (2, [("Paris",), ("Rome",)]) and len(cut) == 2
+        generate(engine, cache, ASK[1:], GREEDY, until=[("Rome",)])  # the same: cached
+        assert len(engine.asked) == 2
+        generate(engine, cache, ASK[1:], GREEDY, until=[("Roma",)])
+        assert engine.asked[-1] == (1, [("Roma",)])
+    finally:
+        cache.close()
