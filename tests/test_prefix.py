@@ -1,4 +1,5 @@
-"""Shared-prefix batches give the same loss and gradients as whole examples."""
+"""Shared-prefix batches give the same loss and gradients as whole examples, and so do
+the frozen trunk's stored share of a prefix (`Trunk`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from personal.learn.examples import Encoded
-from personal.learn.train.prefix import SharedPrefix, common_prefix
+from personal.learn.train.prefix import SharedPrefix, Trunk, common_prefix
 
 
 def test_common_prefix():
@@ -18,7 +19,6 @@ def test_common_prefix():
 def test_shared_prefix_loss_and_gradients_match(tmp_path, arch):
     import mlx.core as mx
     import mlx.nn as nn
-    from mlx.utils import tree_flatten
     from mlx_lm import load
     from mlx_lm.tuner.utils import linear_to_lora_layers
 
@@ -26,8 +26,9 @@ def test_shared_prefix_loss_and_gradients_match(tmp_path, arch):
     from personal.models.convert import convert_gguf
     from tests.tinymodel import write_tiny_gemma3_gguf, write_tiny_llama_gguf
 
-    write = write_tiny_llama_gguf if arch == "llama" else write_tiny_gemma3_gguf
-    model_dir = convert_gguf(write(tmp_path / "t.gguf"), tmp_path / "mlx")
+    path = tmp_path / "t.gguf"  # 2 adapted blocks over a frozen trunk of 2 (llama) or 4
+    gguf = write_tiny_llama_gguf(path, n_layer=4) if arch == "llama" else write_tiny_gemma3_gguf(path)
+    model_dir = convert_gguf(gguf, tmp_path / "mlx")
     model, _ = load(str(model_dir))
     model.freeze()
     linear_to_lora_layers(model, 2, {"rank": 4, "scale": 20.0, "dropout": 0.0})
@@ -40,12 +41,24 @@ def test_shared_prefix_loss_and_gradients_match(tmp_path, arch):
     batch = [Encoded(shared + tuple(int(x) for x in rng.integers(3, 60, n)), len(shared) + p, 1.0)
              for n, p in ((10, 4), (6, 2), (14, 9))]  # fmt: skip
 
-    def loss(share: bool):
+    def loss(share: bool, trunk: Trunk | None = None):
         args = trainer._pack(batch, share=share)
         assert (args[0] is not None) == share
-        return nn.value_and_grad(model, lambda *a: trainer._loss_sum(model, *a))(*args)
+        return nn.value_and_grad(model, lambda *a: trainer._loss_sum(model, *a, trunk=trunk))(*args)
 
-    (l1, g1), (l2, g2) = loss(False), loss(True)
+    trunk = Trunk()
+    whole, shared = loss(False), loss(True)
+    stored = [loss(True, trunk), loss(True, trunk)]  # computing the trunk, then reusing it
+    assert trunk.frozen == (2 if arch == "llama" else 4) and len(trunk.stored) == 1
+    for l2, g2 in (shared, *stored):
+        _same(whole, (l2, g2))
+    assert SharedPrefix().offset == 0
+
+
+def _same(one, other) -> None:
+    from mlx.utils import tree_flatten
+
+    (l1, g1), (l2, g2) = one, other
     assert abs(float(l1) - float(l2)) < 1e-3 * abs(float(l1))
     for (k, a), (_, b) in zip(tree_flatten(g1), tree_flatten(g2), strict=True):
         a, b = np.array(a), np.array(b)
@@ -54,4 +67,3 @@ def test_shared_prefix_loss_and_gradients_match(tmp_path, arch):
         scale = float(np.abs(a).max())
         assert scale > 0, k
         assert float(np.abs(a - b).max()) <= 1e-5 * scale, k
-    assert SharedPrefix().offset == 0

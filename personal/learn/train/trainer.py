@@ -30,7 +30,7 @@ from personal.learn.examples import Encoded, batch_indices, encode_file
 from personal.learn.train import events
 from personal.learn.train.checkpoint import load_checkpoint, load_parent, save_checkpoint
 from personal.learn.train.events import TrainReport
-from personal.learn.train.prefix import MIN_SHARED, common_prefix, forward
+from personal.learn.train.prefix import MIN_SHARED, Trunk, common_prefix, forward
 from personal.models.convert import quiet_transformers, read_conversion
 
 Emit = Callable[[events.Event], None]
@@ -89,7 +89,8 @@ def train(
     resumed_from = state["step"]
     emit(events.Started(config.iters, resumed_from, len(train_set), len(val_set)))
 
-    step_fn = _make_step(model, config)
+    trunk = Trunk()  # the frozen blocks' share of each shared prefix, computed once
+    step_fn = _make_step(model, config, trunk)
     step_seconds, tokens_here, seen_here = 0.0, 0, 0
     for step in range(state["step"], config.iters):
         t0 = time.perf_counter()
@@ -112,7 +113,7 @@ def train(
                          state["seen_tokens"], round(tokens_here / step_seconds, 2)))  # fmt: skip
         last = step + 1 == config.iters
         if val_set and (last or (config.val_every and (step + 1) % config.val_every == 0)):
-            val = evaluate(model, val_set, config)
+            val = evaluate(model, val_set, config, trunk)
             state["val"].append([step + 1, val])
             emit(events.Validated(step + 1, val))
         stop = should_stop()
@@ -222,7 +223,8 @@ def _pack(batch: list[Encoded], share: bool = True) -> tuple[Any, ...]:
 
 
 def _losses(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any,
-            rows: Any = None, pairs: Any = None) -> tuple[Any, Any]:  # fmt: skip
+            rows: Any = None, pairs: Any = None, trunk: Trunk | None = None,
+            ) -> tuple[Any, Any]:  # fmt: skip
     """(weighted NLL summed over target tokens, ORPO's odds-ratio term summed over the
     correction pairs — 0 without any). ORPO (Hong et al., 2024): with P(y) the geometric
     mean of a sequence's token probabilities, −log σ(log odds P(chosen) − log odds
@@ -230,7 +232,7 @@ def _losses(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any,
     import mlx.core as mx
     import mlx.nn as nn
 
-    h = forward(model, prefix, inputs)
+    h = forward(model, prefix, inputs, trunk)
     h = mx.take(h.reshape(-1, h.shape[-1]), pos, axis=0)
     ce = nn.losses.cross_entropy(_head(model)(h), tgt)
     nll = (ce * wts).sum()
@@ -246,19 +248,20 @@ def _losses(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any,
 
 
 def _loss_sum(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any,
-              rows: Any = None, pairs: Any = None) -> Any:  # fmt: skip
+              rows: Any = None, pairs: Any = None, trunk: Trunk | None = None) -> Any:  # fmt: skip
     """The weighted NLL summed over target tokens (validation, tests)."""
-    return _losses(model, prefix, inputs, pos, tgt, wts, rows, pairs)[0]
+    return _losses(model, prefix, inputs, pos, tgt, wts, rows, pairs, trunk)[0]
 
 
-def _make_step(model: Any, config: TrainConfig) -> Callable[[list[Encoded], Any], float]:
+def _make_step(model: Any, config: TrainConfig,
+               trunk: Trunk | None = None) -> Callable[[list[Encoded], Any], float]:  # fmt: skip
     import mlx.core as mx
     import mlx.nn as nn
     from mlx.utils import tree_map
 
     def scaled(prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any, rows: Any, pairs: Any,
                norm: Any, n_pairs: Any) -> Any:  # fmt: skip
-        nll, orpo = _losses(model, prefix, inputs, pos, tgt, wts, rows, pairs)
+        nll, orpo = _losses(model, prefix, inputs, pos, tgt, wts, rows, pairs, trunk)
         return nll / norm + config.orpo_weight * orpo / n_pairs
 
     loss_and_grad = nn.value_and_grad(model, scaled)
@@ -270,7 +273,10 @@ def _make_step(model: Any, config: TrainConfig) -> Callable[[list[Encoded], Any]
         per = len(batch) // config.grad_accumulation
         total, grads = None, None
         for k in range(config.grad_accumulation):  # micro-batches: same sum, less memory
-            loss, g = loss_and_grad(*_pack(batch[k * per : (k + 1) * per]), norm, n_pairs)
+            args = _pack(batch[k * per : (k + 1) * per])
+            if trunk is not None and args[0] is not None:
+                trunk.get(model, args[0])  # a new prefix's trunk, outside the gradient's trace
+            loss, g = loss_and_grad(*args, norm, n_pairs)
             total = loss if total is None else total + loss
             grads = g if grads is None else tree_map(mx.add, grads, g)
             mx.eval(total, grads)
@@ -281,7 +287,8 @@ def _make_step(model: Any, config: TrainConfig) -> Callable[[list[Encoded], Any]
     return step
 
 
-def evaluate(model: Any, examples: list[Encoded], config: TrainConfig) -> float:
+def evaluate(model: Any, examples: list[Encoded], config: TrainConfig,
+             trunk: Trunk | None = None) -> float:  # fmt: skip
     """Weighted mean loss per target token on the first `val_batches` batches, in order."""
     import mlx.core as mx
 
@@ -290,7 +297,7 @@ def evaluate(model: Any, examples: list[Encoded], config: TrainConfig) -> float:
     total, norm = 0.0, 0.0
     for i in range(0, min(n, len(examples)), config.batch_size):
         batch = examples[i : i + config.batch_size]
-        total += float(mx.stop_gradient(_loss_sum(model, *_pack(batch))))
+        total += float(mx.stop_gradient(_loss_sum(model, *_pack(batch), trunk=trunk)))
         norm += sum(e.weight * e.n_target for e in batch)
     return round(total / norm, 6) if norm else float("nan")
 
