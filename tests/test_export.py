@@ -101,8 +101,10 @@ def test_a_gentler_revision_carries_its_scale_in_every_format(llama_rev, home, t
     a share of its LoRA scale: every export must carry that scale, and agree."""
     import gguf
 
+    from personal.adapters.manifest import Equivalence
     from personal.adapters.registry import Registry
     from personal.learn import pipeline
+    from personal.learn.judge import gate
 
     base, rev = llama_rev
     checked = {}
@@ -110,13 +112,15 @@ def test_a_gentler_revision_carries_its_scale_in_every_format(llama_rev, home, t
     def equivalence(base, staged, formats, dataset):
         checked.update(check_equivalence(base, staged / formats["gguf"], staged / formats["mlx"],
                                          PROMPTS))  # fmt: skip
-        return "eq"
+        return Equivalence(passed=True)
 
     monkeypatch.setattr(pipeline, "_equivalence", equivalence)
-    monkeypatch.setattr(pipeline, "_gate", lambda *args: ("report", "verdict"))
-    staged, formats, eq, *_ = pipeline._gentler(
+    monkeypatch.setattr(gate, "retention_first", lambda *args, **kw: None)
+    monkeypatch.setattr(pipeline, "_gate", lambda *args: ("report", gate.Verdict(True, [])))
+    (staged, formats, eq, *_), why = pipeline._gentler(
         Registry(tmp_path / "adapters"), home / "llama-adapter", base, tmp_path / "run", 0.75,
-        None, None, None, None, [], None)  # fmt: skip
+        None, None, None, None, [], None, None)  # fmt: skip
+    assert why == ""
     assert checked["passed"], checked["reasons"]  # llama.cpp and MLX agree at the new scale
     reader = gguf.GGUFReader(str(staged / formats["gguf"]))
     assert reader.fields["adapter.lora.alpha"].contents() == 120.0  # 0.75 × 20 × 8

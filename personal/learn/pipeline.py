@@ -143,17 +143,15 @@ def train_once(
                 gentler = [s for s in (bounds or _bounds()).gentler_scales if 0 < s < 1]
                 for gentle in gentler if gate_verdict.retention_only else ():
                     # held back by retention alone: the same adapter, scaled down
-                    tried = _gentler(registry, adapter, base, run_dir, gentle, dataset, teacher,
-                                     current, bounds, tools, cache)  # fmt: skip
-                    if tried[4].promote:
+                    tried, why = _gentler(registry, adapter, base, run_dir, gentle, dataset,
+                                          teacher, current, bounds, tools, cache, gate_report)  # fmt: skip
+                    if tried is not None:
                         shutil.rmtree(staged, ignore_errors=True)
                         staged, formats, eq, gate_report, gate_verdict = tried
                         config = replace(config, scale=config.scale * gentle)
                         break
-                    shutil.rmtree(tried[0], ignore_errors=True)
-                    gate_verdict.reasons.append(
-                        f"at {gentle:g}× its LoRA scale: " + "; ".join(tried[4].reasons))
-                    if not tried[4].retention_only:
+                    gate_verdict.reasons.append(f"at {gentle:g}× its LoRA scale: {why}")
+                    if why.startswith("not only retention"):
                         break  # something else got worse: a gentler one will not help
                 cache.prune()  # what this run did not use goes (old preferences' answers too)
                 audit = audit_dataset(teacher, staged / formats["gguf"], dataset)
@@ -287,9 +285,16 @@ def _bounds() -> GateBounds:
 def _gentler(registry: Registry, adapter: Path, base: BaseModel, run_dir: Path, share: float,
              dataset: Dataset, engine: Engine, current: Revision | None,
              bounds: GateBounds | None, tools: list[dict[str, Any]], cache: GenerationCache,
-             ) -> tuple[Path, dict[str, str], Equivalence, Report, Verdict]:  # fmt: skip
+             first: Report,
+             ) -> tuple[tuple[Path, dict[str, str], Equivalence, Report, Verdict] | None, str]:  # fmt: skip
     """The trained adapter with its LoRA scale times `share` (every format carries it: the
-    scale is in adapter_config.json), exported, checked and gated like the first."""
+    scale is in adapter_config.json), exported, checked and gated like the first: (its
+    staged export, equivalence, report and verdict; "") when it passes every bound and
+    check, else (None, why not — starting "not only retention" when more failed). Its
+    retention is measured first, alone (a tenth of the gate), and on its own decides a
+    scale that does not help."""
+    from personal.learn.judge import gate
+
     gentle = run_dir / "gentler"
     shutil.rmtree(gentle, ignore_errors=True)
     shutil.copytree(adapter, gentle)
@@ -298,10 +303,24 @@ def _gentler(registry: Registry, adapter: Path, base: BaseModel, run_dir: Path, 
     config["lora_parameters"]["scale"] = float(config["lora_parameters"]["scale"]) * share
     config_path.write_text(json.dumps(config, indent=2))
     staged, formats = _export(registry, gentle, base, run_dir)
-    eq = _equivalence(base, staged, formats, dataset)
-    report, verdict = _gate(dataset, engine, staged / formats["gguf"], current, bounds, tools,
-                            cache)  # fmt: skip
-    return staged, formats, eq, report, verdict
+    bounds = bounds or gate.GateBounds()
+    why = gate.retention_first(engine, dataset, staged / formats["gguf"], first, bounds,
+                               tools=tools, cache=cache)  # fmt: skip
+    if why is None:
+        eq = _equivalence(base, staged, formats, dataset)
+        report, verdict = _gate(dataset, engine, staged / formats["gguf"], current, bounds,
+                                tools, cache)  # fmt: skip
+        if verdict.promote and eq.passed:
+            return (staged, formats, eq, report, verdict), ""
+        failed = [] if verdict.promote else list(verdict.reasons)
+        if not eq.passed:
+            failed.append("equivalence check failed: "
+                          + ("; ".join(eq.reasons) or "llama.cpp and MLX disagree"))  # fmt: skip
+        why = "; ".join(failed)
+        if not verdict.promote and not verdict.retention_only:
+            why = f"not only retention: {why}"
+    shutil.rmtree(staged, ignore_errors=True)
+    return None, why
 
 
 def _gate(dataset: Dataset, engine: Engine, candidate: Path, current: Revision | None,

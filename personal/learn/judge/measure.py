@@ -16,6 +16,7 @@ revision trained on:
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 import time
@@ -79,31 +80,35 @@ def measure(
         m["adherence"][o.id] = round(ok / len(results), 4) if results else 0.0
         m["support"][o.id] = len(results)
     if config.extras:
-        default = [{"role": "system", "content": default_system}] if default_system else []
         if config.system == default_system:  # the everyday answers above are adapter-only
             everyday = [r for p, r in answers.items() if any(
                 o.scope == "answers" and p in held_out(o) for o in objectives)]  # fmt: skip
             if everyday:
                 m["false_call_rate"] = round(sum(bool(r.tool_calls or r.tool_errors)
                                                  for r in everyday) / len(everyday), 4)  # fmt: skip
-        m.update(_retention(engine, config, default, greedy, tools, cache))
+        m["retention_accuracy"] = retention(engine, config, default_system, answer_tokens,
+                                            tools, cache)  # fmt: skip
+        m["counts"] = {"retention_questions": len(retention_questions())}
         m.update(_tool_habit(engine, config, dataset, tools, cache))
         m.update(_cross_entropy(engine, config, dataset))
     m["seconds"] = round(time.perf_counter() - start, 2)
     return Metrics(**m)
 
 
-def _retention(engine: LlamaEngine, config: Config, system: list[dict], params: GenerationParams,
-               tools: list[dict[str, Any]] | None,
-               cache: GenerationCache | None) -> dict[str, Any]:  # fmt: skip
+def retention(engine: LlamaEngine, config: Config, default_system: str | None,
+              answer_tokens: int, tools: list[dict[str, Any]] | None,
+              cache: GenerationCache | None) -> float:  # fmt: skip
+    """The share of general questions `config`'s adapter answers right, under the default
+    system prompt."""
     qa = retention_questions()
+    system = [{"role": "system", "content": default_system}] if default_system else []
+    params = GenerationParams(max_tokens=answer_tokens, temperature=0.0, repeat_penalty=1.1)
     convs = [[*system, {"role": "user", "content": q}] for q, _ in qa]
     # an answer is right once it names an accepted answer: no need to generate the rest
     results = generate(engine, cache, convs, params, tools, adapter=config.adapter,
                        until=[tuple(accepted) for _, accepted in qa])  # fmt: skip
     right = sum(answered(r.text, accepted) for r, (_, accepted) in zip(results, qa, strict=True))
-    return {"retention_accuracy": round(right / len(qa), 4),
-            "counts": {"retention_questions": len(qa)}}  # fmt: skip
+    return round(right / len(qa), 4)
 
 
 def _tool_habit(engine: LlamaEngine, config: Config, dataset: Dataset,
@@ -114,8 +119,15 @@ def _tool_habit(engine: LlamaEngine, config: Config, dataset: Dataset,
     if not requests:
         return {}
     probe = GenerationParams(max_tokens=TOOL_PROBE_TOKENS, temperature=0.0, repeat_penalty=1.1)
-    results = [generate(engine, cache, [ex["messages"][:-1]], probe, ex.get("tools"),
-                        adapter=config.adapter)[0] for ex in requests]  # fmt: skip
+    by_tools: dict[str, list[int]] = {}  # requests offered the same tools go in one batch
+    for i, ex in enumerate(requests):
+        by_tools.setdefault(json.dumps(ex.get("tools"), sort_keys=True), []).append(i)
+    results: list[Any] = [None] * len(requests)
+    for group in by_tools.values():
+        done = generate(engine, cache, [requests[i]["messages"][:-1] for i in group], probe,
+                        requests[group[0]].get("tools"), adapter=config.adapter)  # fmt: skip
+        for i, r in zip(group, done, strict=True):
+            results[i] = r
     hits = sum(_called(r) == ex["meta"].get("expected_tool")
                for r, ex in zip(results, requests, strict=True))  # fmt: skip
     return {"tool_rate": round(hits / len(requests), 4)}
