@@ -7,7 +7,7 @@ for all of them — and the prefix all prompts share is evaluated once and copie
 sequence (llama.cpp shares the cells). Batching is continuous: when an answer ends, the
 next prompt takes its slot at once, so a short answer does not leave its slot idle until
 the longest of its batch ends (on 2 cores a step for 16 sequences costs 3x one for 1).
-Measured side by side: benchmarks/learning_stages.py.
+Measured side by side: benchmarks/batch_generation.py.
 
 Generation here is what `Engine.chat` does, minus the interactive parts: stop strings and
 end-of-generation tokens end a sequence; `max_tokens` bounds it; so does, where the caller
