@@ -20,7 +20,7 @@ from personal.learn.judge import gate
 @pytest.fixture
 def world(tmp_path, monkeypatch):
     asked: list[str] = []
-    outcome = {"retention": None, "eq": True, "verdict": gate.Verdict(True, [])}
+    outcome = {"retention": None, "eq": True, "verdict": gate.Verdict(True, []), "lost": []}
 
     def export(registry, adapter, base, run_dir):
         staged = tmp_path / f"staged-{len(asked)}"
@@ -46,6 +46,7 @@ def world(tmp_path, monkeypatch):
     monkeypatch.setattr(gate, "retention_first", retention_first)
     monkeypatch.setattr(pipeline, "_equivalence", equivalence)
     monkeypatch.setattr(pipeline, "_gate", full)
+    monkeypatch.setattr(gate, "lost", lambda first, report: outcome["lost"])
 
     def gentler():
         return pipeline._gentler(None, tmp_path / "adapter", None, tmp_path / "run", 0.9, None,
@@ -86,6 +87,31 @@ def test_a_scale_that_breaks_something_else_stops_the_search(world):
     outcome["verdict"] = gate.Verdict(False, ["retention: 0.89×"], retention_only=True)
     tried, why = gentler()
     assert tried is None and why == "retention: 0.89×"
+
+
+def test_a_scale_that_loses_what_the_full_scale_learned_stops_the_search(world):
+    asked, outcome, gentler, tmp = world
+    outcome["lost"] = ["tool habits fell below the full scale's: 80% vs 100%"]
+    tried, why = gentler()
+    assert tried is None and why.startswith("not only retention") and "tool habits" in why
+    assert not (tmp / "staged-0").exists()
+
+
+def test_lost_names_an_objective_significantly_worse_and_any_tool_habit_lost():
+    from personal.adapters.manifest import Metrics
+    from personal.learn.objectives import Objective
+
+    o = Objective("o1", "preference", "End every answer with '— Sam'.", {"type": "suffix"})
+
+    def report(k: int, tool: float) -> gate.Report:
+        return gate.Report([o], {"candidate": Metrics(adherence={"o1": k / 38},
+                                                      support={"o1": 38}, tool_rate=tool)})
+
+    full = report(30, 1.0)
+    assert gate.lost(full, report(27, 1.0)) == []  # within the noise: kept
+    assert "fell below the full scale's: 55%" in gate.lost(full, report(21, 1.0))[0]
+    assert gate.lost(full, report(30, 0.875)) == [
+        "tool habits fell below the full scale's: 88% vs 100%"]
 
 
 def test_the_gentler_scale_is_written_into_the_copy_only(world):

@@ -310,15 +310,16 @@ def _gentler(registry: Registry, adapter: Path, base: BaseModel, run_dir: Path, 
         eq = _equivalence(base, staged, formats, dataset)
         report, verdict = _gate(dataset, engine, staged / formats["gguf"], current, bounds,
                                 tools, cache)  # fmt: skip
-        if verdict.promote and eq.passed:
+        lost = gate.lost(first, report) if verdict.promote else []
+        if verdict.promote and eq.passed and not lost:
             return (staged, formats, eq, report, verdict), ""
-        failed = [] if verdict.promote else list(verdict.reasons)
+        failed = [*lost] if verdict.promote else list(verdict.reasons)
         if not eq.passed:
             failed.append("equivalence check failed: "
                           + ("; ".join(eq.reasons) or "llama.cpp and MLX disagree"))  # fmt: skip
         why = "; ".join(failed)
-        if not verdict.promote and not verdict.retention_only:
-            why = f"not only retention: {why}"
+        if lost or (not verdict.promote and not verdict.retention_only):
+            why = f"not only retention: {why}"  # a gentler one would lose more
     shutil.rmtree(staged, ignore_errors=True)
     return None, why
 

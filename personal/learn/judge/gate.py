@@ -61,9 +61,10 @@ class GateBounds:
                                            "base's own answers) rises by more than this over "
                                            "the bare base (nats per token).")
     gentler_scales: tuple[float, ...] = documented(
-        (0.9, 0.75), "When retention is all that holds a candidate back, the same adapter at "
-        "these shares of its LoRA scale is measured, in turn, and the first that passes is "
-        "kept (empty: never). The smallest step first: a weaker adapter weakens habits too.")
+        (0.9, 0.85), "When retention is all that holds a candidate back, the same adapter at "
+        "these shares of its LoRA scale is measured, in turn, and the first that passes and "
+        "keeps what the full scale learned is kept (empty: never). Small steps: a weaker "
+        "adapter weakens habits too (at 0.75 one stopped calling the calculator).")
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,24 @@ def _forgot(accuracy: float | None, base: float | None, bounds: GateBounds) -> s
         return None
     return (f"retention: general questions answered {_pct(accuracy)} vs the bare base's "
             f"{_pct(base)} ({accuracy / base:.2f}×, bound {bounds.min_retention:g}×)")
+
+
+def lost(first: Report, gentler: Report) -> list[str]:
+    """What a gentler scale of the candidate lost of what the full-scale one learned: an
+    objective significantly worse, or any tool habit (a weaker adapter weakens habits: at
+    0.75 of its scale one stopped calling the calculator)."""
+    full, gentle = first.metrics["candidate"], gentler.metrics["candidate"]
+    out = []
+    for o in first.objectives:
+        k_f, n_f = _k(full, o.id)
+        k_g, n_g = _k(gentle, o.id)
+        if o.kind != "withdrawn" and n_f and n_g and diff(k_g, n_g, k_f, n_f)[1] < 0:
+            out.append(f"'{_short(o.text)}' fell below the full scale's: {describe(k_g, n_g)} "
+                       f"vs {describe(k_f, n_f)}")  # fmt: skip
+    if (full.tool_rate or 0.0) > (gentle.tool_rate or 0.0):
+        out.append(f"tool habits fell below the full scale's: {_pct(gentle.tool_rate or 0.0)} "
+                   f"vs {_pct(full.tool_rate or 0.0)}")  # fmt: skip
+    return out
 
 
 def retention_first(engine: LlamaEngine, dataset: Dataset, candidate: Path, report: Report,
