@@ -221,17 +221,25 @@ def test_the_adapter_is_fixed_when_the_generation_starts(case):
         engine.detach_adapter()
 
 
+def _alone_and_together(spec: Case, engine: Engine, conversations: list, replies: list[str]
+                        ) -> tuple[list, list]:  # fmt: skip
+    """Each conversation answered alone (`chat`), then all at once (`chat_many`); the fake
+    engine is scripted with `replies` for both."""
+    for reply in replies:
+        spec.script(engine, reply)
+    alone = [engine.chat(c, GREEDY).complete() for c in conversations]
+    for reply in replies:
+        spec.script(engine, reply)
+    return alone, engine.chat_many(conversations, GREEDY)
+
+
 def test_many_conversations_at_once_answer_each_in_order(case):
     spec, engine, tmp = case
     questions = ["What is the capital of France?", "What is the capital of Italy?",
                  "Name a primary colour.", "What is two plus two?", "Say hello."]  # fmt: skip
     conversations = [[SYSTEM, {"role": "user", "content": q}] for q in questions]
-    for q in questions:
-        spec.script(engine, f"You said: {q}")
-    one_by_one = [engine.chat(c, GREEDY).complete() for c in conversations]
-    for q in questions:
-        spec.script(engine, f"You said: {q}")
-    many = engine.chat_many(conversations, GREEDY)
+    one_by_one, many = _alone_and_together(spec, engine, conversations,
+                                           [f"You said: {q}" for q in questions])  # fmt: skip
     assert len(many) == len(conversations)
     for alone, batched in zip(one_by_one, many, strict=True):
         assert same_start(alone.text, batched.text), (alone.text, batched.text)
@@ -259,12 +267,8 @@ def test_more_conversations_than_a_batch_holds_each_get_their_own_answer(case):
     asks = [f"Repeat the word '{t}' and nothing else." if n % 3 == 0 else
             f"Write one long sentence about a {t}." for n, t in enumerate(things)]  # fmt: skip
     conversations = [[SYSTEM, {"role": "user", "content": q}] for q in asks]
-    for t in things:
-        spec.script(engine, f"A {t}, and something more about it.")
-    one_by_one = [engine.chat(c, GREEDY).complete() for c in conversations]
-    for t in things:
-        spec.script(engine, f"A {t}, and something more about it.")
-    many = engine.chat_many(conversations, GREEDY)
+    one_by_one, many = _alone_and_together(
+        spec, engine, conversations, [f"A {t}, and something more about it." for t in things])
     assert len(many) == len(asks)
     # a near-tie may part a batched greedy answer from the one alone at any token, even
     # the first; what it is about may not

@@ -119,6 +119,7 @@ def held_out(objective: Objective) -> list[str]:
 
 
 @cache
+@cache  # a shipped file: read once, the tuple is immutable
 def retention_questions() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(question, accepted answers) of the retention set (data/retention_qa.json)."""
     data = json.loads((DATA / "retention_qa.json").read_text(encoding="utf-8"))

@@ -94,9 +94,8 @@ def evaluate(
         raise TrainingError("the dataset and the engine do not belong to the same base model",
                             hint="evaluate with the base model the dataset was built for")  # fmt: skip
     objectives = from_manifest(dataset.manifest.get("objectives", []))
-    system = dataset.manifest.get("config", {}).get("system_prompt")
+    system, answer_tokens = _settings(dataset)
     profile = [p["text"] for p in dataset.manifest.get("prompted", [])]
-    answer_tokens = dataset.manifest.get("config", {}).get("teacher_max_tokens", 96) + 32
     measured = {}
 
     def run(config: Config, goals: list[Objective]) -> None:
@@ -123,6 +122,13 @@ def evaluate(
         run(Config("current", AdapterRef("gate:current", Path(path)), _with(system, kept)),
             objectives)  # fmt: skip
     return Report(objectives, measured)
+
+
+def _settings(dataset: Dataset) -> tuple[str | None, int]:
+    """The default system prompt answers are measured under, and their token budget (the
+    teacher's, and room to finish a sentence)."""
+    config = dataset.manifest.get("config", {})
+    return config.get("system_prompt"), config.get("teacher_max_tokens", 96) + 32
 
 
 def _behind(candidate: Metrics, prompted: Metrics, oid: str) -> bool:
@@ -236,8 +242,7 @@ def retention_first(engine: LlamaEngine, dataset: Dataset, candidate: Path, repo
     """For a gentler scale of a candidate that retention alone held back: its retention
     accuracy against the bound (the bare base's from `report`) — why it still fails, or
     None, and only then is it worth measuring it all (a tenth of the time)."""
-    system = dataset.manifest.get("config", {}).get("system_prompt")
-    answer_tokens = dataset.manifest.get("config", {}).get("teacher_max_tokens", 96) + 32
+    system, answer_tokens = _settings(dataset)
     config = Config("candidate", AdapterRef("gate:candidate", Path(candidate)), system)
     accuracy = retention(engine, config, system, answer_tokens, tools, cache)
     return _forgot(accuracy, report.metrics["none"].retention_accuracy, bounds)

@@ -89,12 +89,9 @@ def forward(model: Any, prefix: Any, inputs: Any, trunk: Trunk | None = None) ->
         inner(prefix, cache=cache)
     else:
         kv, hidden = stored
-        layers = inner.layers
-        inner.layers = [_Replay(b, hidden) for b in layers[: len(kv)]] + layers[len(kv) :]
-        try:
-            inner(prefix, cache=cache)  # the adapted blocks only: the rest replay
-        finally:
-            inner.layers = layers
+        blocks = inner.layers  # the adapted blocks only: the frozen ones replay
+        _run_with(inner, [*(_Replay(b, hidden) for b in blocks[: len(kv)]), *blocks[len(kv) :]],
+                  prefix, cache)  # fmt: skip
         for c, (k, v) in zip(cache, kv, strict=False):
             c.keys, c.values, c.offset = k, v, k.shape[2]
     return inner(inputs, cache=cache)
@@ -124,13 +121,10 @@ class Trunk:
         if key not in self.stored:
             inner = model.model
             cache = [SharedPrefix() for _ in inner.layers]
-            tap = _Tap(inner.layers[self.frozen])
-            layers = inner.layers
-            inner.layers = [*layers[: self.frozen], tap, *layers[self.frozen + 1 :]]
-            try:
-                inner(prefix, cache=cache)
-            finally:
-                inner.layers = layers
+            blocks = inner.layers
+            tap = _Tap(blocks[self.frozen])
+            _run_with(inner, [*blocks[: self.frozen], tap, *blocks[self.frozen + 1 :]], prefix,
+                      cache)  # fmt: skip
             kv = [(mx.stop_gradient(c.keys), mx.stop_gradient(c.values))
                   for c in cache[: self.frozen]]  # fmt: skip
             hidden = mx.stop_gradient(tap.seen)
@@ -139,6 +133,17 @@ class Trunk:
                 self.stored.pop(next(iter(self.stored)))
             self.stored[key] = (kv, hidden)
         return self.stored[key]
+
+
+def _run_with(inner: Any, blocks: list[Any], prefix: Any, cache: list[SharedPrefix]) -> None:
+    """Run `prefix` through the model's own layer loop with `blocks` standing in for its
+    layers (put back afterwards)."""
+    layers = inner.layers
+    inner.layers = blocks
+    try:
+        inner(prefix, cache=cache)
+    finally:
+        inner.layers = layers
 
 
 def _frozen_blocks(model: Any) -> int:
