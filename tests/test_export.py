@@ -116,6 +116,7 @@ def test_a_gentler_revision_carries_its_scale_in_every_format(llama_rev, home, t
 
     monkeypatch.setattr(pipeline, "_equivalence", equivalence)
     monkeypatch.setattr(gate, "retention_first", lambda *args, **kw: None)
+    monkeypatch.setattr(gate, "lost", lambda first, report: [])  # the reports are stand-ins
     monkeypatch.setattr(pipeline, "_gate", lambda *args: ("report", gate.Verdict(True, [])))
     (staged, formats, eq, *_), why = pipeline._gentler(
         Registry(tmp_path / "adapters"), home / "llama-adapter", base, tmp_path / "run", 0.75,
