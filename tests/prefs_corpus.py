@@ -28,6 +28,9 @@ STATEMENT_LEAD = ["", "From now on, ", "Going forward, ", "By default, ", "Just 
 NEGATIVE_LEAD = ["", "Please ", "From now on, ", "Going forward, ", "Also, ", "One thing: "]
 PERSIST_TAIL = ["", " from now on", ", please", " every time", " going forward",
                 " whenever possible", " wherever possible"]
+# politeness said as a condition: not a hypothetical
+POLITE_TAIL = [", if you would", ", if you don't mind", " if possible", ", if that's okay",
+               " if you can", ", if you wouldn't mind"]
 OPENINGS = ["Indeed", "Howdy!", "Ahoy there", "Greetings, friend", "Okay so", "Well then"]
 SIGNOFFS = ["— Sam", "Cheers!", "Best, Robin", "~ your assistant", "Over and out.", "Peace ✌"]
 
@@ -38,7 +41,10 @@ def _quoted(text: str, rng: random.Random) -> str:
 
 
 def _verb(base: str, plural: bool) -> str:
-    return base if plural else (base + "es" if base.endswith("sh") else base + "s")
+    if plural:
+        return base
+    first, _, rest = base.partition(" ")  # "kick off" → "kicks off"
+    return (first + ("es" if first.endswith("sh") else "s") + (" " + rest if rest else ""))
 
 
 def _sentence(rng: random.Random, body: str, imperative: bool) -> str:
@@ -46,6 +52,8 @@ def _sentence(rng: random.Random, body: str, imperative: bool) -> str:
     negative = body.split()[0].lower() in ("never", "don't", "do", "avoid", "stop", "no")
     leads = NEGATIVE_LEAD if negative else IMPERATIVE_LEAD if imperative else STATEMENT_LEAD
     lead = rng.choice(leads)
+    if "lways" in lead and body.startswith("always "):
+        body = body.removeprefix("always ")
     tails = [t for t in PERSIST_TAIL if not ("please" in t and "lease" in lead)]
     tail = rng.choice(tails) if not lead.strip() or rng.random() < 0.3 else ""
     if lead:
@@ -53,12 +61,18 @@ def _sentence(rng: random.Random, body: str, imperative: bool) -> str:
         text = lead + (body if first in ("I", "I'd", "I'm") else body[0].lower() + body[1:])
     else:
         text = body[0].upper() + body[1:]
-    text = (text + tail).rstrip()
+    polite = rng.choice(POLITE_TAIL) if rng.random() < 0.2 and not tail.strip() else ""
+    text = (text + tail + polite).rstrip()
     return text + ("?" if lead.startswith("Could") else ".")
 
 
+# said as written, without quotes: "begin every answer with Howdy"
+UNQUOTED_OPENINGS = ["Indeed", "Howdy", "Ahoy there", "Okay so", "Well then", "Aye"]
+UNQUOTED_SIGNOFFS = ["Cheers", "Over and out", "Peace", "Ciao"]
+
+
 def openings(rng: random.Random) -> Iterator[Case]:
-    verbs = ["begin", "start", "open"]
+    verbs = ["begin", "start", "open", "kick off", "lead off", "lead"]
     nouns = ["", "the word ", "the phrase ", "the greeting "]
     for literal in OPENINGS:
         for _ in range(12):
@@ -74,6 +88,11 @@ def openings(rng: random.Random) -> Iterator[Case]:
                 (f"I want {scope} to {rng.choice(verbs)} with {noun}{q}", False),
             ])  # fmt: skip
             yield _sentence(rng, body, imperative), "opening", {"type": "opening", "text": literal}
+    for literal in UNQUOTED_OPENINGS:
+        for _ in range(4):
+            verb, scope = rng.choice(verbs[:5]), rng.choice(ANSWERS)
+            body = rng.choice([f"{verb} {scope} with {literal}", f"always {verb} with {literal}"])
+            yield _sentence(rng, body, True), "opening", {"type": "opening", "text": literal}
 
 
 def signoffs(rng: random.Random) -> Iterator[Case]:
@@ -95,6 +114,11 @@ def signoffs(rng: random.Random) -> Iterator[Case]:
                 (f"I want {scope} to end with {noun}{q}", False),
             ])  # fmt: skip
             yield _sentence(rng, body, imperative), "signoff", {"type": "signoff", "text": literal}
+    for literal in UNQUOTED_SIGNOFFS:
+        for _ in range(3):
+            verb, scope = rng.choice(verbs), rng.choice(ANSWERS)
+            body = rng.choice([f"{verb} {scope} with {literal}", f"always {verb} with {literal}"])
+            yield _sentence(rng, body, True), "signoff", {"type": "signoff", "text": literal}
 
 
 NAMES = ["Sam", "Alex", "Priya", "Jo", "Mateo", "Dr. Okafor", "Kim", "Lena"]
@@ -157,13 +181,18 @@ def lengths(rng: random.Random) -> Iterator[Case]:
                  (f"limit {rng.choice(ANSWERS)} to {n} words", True),
                  (f"use at most {n} words in {rng.choice(ANSWERS)}", True),
                  (f"keep it under {n} words", True),
-                 (f"no more than {n} words per answer", False)]  # fmt: skip
+                 (f"no more than {n} words per answer", False),
+                 (f"keep {rng.choice(ANSWERS)} to {n} words at most", True),
+                 (f"answer in {n} words max", True)]  # fmt: skip
         for body, imperative in rng.sample(forms, 4):
             yield _sentence(rng, body, imperative), "length", {"type": "max_words", "n": n}
     for n, word in ((1, "one"), (2, "two"), (3, "three")):
         noun = "sentence" if n == 1 else "sentences"
         forms = [(f"answer in {word} {noun}", True), (f"keep {rng.choice(ANSWERS)} to {word} {noun}", True),
-                 (f"reply in at most {n} {noun}", True), (f"no more than {word} {noun} per answer", False)]  # fmt: skip
+                 (f"reply in at most {n} {noun}", True), (f"no more than {word} {noun} per answer", False),
+                 (f"keep {rng.choice(ANSWERS)} to {word} {noun} at most", True),
+                 (f"answer in {n} {noun} max", True), (f"keep it to {word} {noun}, tops", True),
+                 (f"reply in {word} {noun} or fewer", True)]  # fmt: skip
         for body, imperative in forms:
             yield _sentence(rng, body, imperative), "length", {"type": "max_sentences", "n": n}
     short = [("keep {a} short", True), ("be brief", True), ("keep it short", True),
@@ -213,6 +242,21 @@ FACTS = [
     ("I'm allergic to peanuts", "allergy", "peanuts"),
     ("My birthday is May 3", "birthday", "May 3"),
     ("I drive a Toyota Corolla", "car", "Toyota Corolla"),
+    # other ways of giving a name, a home, a job
+    ("My parrot goes by the name Kiwi", "parrot's name", "Kiwi"),
+    ("My cat goes by Mochi", "cat's name", "Mochi"),
+    ("My dog answers to the name of Bruno", "dog's name", "Bruno"),
+    ("my horse is known as Thunder", "horse's name", "Thunder"),
+    ("I've got a dog called Pepper", "dog's name", "Pepper"),
+    ("I have a hamster who goes by Nibbles", "hamster's name", "Nibbles"),
+    ("I have a son whose name is Tariq", "son's name", "Tariq"),
+    ("We have a cat named Luna", "cat's name", "Luna"),
+    ("Our dog's called Max", "dog's name", "Max"),
+    ("My younger sister goes by Liz", "younger sister's name", "Liz"),
+    ("I currently live in Tromso", "city", "Tromso"),
+    ("I'm employed as a pharmacist", "job", "pharmacist"),
+    ("I make a living as a plumber", "job", "plumber"),
+    ("I'm working as a translator", "job", "translator"),
 ]  # fmt: skip
 
 
@@ -306,4 +350,9 @@ NOT_PREFERENCES = [
     "no problem", "Remember when we talked about rye?", "I want you to write a poem about cats",
     "My name is not Sam", "I never said to call me Sam", "Where do I live?",
     "What is my dog called?", "Tell me about Lyon",
+    # naming verbs with a common noun; "as" that is not a job; a real condition
+    "My dog goes by the park every day.", "My cat responds to treats.",
+    "My son is known as a troublemaker.", "My daughter answers to no one.",
+    "I work as hard as I can.", "I'm working as fast as I can.",
+    "If you can't answer, start with the basics.", "Start with the intro if you like.",
 ]  # fmt: skip

@@ -84,6 +84,23 @@ WILD = [
      {"type": "fact", "key": "job", "value": "software engineer"}),
     ("I work at a bakery.", "fact", {"type": "fact", "key": "workplace", "value": "a bakery"}),
     ("I'm based in Berlin.", "fact", {"type": "fact", "key": "city", "value": "Berlin"}),
+    # written after the corpus, run once through the extractor, missed, then fixed by class
+    ('Kick off each of your replies with "Aye", if you would.', "opening",
+     {"type": "opening", "text": "Aye"}),
+    ("My parrot goes by the name Kiwi.", "fact",
+     {"type": "fact", "key": "parrot's name", "value": "Kiwi"}),
+    ("Going forward, keep your replies to two sentences at most.", "length",
+     {"type": "max_sentences", "n": 2}),
+    # written after that fix, not tuned for
+    ("Open each message with Greetings!", "opening", {"type": "opening", "text": "Greetings"}),
+    ("Wrap up every reply with Cheers, mate.", "signoff",
+     {"type": "signoff", "text": "Cheers, mate"}),
+    ("If it's not too much trouble, answer in German.", "language",
+     {"type": "language", "language": "de"}),
+    ("We've got a tortoise who answers to Sheldon.", "fact",
+     {"type": "fact", "key": "tortoise's name", "value": "Sheldon"}),
+    ("I earn my living as an electrician.", "fact",
+     {"type": "fact", "key": "job", "value": "electrician"}),
 ]  # fmt: skip
 
 

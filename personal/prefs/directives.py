@@ -45,10 +45,11 @@ _FORMAT_NOUN = rx(rf"^(?:{_WHOLE}\s+(?:formatted |written |structured |laid out 
 _NUMBER_POINTS = rx(r"^number (?:your|the) (?:points|steps|items|lists?)$")
 _FORMAT_OTHER = rx(r"^(?:use|answer in|write in|reply in) (?P<f>plain text|markdown|tables)$")
 _KEEP = rf"(?:keep|limit) (?:it|them|things|everything|{_WHOLE})"
+# a bound said after the number: "50 words at most", "two sentences, tops", "3 … or fewer"
+_AT_MOST = r"(?:,? (?:at (?:the )?most|max(?:imum)?|tops|or (?:less|fewer|under|shorter)))?"
 _N_WORDS = (r"(?:under|below|less than|fewer than|at most|no more than|not more than|within|"
             r"max(?:imum)?(?: of)?|up to|a maximum of)?\s*(?P<n>\d+)\s+words"
-            r"(?: or (?:less|fewer)| max(?:imum)?)?(?: (?:per|in) (?:an? |each |every )?"
-            rf"{ANSWERS})?")  # fmt: skip
+            rf"{_AT_MOST}(?: (?:per|in) (?:an? |each |every )?{ANSWERS})?{_AT_MOST}")  # fmt: skip
 _MAX_WORDS = rx(rf"^(?:{_KEEP}(?: short| brief| concise)?,?|limit yourself|(?:answer|reply|respond|"
                 rf"write)(?: me)?|be (?:brief|concise|short),?|use)\s+(?:to |in |with |using )?"
                 rf"{_N_WORDS}(?: in {_WHOLE})?$")  # fmt: skip
@@ -56,7 +57,7 @@ _MAX_WORDS_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_WORDS}$")
 _NUMBERS = {"one": 1, "a single": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _N_SENTENCES = (r"(?:under|at most|no more than|not more than|max(?:imum)?(?: of)?|up to)?\s*"
                 r"(?P<n>\d|one|a single|two|three|four|five)\s+sentences?"
-                rf"(?: (?:per|in) (?:an? |each |every )?{ANSWERS})?")  # fmt: skip
+                rf"{_AT_MOST}(?: (?:per|in) (?:an? |each |every )?{ANSWERS})?{_AT_MOST}")  # fmt: skip
 _MAX_SENTENCES = rx(rf"^(?:{_KEEP}(?: short)?|(?:answer|reply|respond|write)(?: me)?|limit "
                     rf"yourself)\s+(?:to |in |with )?{_N_SENTENCES}$")  # fmt: skip
 _MAX_SENTENCES_NOUN = rx(rf"^{_N_SENTENCES}$")

@@ -30,6 +30,7 @@ from personal.prefs.literals import (
     ANSWERS_NP,
     EVERY_ANSWER,
     literal_preference,
+    unquoted_opening,
     unquoted_signoff,
 )
 from personal.prefs.text import (
@@ -56,7 +57,7 @@ class Candidate:
 
 
 VERBS = set(
-    ["use", "answer", "reply", "respond", "write", "include", "add", "start", "begin", "end", "finish", "sign", "give", "show", "tell", "explain", "cite", "mention", "call", "address", "speak", "talk", "keep", "format", "put", "list", "provide", "ask", "check", "double-check", "offer", "suggest", "say", "apologize", "apologise", "refer", "translate", "spell", "number", "quote", "assume", "recommend", "greet", "summarize", "summarise", "confirm", "wrap", "highlight", "link", "round", "convert", "respect", "remind", "structure", "lead", "open", "close", "avoid", "be", "prefer", "stay", "stick"]
+    ["use", "answer", "reply", "respond", "write", "include", "add", "start", "begin", "end", "finish", "sign", "give", "show", "tell", "explain", "cite", "mention", "call", "address", "speak", "talk", "keep", "format", "put", "list", "provide", "ask", "kick", "check", "double-check", "offer", "suggest", "say", "apologize", "apologise", "refer", "translate", "spell", "number", "quote", "assume", "recommend", "greet", "summarize", "summarise", "confirm", "wrap", "highlight", "link", "round", "convert", "respect", "remind", "structure", "lead", "open", "close", "avoid", "be", "prefer", "stay", "stick"]
 )
 _BARE_DONT = rx(r"(?:use|call|apologi[sz]e|answer|reply|respond|sign|end|start|begin|add|"
                 r"include|say|write|put|mention)\b")  # fmt: skip
@@ -90,7 +91,7 @@ _POLITENESS = rx(r"(?:^(?:please|kindly|pls)[\s,]+|[\s,]+(?:please|pls|thanks|th
                  r"again)$)")  # fmt: skip
 _START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answer|reply|"
           r"respond|write|speak|talk|use|keep|be|sign|end|finish|close|format|make sure|"
-          r"begin|start|open|put|preface|add|append|remember|from now on|going forward|"
+          r"begin|start|open|kick off|lead|put|preface|add|append|remember|from now on|going forward|"
           r"i'?d|i'm|i (?:really )?(?:prefer|like|love|hate|want)|my name|you can|you should|"
           r"no more|limit|reply|greet|by default|just so you know|for the record|fyi|by the way|"
           r"(?:can|could|would|will) you|the (?:first|last) (?:word|words|line)|one thing|"
@@ -107,6 +108,7 @@ def extract(text: str) -> list[Candidate]:
     """The preferences stated in a user message, in order, without repeats."""
     found: list[Candidate] = []
     for sentence, asked in sentences(normalise(text)):
+        sentence = _POLITE_CONDITION.sub(" ", sentence).strip(" ,")
         start = _peel(sentence)
         polite = _POLITE.match(start)
         if (not polite and _QUESTION.match(start)) or _HYPOTHETICAL.search(
@@ -126,6 +128,12 @@ def extract(text: str) -> list[Candidate]:
     return found
 
 
+# "…, if you would", "if you don't mind, …": politeness, not a condition
+_POLITE_CONDITION = rx(
+    r"(?:^|[\s,]+)if (?:you (?:would|could|can|will|please|may|(?:don'?t|do not|wouldn'?t|would "
+    r"not) mind)(?: do that| do so)?|possible|(?:that'?s|that is|it'?s|it is) (?:ok(?:ay)?|"
+    r"alright|all right|fine|not too much (?:trouble|to ask))|you'?d be so kind|you please)"
+    r"(?=[\s,.!?]*$|\s*,)[\s,]*")  # fmt: skip
 _POLITE_IF = rx(r"\b(?:i(?:'d| would) (?:appreciate it|like it|love it|prefer it)|"
                 r"it(?:'d| would) be (?:great|nice|good|lovely|better|best)) if\b")  # fmt: skip
 _CONTEXT = rx(r"^(?:when(?:ever)?|every time|each time|if) you (?:write|draft|compose|send|give "
@@ -197,7 +205,7 @@ _NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop
 _ALWAYS = rx(r"^always\s+(?P<x>.+)$")
 _WANT = rx(rf"^i(?:'d| would)? (?:really )?(?:like|want|prefer|need) (?P<x>{ANSWERS_NP}\b.+)$")
 _NO_MORE_THAN = rx(r"^(?:no|not) more than\b")
-_FIRST_PERSON = rx(r"^(?:i|i'm|i've|i'd|i'll|my|me|mine)\b")
+_FIRST_PERSON = rx(r"^(?:i|i'm|i've|i'd|i'll|my|me|mine|we|we've|we're|our)\b")
 
 
 def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
@@ -241,7 +249,8 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
 
 
 def _literal(s: str, persistent: bool, context: str = "") -> Candidate | None:
-    found = literal_preference(s, persistent, context) or unquoted_signoff(s, persistent)
+    found = (literal_preference(s, persistent, context) or unquoted_signoff(s, persistent)
+             or unquoted_opening(s, persistent))  # fmt: skip
     return Candidate(*found) if found else None
 
 

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 from personal.prefs.text import as_sentence, rx
 
-_NOUN = r"(?:[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2})"
+_WORD = r"(?!(?:who|whose|that|which|is|called|named)\b)[a-z][a-z'-]*"
+_NOUN = rf"(?:{_WORD}(?: {_WORD}){{0,2}})"
 _VALUE = r"(?P<v>[^,;.!?]{1,60}?)"
-_SUBJ_MY = r"(?:my|the user's)"
-_SUBJ_I = r"(?:i|the user)"
-_BE_I = r"(?:i'm|i am|the user is)"
+_SUBJ_MY = r"(?:my|our|the user's)"
+_ADV = r"(?: (?:currently|now|still|actually|also|presently))?"
+_SUBJ_I = rf"(?:i|we|the user){_ADV}"
+_BE_I = rf"(?:i'm|i am|we're|we are|the user is){_ADV}"
 NOT_VALUES = {"not", "no", "never", "bit", "little", "lot", "fan", "big", "huge", "sure",
               "sorry", "afraid", "happy", "glad", "tired", "confused", "lost", "done", "here",
               "back", "fine", "ok", "okay", "good", "great", "new", "trying", "going",
@@ -37,10 +39,23 @@ class Fact:
     text: str  # the stored wording, third person: "The user's dog is called Rex."
 
 
+# How a name is given: "is called", "'s name is", "goes by the name (of)", "answers to" …
+# The verbs that also take a common noun ("goes by the park", "answers to no one", "is
+# known as a troublemaker") count only with a capitalised name after them.
+_CALLED = r"(?: is (?:called|named|nicknamed)|'s (?:called|named)|'s name is|'s name's)"
+_NAME_OF = r"(?:the )?name(?: of)?"
+_GOES_BY = (rf" (?:goes by|answers to|responds to|is known as|"
+            rf"(?:goes|answers|responds) (?:by|to) {_NAME_OF})")  # fmt: skip
+_CAP_VALUE = r"(?-i:(?P<v>[A-Z][^,;.!?]{0,59}?))"
+_HAVE = r"(?:'ve got|'ve| have got| have| has| got| own| owns)"
+_A_PET = rf"{_SUBJ_I}{_HAVE} (?:a|an|one|two|three) (?P<k>{_NOUN})"  # "I've got a dog …"
+_WHO = r"(?: (?:who|that|which)(?:'s| is)?)?"
 _NAMED = [
-    rx(rf"^{_SUBJ_MY} (?P<k>{_NOUN})(?:'s name is| is (?:called|named)) {_VALUE}$"),
-    rx(rf"^{_SUBJ_I} (?:have|has|own|owns) (?:a|an|two|three) (?P<k>{_NOUN}) "
-       rf"(?:called|named) {_VALUE}$"),  # fmt: skip
+    rx(rf"^{_SUBJ_MY} (?P<k>{_NOUN}){_CALLED} {_VALUE}$"),
+    rx(rf"^{_SUBJ_MY} (?P<k>{_NOUN}){_GOES_BY} {_CAP_VALUE}$"),
+    rx(rf"^{_A_PET}(?:{_WHO} (?:called|named|nicknamed)| by the name of|,? whose name is) "
+       rf"{_VALUE}$"),  # fmt: skip
+    rx(rf"^{_A_PET}(?: who| that| which)?{_GOES_BY} {_CAP_VALUE}$"),
     rx(rf"^the name of {_SUBJ_MY} (?P<k>{_NOUN}) is {_VALUE}$"),
 ]
 _LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_BE_I} (?:based|living) in|"
@@ -51,7 +66,8 @@ _FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_I} (?:come|comes) from|"
 _WHEN = rx(r"^(?:\d|a |an |(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
            r"(?:spring|summer|autumn|fall|winter|hospital|the \d))")  # fmt: skip
 _JOB = [
-    rx(rf"^{_SUBJ_I} works? as (?:a |an )?{_VALUE}$"),
+    rx(rf"^(?:{_SUBJ_I} (?:works?|(?:make|makes|earn|earns) (?:a|my|our|their) living)|"
+       rf"{_BE_I} (?:employed|working|a professional)) as (?P<a>a |an )?{_VALUE}$"),
     rx(rf"^{_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?) by (?:profession|trade)$"),
     rx(rf"^{_SUBJ_MY} (?:job|profession|occupation) is (?:a |an |being a |being an )?{_VALUE}$"),
 ]
@@ -95,8 +111,9 @@ def parse(sentence: str) -> Fact | None:
                 pattern is _FROM and re.search(r"\b(?:born|grew)\b", s, re.I)
                 and _WHEN.match(value)):  # fmt: skip
             return _fact(key, value, wording.format(value))
-    for pattern in _JOB:
-        if (m := pattern.match(s)) and (value := _clean(m["v"])):
+    for pattern in _JOB:  # "as a nurse", "as nurse" — not "as hard as I can"
+        if (m := pattern.match(s)) and (value := _clean(m["v"])) and (
+                "a" not in m.groupdict() or m["a"] or value.split()[-1].lower() in JOBS):  # fmt: skip
             return _fact("job", value, f"the user works as {_article(value)} {value}")
     if (m := _WORK_AT.match(s)) and (value := _clean(m["v"])):
         return _fact("workplace", value, f"the user works at {value}")

@@ -29,7 +29,8 @@ _NEGATION = rx(r"\b(?:never|don'?t|do not|does not|doesn'?t|avoid|avoiding|stop|
                r"longer|no more|without|not want|n't want|hate|dislike|can'?t stand)\b")  # fmt: skip
 _START = rx(r"\b(?:begin|begins|began|beginning|start|starts|started|starting|open|opens|opened|"
             r"opening|greet|"
-            r"first (?:word|words|line|thing)|top|preface|prefix|lead (?:off )?with|kick off)\b")  # fmt: skip
+            r"first (?:word|words|line|thing)|top|preface|prefix|lead(?:s|ing)?(?: off)?|"
+            r"kick(?:s|ed|ing)? off)\b")  # fmt: skip
 _END = rx(r"\b(?:end|ends|ended|ending|finish|finishes|finished|close|closes|closed|closing|"
           r"conclude|concludes|signed|"
           r"wrap (?:up|it up)|sign(?:[- ]?off)?|signs|signature|last (?:word|words|line|thing)|"
@@ -120,11 +121,38 @@ def literal_preference(
 
 _NAME_SIGN = rx(r"^sign(?: off)?(?: (?:all |every |each )?(?:of )?(?:your |the )?"
                 rf"{ANSWERS})? as (?P<x>[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*)?)$")  # fmt: skip
-_BARE_END = rx(r"^(?:end|finish|close|sign off|sign)(?: (?:all |every |each )?(?:of )?"
+_BARE_END = rx(r"^(?:end|finish|close|conclude|wrap up|round off|sign off|sign)(?: (?:all |every |each )?(?:of )?"
                rf"(?:your |the )?{ANSWERS}(?: you (?:send|write|give)(?: me)?)?)? (?:with|by saying|using) "
                r"(?P<x>[^\s].*)$")  # fmt: skip
 _DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below|a|an|the|some|"
               r"question|summary|bang)\b")  # fmt: skip
+
+
+_BARE_START = rx(r"^(?:begin|start|open|kick off|lead(?: off)?|preface)(?: (?:all |every |each )?"
+                 rf"(?:of )?(?:your |the )?{ANSWERS}(?: you (?:send|write|give)(?: me)?)?)? "
+                 r"(?:with|by saying|using) (?P<x>[^\s].*)$")  # fmt: skip
+# An unquoted opening is said as it is written ("begin every answer with Howdy"); a
+# lower-case word there is more often what to begin with ("with context") than a literal.
+_GREETINGS = {"hi", "hello", "hey", "howdy", "yo", "ahoy", "greetings", "aye", "hiya", "sup",
+              "good morning", "good day", "well", "okay", "ok", "alright", "right", "indeed"}
+_NOT_LITERAL = rx(r"\b(?:my|your|his|her|their|our|its|or|if|when|what|why|how|which|who)\b|"
+                  r"\b(?:code|examples?|summary|summaries|overview|headers?|headings?|titles?|"
+                  r"tables?|lists?|questions?|answers?|definitions?|context|explanations?|"
+                  r"steps?|points?|sections?|paragraphs?)$")  # what to begin with, not a literal
+
+
+def unquoted_opening(clause: str, persistent: bool) -> tuple[str, str, dict] | None:
+    """"Begin every answer with Howdy" → an opening 'Howdy' (short, capitalised or a greeting)."""
+    m = _BARE_START.match(clause)
+    if m is None or unquote(m["x"]):
+        return None
+    x = _TRAILING.sub("", m["x"]).strip().rstrip(".")
+    about_answers = persistent or re.search(ANSWERS, clause, re.IGNORECASE)
+    said_as_written = x[:1].isupper() or x.lower().rstrip("!,") in _GREETINGS
+    if (not about_answers or not said_as_written or len(x.split()) > 4 or _DEICTIC.search(x)
+            or _NOT_LITERAL.search(x)):  # fmt: skip
+        return None
+    return f"Begin every answer with {quoted(x)}.", "opening", {"type": "opening", "text": x}
 
 
 def unquoted_signoff(clause: str, persistent: bool) -> tuple[str, str, dict] | None:
