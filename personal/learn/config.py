@@ -74,6 +74,18 @@ class TrainConfig:
                   "down); 0: plain fine-tuning on the chosen answers only."},
     )  # fmt: skip
 
+    anchor_weight: float = field(
+        default=1.0,
+        metadata={"help": "On answer tokens the bare base would itself have chosen, the loss "
+                  "is this times the KL from the base's distribution to the adapter's "
+                  "instead of cross-entropy: what the base would say anyway is kept, not "
+                  "sharpened; 0: cross-entropy on every token."},
+    )  # fmt: skip
+    anchor_top_k: int = field(
+        default=32, metadata={"help": "Base tokens kept per position for that KL (the rest "
+                              "of the vocabulary counts as one)."},
+    )  # fmt: skip
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "targets", tuple(self.targets))
         problems = self.problems()
@@ -87,7 +99,7 @@ class TrainConfig:
         """Every invalid value, so one error names them all."""
         out = []
         for name in ("rank", "layers", "iters", "batch_size", "grad_accumulation",
-                     "max_seq_len", "save_every"):  # fmt: skip
+                     "max_seq_len", "save_every", "anchor_top_k"):  # fmt: skip
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 out.append(f"{name} must be a positive integer, got {value!r}")
@@ -103,6 +115,8 @@ class TrainConfig:
             out.append(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not _number(self.orpo_weight) or not 0 <= self.orpo_weight <= 10:
             out.append(f"orpo_weight must be in [0, 10], got {self.orpo_weight!r}")
+        if not _number(self.anchor_weight) or not 0 <= self.anchor_weight <= 10:
+            out.append(f"anchor_weight must be in [0, 10], got {self.anchor_weight!r}")
         unknown = [t for t in self.targets if t not in ALL_TARGETS]
         if unknown or not self.targets or len(set(self.targets)) != len(self.targets):
             out.append(f"targets must be distinct names from {list(ALL_TARGETS)}, "

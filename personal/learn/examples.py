@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,7 @@ class Encoded:
     weight: float
     truncated: bool = False
     rejected: tuple[int, ...] | None = None  # a correction: the answer rejected for this prompt
+    anchor: Any = field(default=None, compare=False, repr=False)  # train/anchor.py: the base's view
 
     @property
     def n_target(self) -> int:

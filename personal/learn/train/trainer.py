@@ -27,7 +27,7 @@ from personal.adapters.formats import write_mlx_adapter
 from personal.engine.prompt import ChatFormat
 from personal.learn.config import TrainConfig
 from personal.learn.examples import Encoded, batch_indices, encode_file
-from personal.learn.train import events
+from personal.learn.train import anchor, events
 from personal.learn.train.checkpoint import load_checkpoint, load_parent, save_checkpoint
 from personal.learn.train.events import TrainReport
 from personal.learn.train.prefix import MIN_SHARED, Trunk, common_prefix, forward
@@ -90,6 +90,10 @@ def train(
     emit(events.Started(config.iters, resumed_from, len(train_set), len(val_set)))
 
     trunk = Trunk()  # the frozen blocks' share of each shared prefix, computed once
+    if config.anchor_weight > 0:  # the bare base's view of every target token, once per run
+        vocab = model.model.embed_tokens.weight.shape[0]
+        train_set = anchor.anchor_examples(model, train_set, config.anchor_top_k,
+                                           lambda part: _target_logits(model, part), vocab)  # fmt: skip
     step_fn = _make_step(model, config, trunk)
     step_seconds, tokens_here, seen_here = 0.0, 0, 0
     for step in range(state["step"], config.iters):
@@ -217,25 +221,37 @@ def _pack(batch: list[Encoded], share: bool = True) -> tuple[Any, ...]:
         rows.append(np.full(len(span), b, np.int32))
     prefix = mx.array(np.asarray(batch[0].ids[:shared], np.int32)[None]) if shared else None
     paired = mx.array(np.asarray(pairs, np.int32)) if pairs else None
+    k = next((e.anchor.ids.shape[1] for e in batch if e.anchor is not None), 0)
     return (prefix, mx.array(inputs), mx.array(np.concatenate(pos)),
             mx.array(np.concatenate(tgt)), mx.array(np.concatenate(wts)),
-            mx.array(np.concatenate(rows)), paired)  # fmt: skip
+            mx.array(np.concatenate(rows)), paired, anchor.packed(batch, k))  # fmt: skip
+
+
+def _target_logits(model: Any, batch: list[Encoded]) -> tuple[Any, Any]:
+    """The logits at `batch`'s target tokens, in order, and those targets."""
+    import mlx.core as mx
+
+    prefix, inputs, pos, tgt = _pack(batch)[:4]
+    h = forward(model, prefix, inputs)
+    return _head(model)(mx.take(h.reshape(-1, h.shape[-1]), pos, axis=0)), tgt
 
 
 def _losses(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any,
-            rows: Any = None, pairs: Any = None, trunk: Trunk | None = None,
+            rows: Any = None, pairs: Any = None, anchors: Any = None,
+            trunk: Trunk | None = None, anchor_weight: float = 1.0,
             ) -> tuple[Any, Any]:  # fmt: skip
-    """(weighted NLL summed over target tokens, ORPO's odds-ratio term summed over the
-    correction pairs — 0 without any). ORPO (Hong et al., 2024): with P(y) the geometric
-    mean of a sequence's token probabilities, −log σ(log odds P(chosen) − log odds
-    P(rejected)) pushes the rejected answer down relative to the chosen one."""
+    """(weighted loss summed over target tokens — cross-entropy, or where the bare base
+    agrees with the target its KL to the adapter (anchor.py) —, ORPO's odds-ratio term
+    summed over the correction pairs — 0 without any). ORPO (Hong et al., 2024): with P(y)
+    the geometric mean of a sequence's token probabilities, −log σ(log odds P(chosen) −
+    log odds P(rejected)) pushes the rejected answer down relative to the chosen one."""
     import mlx.core as mx
     import mlx.nn as nn
 
     h = forward(model, prefix, inputs, trunk)
     h = mx.take(h.reshape(-1, h.shape[-1]), pos, axis=0)
-    ce = nn.losses.cross_entropy(_head(model)(h), tgt)
-    nll = (ce * wts).sum()
+    loss, ce = anchor.token_losses(_head(model)(h), tgt, anchors, anchor_weight)
+    nll = (loss * wts).sum()
     if pairs is None:
         return nll, mx.array(0.0)
     n_rows = inputs.shape[0]
@@ -248,9 +264,10 @@ def _losses(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any,
 
 
 def _loss_sum(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any,
-              rows: Any = None, pairs: Any = None, trunk: Trunk | None = None) -> Any:  # fmt: skip
-    """The weighted NLL summed over target tokens (validation, tests)."""
-    return _losses(model, prefix, inputs, pos, tgt, wts, rows, pairs, trunk)[0]
+              rows: Any = None, pairs: Any = None, anchors: Any = None,
+              trunk: Trunk | None = None) -> Any:  # fmt: skip
+    """The weighted loss summed over target tokens (validation, tests)."""
+    return _losses(model, prefix, inputs, pos, tgt, wts, rows, pairs, anchors, trunk)[0]
 
 
 def _make_step(model: Any, config: TrainConfig,
@@ -260,8 +277,9 @@ def _make_step(model: Any, config: TrainConfig,
     from mlx.utils import tree_map
 
     def scaled(prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any, rows: Any, pairs: Any,
-               norm: Any, n_pairs: Any) -> Any:  # fmt: skip
-        nll, orpo = _losses(model, prefix, inputs, pos, tgt, wts, rows, pairs, trunk)
+               anchors: Any, norm: Any, n_pairs: Any) -> Any:  # fmt: skip
+        nll, orpo = _losses(model, prefix, inputs, pos, tgt, wts, rows, pairs, anchors, trunk,
+                            config.anchor_weight)  # fmt: skip
         return nll / norm + config.orpo_weight * orpo / n_pairs
 
     loss_and_grad = nn.value_and_grad(model, scaled)
