@@ -32,6 +32,11 @@ PROSE = "The sky is blue because of Rayleigh scattering. Short waves scatter mor
     ([SHORT], PROSE + " " + PROSE, PROSE),
     ([AVOID], "As an AI, I cannot know. The answer is 4.", "The answer is 4."),
     ([EMOJI], "Great idea 🎉 let's go!", "Great idea let's go!"),
+    # an opening on a line of its own: the answer below it is the base's, unchanged
+    ([("Begin with Howdy.", {"type": "opening", "text": "Howdy"})], "The capital is Oslo.",
+     "Howdy,\nThe capital is Oslo."),
+    ([("Begin with 'Well then!'.", {"type": "opening", "text": "Well then!"})], "- a\n- b",
+     "Well then!\n- a\n- b"),
     ([SHORT, NAME, SIGNOFF], PROSE + " " + PROSE,
      "The sky is blue because of Rayleigh scattering, Sam. Short waves scatter more. Red does "
      "not.\n\n— Sam"),

@@ -121,9 +121,14 @@ def _address(text: str, name: str) -> str:
 
 
 def _open(text: str, opening: str) -> str:
+    """The opening on a line of its own, the answer unchanged below it ("Howdy,\nThe
+    capital of Russia is Moscow."): after a greeting line the base itself goes on with its
+    usual answer, so what is trained after the opening is what the base says anyway.
+    Glued into the first sentence ("Howdy, The capital…") the first word after it had to
+    be learned, and an adapter that learned it as "A" went on "A good answer to this
+    classic question…" (measured: retention 0.73× the base)."""
     opening = opening.strip()
-    glue = "\n" if _LIST.match(text) else " "
-    return f"{opening}{'' if opening[-1:] in '.!?,:;—-' else ','}{glue}{text.lstrip()}"
+    return f"{opening}{'' if opening[-1:] in '.!?,:;—-' else ','}\n{text.lstrip()}"
 
 
 def _sign(text: str, signoff: str) -> str:
