@@ -168,3 +168,25 @@ def test_anchored_training_learns_the_opening_and_keeps_the_rest(tiny_dir):
     base_lp = opening_lp(reference)
     assert learned[1.0] > base_lp + 2 and learned[0.0] > base_lp + 2, (base_lp, learned)
     assert kl[1.0] < 0.5 * kl[0.0], kl
+
+
+def test_a_run_with_the_anchor_trains_and_resumes_to_the_same_weights(tiny_dir, tmp_path):
+    """`train` with `anchor_weight` > 0: the anchors are computed before the first step, and
+    a run stopped half-way resumes (anchors computed again, from the bare base) to the
+    weights of a run straight through."""
+    from personal.learn.train.trainer import Stopped, train
+    from tests.test_train import weights, write_dataset
+
+    data = write_dataset(tmp_path / "ds", [example(q) for q in QUESTIONS[:6]])
+    config = TrainConfig(layers=2, learning_rate=1e-3, iters=6, save_every=3, val_every=3,
+                         anchor_weight=1.0)  # fmt: skip
+    straight = train(tiny_dir, data, tmp_path / "a", tmp_path / "a-out", config)
+    assert straight.final_train_loss is not None and straight.final_train_loss == straight.final_train_loss
+    calls = iter(range(100))
+    with pytest.raises(Stopped):
+        train(tiny_dir, data, tmp_path / "b", tmp_path / "b-out", config,
+              should_stop=lambda: next(calls) == 2)  # fmt: skip
+    resumed = train(tiny_dir, data, tmp_path / "b", tmp_path / "b-out", config)
+    assert resumed.resumed_from == 3
+    a, b = weights(tmp_path / "a-out"), weights(tmp_path / "b-out")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
