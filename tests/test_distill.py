@@ -14,7 +14,7 @@ from personal.errors import NotEnoughData
 from personal.learn import dataset as dataset_mod
 from personal.learn.dataset import load_dataset, summarize, write_dataset
 from personal.learn.distill.build import DistillConfig, build_dataset
-from personal.learn.distill.harvest import phrasings
+from personal.learn.distill.harvest import CALL_WEIGHT, phrasings
 from personal.learn.distill.retention import load_prompts, partition
 from personal.learn.objectives import POOLS, pool, retention_questions
 from personal.log import Log
@@ -158,6 +158,9 @@ def test_tool_habits_from_explicit_and_model_initiated_calls(rich_log, tools):
     after = follow["17*23 is 391."]["messages"]
     assert [m["role"] for m in after[-4:]] == ["user", "assistant", "tool", "assistant"]
     assert after[-4]["content"] == request and all(ex["tools"] == tools for ex in tool)
+    # a call is one decision in ~20 tokens: weighted up, so answers do not drown it
+    assert {ex["weight"] for ex in calls.values()} == {CALL_WEIGHT} and CALL_WEIGHT > 1
+    assert {ex["weight"] for ex in follow.values()} == {1.0}
 
 
 def test_an_unusable_follow_up_is_templated_and_unoffered_tools_are_skipped(log, tools):
