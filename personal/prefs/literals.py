@@ -121,16 +121,20 @@ def literal_preference(
 
 _NAME_SIGN = rx(r"^sign(?: off)?(?: (?:all |every |each )?(?:of )?(?:your |the )?"
                 rf"{ANSWERS})? as (?P<x>[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*)?)$")  # fmt: skip
-_BARE_END = rx(r"^(?:end|finish|close|conclude|wrap up|round off|sign off|sign)(?: (?:all |every |each )?(?:of )?"
-               rf"(?:your |the )?{ANSWERS}(?: you (?:send|write|give)(?: me)?)?)? (?:with|by saying|using) "
-               r"(?P<x>[^\s].*)$")  # fmt: skip
+
+
+def _bare(verbs: str) -> re.Pattern[str]:
+    """"<verb> [every answer] with <x>": an unquoted literal after a start or end verb."""
+    return rx(rf"^(?:{verbs})(?: (?:all |every |each )?(?:of )?(?:your |the )?{ANSWERS}"
+              r"(?: you (?:send|write|give)(?: me)?)?)? (?:with|by saying|using) (?P<x>[^\s].*)$")
+
+
+_BARE_END = _bare("end|finish|close|conclude|wrap up|round off|sign off|sign")
+_BARE_START = _bare("begin|start|open|kick off|lead(?: off)?|preface")
 _DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below|a|an|the|some|"
               r"question|summary|bang)\b")  # fmt: skip
 
 
-_BARE_START = rx(r"^(?:begin|start|open|kick off|lead(?: off)?|preface)(?: (?:all |every |each )?"
-                 rf"(?:of )?(?:your |the )?{ANSWERS}(?: you (?:send|write|give)(?: me)?)?)? "
-                 r"(?:with|by saying|using) (?P<x>[^\s].*)$")  # fmt: skip
 # An unquoted opening is said as it is written ("begin every answer with Howdy"); a
 # lower-case word there is more often what to begin with ("with context") than a literal.
 _GREETINGS = {"hi", "hello", "hey", "howdy", "yo", "ahoy", "greetings", "aye", "hiya", "sup",

@@ -94,16 +94,17 @@ def anchor_examples(model: Any, examples: list[Encoded], k: int, logits_of: Any,
     return out
 
 
-def packed(rows: list[Encoded], k: int) -> tuple[Any, Any, Any] | None:
+def packed(rows: list[Encoded]) -> tuple[Any, Any, Any] | None:
     """The batch's anchors, flat in target order (rows without one: cross-entropy only)."""
     import mlx.core as mx
 
-    if not any(e.anchor is not None for e in rows):
+    k = next((e.anchor.ids.shape[1] for e in rows if e.anchor is not None), None)
+    if k is None:
         return None
     agree, ids, logp = [], [], []
     for e in rows:
         a = e.anchor
-        if a is None or len(a.agree) != e.n_target:  # a rejected answer's row: no anchor
+        if a is None:  # a rejected answer's row (trainer._rows): never imitated, no anchor
             agree.append(np.zeros(e.n_target, bool))
             ids.append(np.zeros((e.n_target, k), np.int32))
             logp.append(np.zeros((e.n_target, k), np.float32))

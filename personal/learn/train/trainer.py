@@ -221,19 +221,23 @@ def _pack(batch: list[Encoded], share: bool = True) -> tuple[Any, ...]:
         rows.append(np.full(len(span), b, np.int32))
     prefix = mx.array(np.asarray(batch[0].ids[:shared], np.int32)[None]) if shared else None
     paired = mx.array(np.asarray(pairs, np.int32)) if pairs else None
-    k = next((e.anchor.ids.shape[1] for e in batch if e.anchor is not None), 0)
     return (prefix, mx.array(inputs), mx.array(np.concatenate(pos)),
             mx.array(np.concatenate(tgt)), mx.array(np.concatenate(wts)),
-            mx.array(np.concatenate(rows)), paired, anchor.packed(batch, k))  # fmt: skip
+            mx.array(np.concatenate(rows)), paired, anchor.packed(batch))  # fmt: skip
+
+
+def _logits(model: Any, prefix: Any, inputs: Any, pos: Any, trunk: Trunk | None = None) -> Any:
+    """The logits at the flat target positions `pos` (the LM head on those rows only)."""
+    import mlx.core as mx
+
+    h = forward(model, prefix, inputs, trunk)
+    return _head(model)(mx.take(h.reshape(-1, h.shape[-1]), pos, axis=0))
 
 
 def _target_logits(model: Any, batch: list[Encoded]) -> tuple[Any, Any]:
     """The logits at `batch`'s target tokens, in order, and those targets."""
-    import mlx.core as mx
-
     prefix, inputs, pos, tgt = _pack(batch)[:4]
-    h = forward(model, prefix, inputs)
-    return _head(model)(mx.take(h.reshape(-1, h.shape[-1]), pos, axis=0)), tgt
+    return _logits(model, prefix, inputs, pos), tgt
 
 
 def _losses(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any,
@@ -248,9 +252,8 @@ def _losses(model: Any, prefix: Any, inputs: Any, pos: Any, tgt: Any, wts: Any,
     import mlx.core as mx
     import mlx.nn as nn
 
-    h = forward(model, prefix, inputs, trunk)
-    h = mx.take(h.reshape(-1, h.shape[-1]), pos, axis=0)
-    loss, ce = anchor.token_losses(_head(model)(h), tgt, anchors, anchor_weight)
+    logits = _logits(model, prefix, inputs, pos, trunk)
+    loss, ce = anchor.token_losses(logits, tgt, anchors, anchor_weight)
     nll = (loss * wts).sum()
     if pairs is None:
         return nll, mx.array(0.0)
