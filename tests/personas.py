@@ -108,6 +108,8 @@ PERSONAS = [
              ("fact", {"type": "fact", "key": "cat's name", "value": "Mochi"})), tags=("unseen",)),
     Persona("numbered", ("Respond using numbered lists whenever possible.",),
             (("format", {"type": "format", "format": "numbered"}),), tags=("unseen",)),
+    Persona("aye", ('Kick off each of your replies with "Aye", if you would.',),
+            (("opening", {"type": "opening", "text": "Aye"}),), tags=("unseen",)),
     Persona("howdy", ("I would love it if every reply of yours started with the word Howdy.",),
             (("opening", {"type": "opening", "text": "Howdy"}),), tags=("unseen",)),
 ]  # fmt: skip
