@@ -78,6 +78,16 @@ def personal_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
+def module_dir(tmp_path_factory, request):
+    """A directory for one module's fixtures, removed when the module is done. A full run
+    writes several GB of model conversions (a host's F32 base, MLX copies); kept to the end
+    of the session they add up and once filled a CI machine's disk."""
+    path = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
 def module_home(tmp_path_factory, request):
     """A PERSONAL_HOME for a whole module: model conversions and trained adapters made
     once are found again by every test in it (and by the worker processes they start)."""

@@ -119,8 +119,9 @@ CASES = [
 
 
 @pytest.fixture(scope="module", params=[pytest.param(c, id=c.name, marks=c.marks) for c in CASES])
-def case(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"engine-{request.param.name}")
+def case(request, module_dir):
+    tmp = module_dir / request.param.name
+    tmp.mkdir()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PERSONAL_HOME", str(tmp / "home"))  # conversions land here, not in ~
         engine = request.param.open(tmp)

@@ -18,8 +18,8 @@ GREEDY = GenerationParams(temperature=0.0, max_tokens=1)
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tiny")
+def tiny(module_dir):
+    d = module_dir
     base = catalog.resolve(str(write_tiny_llama_gguf(d / "tiny.gguf", n_layer=2)))
     refs = [AdapterRef(f"a{i}", write_random_lora(base.path, d / f"a{i}.gguf", layers=2,
                                                   seed=i, std=0.3)) for i in range(3)]  # fmt: skip

@@ -22,9 +22,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 
 @pytest.fixture(scope="module")
-def world(module_home, tmp_path_factory, smollm2_base):
+def world(module_home, module_dir, smollm2_base):
     python = vllm_python()
-    d = tmp_path_factory.mktemp("ray-world")
+    d = module_dir
     config = HostConfig(root=d / "host", engine="ray", resident=4, n_ctx=1024,
                         engine_options={"python": python, "batch_adapters": 2,
                                         "lora_layers": 2, "replicas": 1})  # fmt: skip

@@ -16,8 +16,8 @@ HELLO = [{"role": "user", "content": "hello world"}]
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    d = tmp_path_factory.mktemp("world")
+def world(module_dir):
+    d = module_dir
     base = device_base(d)
     runtime = open_host(d / "host", base)
     app = host_app(runtime)

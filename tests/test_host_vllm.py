@@ -32,9 +32,9 @@ K = 3
 
 
 @pytest.fixture(scope="module")
-def world(module_home, tmp_path_factory, smollm2_base):
+def world(module_home, module_dir, smollm2_base):
     python = vllm_python()
-    d = tmp_path_factory.mktemp("vllm-world")
+    d = module_dir
     config = HostConfig(root=d / "host", engine="vllm", resident=K, n_ctx=1024,
                         engine_options={"python": python, "batch_adapters": 2, "lora_layers": 2,
                                         "env": _fix_switch()})  # fmt: skip

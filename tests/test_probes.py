@@ -24,8 +24,8 @@ from tests.tinymodel import write_tiny_llama_gguf
 
 
 @pytest.fixture(scope="module")
-def bases(tmp_path_factory):
-    d = tmp_path_factory.mktemp("bases")
+def bases(module_dir):
+    d = module_dir
     f32 = write_tiny_llama_gguf(d / "tiny.gguf", n_layer=2)
     device = catalog.resolve(str(write_q8_gguf(f32, d / "tiny.Q8_0.gguf")))
     write_precise(device, d / "host.F32.gguf")

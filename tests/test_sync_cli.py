@@ -26,8 +26,8 @@ from tests.revisions import nudge, random_weights, write_adapter
 
 
 @pytest.fixture(scope="module")
-def host(tmp_path_factory):
-    d = tmp_path_factory.mktemp("synccli")
+def host(module_dir):
+    d = module_dir
     base = device_base(d)
     runtime = open_host(d / "host", base)
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=0,

@@ -23,10 +23,10 @@ class Cut(Exception):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(module_dir):
     from personal.engine.llama import LlamaEngine
 
-    d = tmp_path_factory.mktemp("resume")
+    d = module_dir
     base = device_base(d)
     runtime = open_host(d / "host", base)
     app = host_app(runtime)
