@@ -150,7 +150,8 @@ def languages(rng: random.Random) -> Iterator[Case]:
                  (f"use {language} for {rng.choice(ANSWERS)}", True),
                  (f"talk to me in {language}", True), (f"switch to {language}", True),
                  (f"I'd like {rng.choice(ANSWERS)} to be in {language}", False),
-                 (f"I want you to answer in {language}", False)]  # fmt: skip
+                 (f"I want you to answer in {language}", False),
+                 (f"{rng.choice(ANSWERS)} should be in {language}", False)]  # fmt: skip
         for body, imperative in rng.sample(forms, 5):
             yield (_sentence(rng, body, imperative), "language",
                    {"type": "language", "language": code})
@@ -162,7 +163,8 @@ def formats(rng: random.Random) -> Iterator[Case]:
                ("use bullets in {a}", True), ("structure {a} as bullet points", True),
                ("write {a} as a list of bullet points", True),
                ("give me {a} as bullet points", True), ("I prefer bullet points", False),
-               ("I want {a} in bullet points", False)]  # fmt: skip
+               ("I want {a} in bullet points", False),
+               ("{a} should be in bullet points", False), ("{a} must be bulleted lists", False)]  # fmt: skip
     numbered = [("use numbered lists", True), ("format {a} as a numbered list", True),
                 ("number your points", True), ("write {a} as a numbered list", True),
                 ("I prefer numbered lists", False)]  # fmt: skip
@@ -183,8 +185,14 @@ def lengths(rng: random.Random) -> Iterator[Case]:
                  (f"keep it under {n} words", True),
                  (f"no more than {n} words per answer", False),
                  (f"keep {rng.choice(ANSWERS)} to {n} words at most", True),
-                 (f"answer in {n} words max", True)]  # fmt: skip
-        for body, imperative in rng.sample(forms, 4):
+                 (f"answer in {n} words max", True),
+                 # a bound as a line not to cross; a rule said about the answers
+                 (f"never go over {n} words", True), (f"don't exceed {n} words", True),
+                 (f"never write more than {n} words in {rng.choice(ANSWERS)}", True),
+                 (f"do not let {rng.choice(ANSWERS)} run past {n} words", True),
+                 (f"{rng.choice(ANSWERS)} should be under {n} words", False),
+                 (f"{rng.choice(ANSWERS)} should never exceed {n} words", False)]  # fmt: skip
+        for body, imperative in rng.sample(forms, 6):
             yield _sentence(rng, body, imperative), "length", {"type": "max_words", "n": n}
     for n, word in ((1, "one"), (2, "two"), (3, "three")):
         noun = "sentence" if n == 1 else "sentences"
@@ -192,7 +200,9 @@ def lengths(rng: random.Random) -> Iterator[Case]:
                  (f"reply in at most {n} {noun}", True), (f"no more than {word} {noun} per answer", False),
                  (f"keep {rng.choice(ANSWERS)} to {word} {noun} at most", True),
                  (f"answer in {n} {noun} max", True), (f"keep it to {word} {noun}, tops", True),
-                 (f"reply in {word} {noun} or fewer", True)]  # fmt: skip
+                 (f"reply in {word} {noun} or fewer", True),
+                 (f"never go over {word} {noun}", True), (f"don't go beyond {n} {noun}", True),
+                 (f"{rng.choice(ANSWERS)} must not exceed {word} {noun}", False)]  # fmt: skip
         for body, imperative in forms:
             yield _sentence(rng, body, imperative), "length", {"type": "max_sentences", "n": n}
     short = [("keep {a} short", True), ("be brief", True), ("keep it short", True),
@@ -257,6 +267,17 @@ FACTS = [
     ("I'm employed as a pharmacist", "job", "pharmacist"),
     ("I make a living as a plumber", "job", "plumber"),
     ("I'm working as a translator", "job", "translator"),
+    # a job said by what one does
+    ("I teach maths for a living", "job", "teach maths for a living"),
+    ("I drive a taxi for a living", "job", "drive a taxi for a living"),
+    ("I fix boilers for a living", "job", "fix boilers for a living"),
+    ("I write code as my job", "job", "write code for a living"),
+    ("I mostly nurse for a living", "job", "nurse for a living"),
+    ("What I do for a living is repair pianos", "job", "repair pianos for a living"),
+    ("For a living, I train horses", "job", "train horses for a living"),
+    ("Home for me is Valencia", "city", "Valencia"),
+    ("My home is in Leeds", "city", "Leeds"),
+    ("My hometown is Cork", "home town", "Cork"),
 ]  # fmt: skip
 
 
@@ -354,5 +375,13 @@ NOT_PREFERENCES = [
     "My dog goes by the park every day.", "My cat responds to treats.",
     "My son is known as a troublemaker.", "My daughter answers to no one.",
     "I work as hard as I can.", "I'm working as fast as I can.",
+    "I travel a lot for work.", "I would do anything for a living.",
+    "I used to teach for a living.", "My wife teaches for a living.", "I do this for a living.",
+    # "over"/"more than" that is not a length; "should" about one answer or not about form
+    "Never go over budget.", "Don't go over the details again.", "Never ask for more than that.",
+    "Your answer should have been shorter.", "The answers should be correct.",
+    "Your answers should help me learn.", "My messages should be read carefully.",
+    "My home is a mess.", "Home is where the heart is.", "What do I do for a living?",
+    "Do I live in Lyon?", "Do call me later.",
     "If you can't answer, start with the basics.", "Start with the intro if you like.",
 ]  # fmt: skip

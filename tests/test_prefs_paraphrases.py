@@ -101,6 +101,31 @@ WILD = [
      {"type": "fact", "key": "tortoise's name", "value": "Sheldon"}),
     ("I earn my living as an electrician.", "fact",
      {"type": "fact", "key": "job", "value": "electrician"}),
+    # missed at the end of the session after, fixed by class (a job said by what one does; a
+    # bound said as a line not to cross)
+    ("I teach maths for a living.", "fact",
+     {"type": "fact", "key": "job", "value": "teach maths for a living"}),
+    ("Please never go over three sentences.", "length", {"type": "max_sentences", "n": 3}),
+    # written next, run once: read right at once
+    ("Your replies ought to be in Dutch from here on.", "language",
+     {"type": "language", "language": "nl"}),
+    ('Each response you give should begin with "Right then".', "opening",
+     {"type": "opening", "text": "Right then"}),
+    ("I'm a vet by trade.", "fact", {"type": "fact", "key": "job", "value": "vet"}),
+    ('Sign every message with "— the bot".', "signoff", {"type": "signoff", "text": "— the bot"}),
+    ('Put "TL;DR" at the top of every answer.', "opening", {"type": "opening", "text": "TL;DR"}),
+    # … and missed, then fixed by class: "home" as a noun; "<n> words an answer"; "try not
+    # to"; a past verb after "I'd rather you"; "What I do …" and an emphatic "Do …" are not
+    # questions
+    ("Home for me is Valencia these days.", "fact",
+     {"type": "fact", "key": "city", "value": "Valencia"}),
+    ("No more than 30 words an answer, please.", "length", {"type": "max_words", "n": 30}),
+    ("Try not to exceed two sentences per reply.", "length", {"type": "max_sentences", "n": 2}),
+    ("I'd rather you answered in bullet points.", "format",
+     {"type": "format", "format": "bullets"}),
+    ("What I do for a living is repair pianos.", "fact",
+     {"type": "fact", "key": "job", "value": "repair pianos for a living"}),
+    ("Do address me as Professor Lin.", "name", {"type": "name", "name": "Professor Lin"}),
 ]  # fmt: skip
 
 

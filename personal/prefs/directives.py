@@ -49,7 +49,7 @@ _KEEP = rf"(?:keep|limit) (?:it|them|things|everything|{_WHOLE})"
 _AT_MOST = r"(?:,? (?:at (?:the )?most|max(?:imum)?|tops|or (?:less|fewer|under|shorter)))?"
 _N_WORDS = (r"(?:under|below|less than|fewer than|at most|no more than|not more than|within|"
             r"max(?:imum)?(?: of)?|up to|a maximum of)?\s*(?P<n>\d+)\s+words"
-            rf"{_AT_MOST}(?: (?:per|in) (?:an? |each |every )?{ANSWERS})?{_AT_MOST}")  # fmt: skip
+            rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
 _MAX_WORDS = rx(rf"^(?:{_KEEP}(?: short| brief| concise)?,?|limit yourself|(?:answer|reply|respond|"
                 rf"write)(?: me)?|be (?:brief|concise|short),?|use)\s+(?:to |in |with |using )?"
                 rf"{_N_WORDS}(?: in {_WHOLE})?$")  # fmt: skip
@@ -57,7 +57,7 @@ _MAX_WORDS_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_WORDS}$")
 _NUMBERS = {"one": 1, "a single": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _N_SENTENCES = (r"(?:under|at most|no more than|not more than|max(?:imum)?(?: of)?|up to)?\s*"
                 r"(?P<n>\d|one|a single|two|three|four|five)\s+sentences?"
-                rf"{_AT_MOST}(?: (?:per|in) (?:an? |each |every )?{ANSWERS})?{_AT_MOST}")  # fmt: skip
+                rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
 _MAX_SENTENCES = rx(rf"^(?:{_KEEP}(?: short)?|(?:answer|reply|respond|write)(?: me)?|limit "
                     rf"yourself)\s+(?:to |in |with )?{_N_SENTENCES}$")  # fmt: skip
 _MAX_SENTENCES_NOUN = rx(rf"^{_N_SENTENCES}$")
@@ -137,6 +137,21 @@ def length(x: str, persistent: bool) -> Found | None:
         return ("Give longer, more detailed answers.", "length",
                 {"type": "min_words", "n": LONG_WORDS})  # fmt: skip
     return None
+
+
+# a bound said as a line not to cross, after "never"/"don't": "go over three sentences",
+# "exceed 50 words", "write more than two sentences", "let your answers run past 100 words"
+_OVER = rx(rf"^(?:let (?:{_WHOLE}|it|them) )?(?:(?:go|going|run|running|goes|runs) (?:over|"
+           r"beyond|past|above)|exceed(?:s|ing)?|(?:(?:write|writing|use|using|give|giving|say|"
+           r"saying|answer|answering|reply|replying|respond|responding|run|running|be|being)(?: me)?"
+           r"(?: with| in)? )?"
+           r"(?:more|longer) than)\s+(?P<rest>.+)$")  # fmt: skip
+
+
+def limit(x: str) -> Found | None:
+    """The length a "never …" / "don't …" sentence bounds ("never go over three sentences"),
+    or None."""
+    return length(f"at most {m['rest']}", True) if (m := _OVER.match(x)) else None
 
 
 def letter_case(x: str, persistent: bool) -> Found | None:

@@ -66,8 +66,10 @@ _FILLER = rx(r"^(?:just so you know|for the record|fyi|ok(?:ay)?|also|and|but|oh
              r"hey|hi|hello|so|well|actually|"
              r"one more thing|one thing|just|now|alright|right|great|thanks|thank you|cool|"
              r"fine|sure|yes|yeah|no(?=\s*,)|please note)\b[\s,.!:;-]*")  # fmt: skip
-_QUESTION = rx(r"^(?:what|why|how|who|whom|whose|where|when(?= (?:is|are|was|were|do|does|did|"
-               r"will|would|can|could|should|shall|might|may|am)\b)|which|do(?!\s+not\b)|does|did|is|"
+# not "What I do for a living is …" (a statement), nor "Do use bullet points" (an emphatic order)
+_QUESTION = rx(r"^(?:what(?! (?:i|we)\b)|why|how|who|whom|whose|where|when(?= (?:is|are|was|were|"
+               r"do|does|did|will|would|can|could|should|shall|might|may|am)\b)|which|"
+               rf"do(?!\s+(?:not|{'|'.join(sorted(VERBS))})\b)|does|did|is|"
                r"are|was|were|am|have|has|had|shall|should|may|might|can|could|would|will|"
                r"isn't|aren't|didn't|don't you|won't)\b")  # fmt: skip
 _POLITE = rx(r"^(?:can|could|would|will) you (?:please |kindly )?(?=\w)")
@@ -193,37 +195,67 @@ _LEAD = rx(r"^(?:i(?:'d| would)? (?:really )?(?:like|love|want|prefer|need)(?: f
            r"you may|you can|i need you to|"
            r"i(?:'d| would) rather you|i(?:'d| would) (?:like|love|prefer)(?: it)? if you|"
            r"make sure (?:that )?(?:you |to )?|you should|you must|you can|try to|please|"
-           r"kindly|(?:can|could|would|will) you (?:please )?(?:always )?)\b\s*")  # fmt: skip
+           r"kindly|(?:can|could|would|will) you (?:please )?(?:always )?|"
+           r"do(?= (?!not\b|you\b|i\b|we\b)[a-z]))\b\s*")  # fmt: skip  ("do address me as …")
+# after "I'd rather you", "it would be great if you": the verb in the past
+_PAST = {"answered": "answer", "replied": "reply", "responded": "respond", "wrote": "write",
+         "used": "use", "kept": "keep", "began": "begin", "started": "start", "ended": "end",
+         "called": "call", "spoke": "speak", "talked": "talk", "gave": "give", "stuck": "stick",
+         "signed": "sign", "addressed": "address", "limited": "limit", "finished": "finish",
+         "stopped": "stop", "avoided": "avoid", "opened": "open", "closed": "close",
+         "formatted": "format", "switched": "switch", "put": "put", "wrapped": "wrap"}  # fmt: skip
+
+
+def _present(x: str) -> str:
+    first, sep, rest = x.partition(" ")
+    return _PAST.get(first.lower(), first) + sep + rest
 _REMEMBER = rx(r"^(?:remember|keep in mind|bear in mind|don'?t forget|never forget|note|"
                r"for the record|fyi|just so you know)(?:\s*[:,]\s*|\s+that\s+|\s+)(?P<x>.+)$")  # fmt: skip
 _PREFER = rx(r"^i(?:'d| would)? (?:really |much |definitely |generally )?(?P<v>prefer|like|love)"
              r"\s+(?P<x>.+)$")  # fmt: skip
 _DISLIKE = rx(r"^i (?:really )?(?:hate|dislike|can'?t stand|don'?t like|do not like)"
               r"(?: it)?(?: when you)?\s+(?P<x>.+)$")  # fmt: skip
-_NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop|avoid|"
+_NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop|avoid|try not to|"
                r"no more|no longer|no)\s+(?P<x>.+)$")  # fmt: skip
 _ALWAYS = rx(r"^always\s+(?P<x>.+)$")
 _WANT = rx(rf"^i(?:'d| would)? (?:really )?(?:like|want|prefer|need) (?P<x>{ANSWERS_NP}\b.+)$")
+_YOU_SEND = r"(?: you (?:send|write|give)(?: me)?)?"
+_SHOULD = rx(rf"^(?:(?:all |any |each |every )(?:of )?(?:your |the |my )?{ANSWERS}|"
+             rf"(?:your |the |my )?(?:answers|replies|responses|messages|texts|outputs)){_YOU_SEND} "
+             r"(?:should|must|shall|need to|have to|ought to|are to|will)(?: always|"
+             r"(?P<neg> never| not))? (?P<x>(?!have been\b).+)$")  # fmt: skip
 _NO_MORE_THAN = rx(r"^(?:no|not) more than\b")
+_ABOUT_ME = rx(r"\b(?:i|i'm|i've|my|me|we|we're|our|us)\b")
 _FIRST_PERSON = rx(r"^(?:i|i'm|i've|i'd|i'll|my|me|mine|we|we've|we're|our)\b")
 
 
 def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
     if m := _LEAD.match(s):
-        return _statement(s[m.end() :], persistent, context) if m.end() < len(s) else None
+        rest = _present(s[m.end() :])  # "I'd rather you answered in …" → "answer in …"
+        return _statement(rest, persistent, context) if rest else None
     if taken_back := withdrawal(s):
         return Candidate(taken_back[0], "withdraw", taken_back[1])
     if m := _REMEMBER.match(s):
         x = m["x"]
         if x.lower().startswith("to "):
             return _directive(x[3:], True) or _generic("Always", x[3:])
-        if _LEAD.match(x) or _PREFER.match(x):  # "just so you know: I want you to …"
+        if _LEAD.match(x) or _PREFER.match(x) or _SHOULD.match(x):  # "…: I want you to …"
             return _statement(x, True)
         if _FIRST_PERSON.match(x):  # a fact about the person, not about this chat
             return None if re.search(r"\byou\b", x, re.I) else _fact(x, checked_only=False)
+        if _ABOUT_ME.search(x) and (fact := _fact(x, checked_only=True)):  # "home for me is …"
+            return fact
         return _directive(x, True)
     if found := _literal(s, persistent, context):
         return found
+    if m := _SHOULD.match(s):  # "your answers should (never) …": a standing rule
+        if m["neg"]:
+            return _avoid("Never", m["x"], True)
+        x = m["x"]
+        if re.match(r"be\s", x, re.IGNORECASE):  # "… should be in French": "answers in French"
+            return (_directive(f"answers {x[3:]}", True) or _directive(x[3:], True)
+                    or _directive(x, True))  # fmt: skip
+        return _directive(x, True)
     if m := _WANT.match(s):  # "I want every reply in bullet points"
         return _directive(m["x"], True)
     if _NO_MORE_THAN.match(s) and (found := directives.length(s, True)):
@@ -238,12 +270,13 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
         return _avoid("Do not", m["x"], True)
     if m := _NEGATIVE.match(s):
         neg = {"stop": "Stop", "avoid": "Avoid"}.get(m["neg"].lower(), "Never")
-        if m["neg"].lower() in ("don't", "dont", "do not", "no more", "no longer", "no"):
+        if m["neg"].lower() in ("don't", "dont", "do not", "no more", "no longer", "no",
+                                "try not to"):  # fmt: skip
             neg = "Do not"
         return _avoid(neg, m["x"], persistent or neg == "Never")
     if m := _ALWAYS.match(s):
         return _directive(m["x"], True) or _generic("Always", m["x"])
-    if _FIRST_PERSON.match(s) and (fact := _fact(s, checked_only=True)):
+    if _ABOUT_ME.search(s) and (fact := _fact(s, checked_only=True)):  # "What I do for a …"
         return fact
     return _directive(s, persistent) or (_generic("", s) if persistent else None)
 
@@ -288,7 +321,7 @@ _EMOJI = rx(rf"^(?:(?:use|add|include|put|using|adding|including|send|sending) )
 
 def _avoid(neg: str, x: str, persistent: bool) -> Candidate | None:
     x = x.strip()
-    for found in (directives.do_not_call(x), directives.avoided_thing(x)):
+    for found in (directives.do_not_call(x), directives.avoided_thing(x), directives.limit(x)):
         if found:
             return Candidate(*found)
     if m := re.match(rf"^being (?:so |too )?{directives.ADJ}$", x, re.IGNORECASE):

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from personal.prefs.text import as_sentence, rx
+from personal.prefs.wording import third_person
 
 _WORD = r"(?!(?:who|whose|that|which|is|called|named)\b)[a-z][a-z'-]*"
 _NOUN = rf"(?:{_WORD}(?: {_WORD}){{0,2}})"
@@ -60,7 +61,8 @@ _NAMED = [
 ]
 _LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_BE_I} (?:based|living) in|"
            rf"{_SUBJ_I} (?:moved|relocated) to) {_VALUE}$")  # fmt: skip
-_FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_I} (?:come|comes) from|"
+_HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home) is (?:in )?{_CAP_VALUE}$")  # a place
+_FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_MY} home ?town is|{_SUBJ_I} (?:come|comes) from|"
            rf"{_SUBJ_I} grew up in|{_SUBJ_I} (?:was|were) born in) {_VALUE}$")
 # "born in 1990", "grew up in the 80s": a time, not a place
 _WHEN = rx(r"^(?:\d|a |an |(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
@@ -73,6 +75,19 @@ _JOB = [
 ]
 _BE_JOB = rx(rf"^{_BE_I} (?:a|an) (?P<v>(?:[a-z-]+ )?(?P<job>[a-z-]+))"
              r"(?: (?:at|for|in|with) [^,;.!?]{1,40})?$")  # "… at a bank": the job is the noun
+# a job said by what one does: "I teach maths for a living", "What I do for a living is
+# nursing" — not a wish, a past, a habit or a pronoun ("I'd do anything for a living")
+_LIVING = r"(?:for a living|as my (?:job|profession|career))"  # not "for work": "I travel for work"
+_NOT_ACTIVITY = (r"(?!(?:would|could|can|will|should|might|must|may|did|don't|didn't|"
+                 r"used|want|wanted|need|needed|hope|wish|have|had|was|were|am|never|not|"
+                 r"also|love|like|hate)\b|[a-z]+ing\b)")  # fmt: skip
+_ACTIVITY = r"(?P<v>[a-z][a-z'-]*(?: [^,;.!?]{1,40}?)?)"
+_DOES = [rx(rf"^{_SUBJ_I}(?: (?:just|mostly|mainly|basically))? {_NOT_ACTIVITY}{_ACTIVITY} "
+            rf"{_LIVING}$"),
+         rx(rf"^{_LIVING},? {_SUBJ_I} {_NOT_ACTIVITY}{_ACTIVITY}$"),
+         rx(rf"^what {_SUBJ_I} do(?:es)? {_LIVING} is {_NOT_ACTIVITY}{_ACTIVITY}$")]
+_PRONOUNS = rx(r"\b(?:this|that|it|things?|stuff)$|\b(?:anything|something|nothing|everything|"
+               r"whatever)\b")  # fmt: skip
 _WORK_AT = rx(rf"^{_SUBJ_I} works? (?:at|for) {_VALUE}$")
 _FAVOURITE = rx(rf"^{_SUBJ_MY} (?P<k>favou?rite {_NOUN}) is {_VALUE}$")
 _ALLERGY = rx(rf"^{_BE_I} allergic to {_VALUE}$")
@@ -103,7 +118,13 @@ def parse(sentence: str) -> Fact | None:
             key, value = m["k"].lower(), _clean(m["v"])
             if value and key not in NOT_VALUES:
                 return _fact(f"{key}'s name", value, f"the user's {key} is called {value}")
-    simple = ((_LIVE, "city", "the user lives in {}"), (_FROM, "home town", "the user is from {}"),
+    for pattern in _DOES:
+        if (m := pattern.match(s)) and (value := _clean(m["v"])) and not _PRONOUNS.search(value):
+            if re.search(r"\bthe user\b", s[: m.start("v")], re.I):  # as stored: "teaches"
+                value = _base_verb(value)
+            value = f"{value} for a living"  # the answer states the activity: "You teach …"
+            return _fact("job", value, f"the user {_third(value)}")
+    simple = ((_LIVE, "city", "the user lives in {}"), (_HOME, "city", "the user lives in {}"), (_FROM, "home town", "the user is from {}"),
               (_ALLERGY, "allergy", "the user is allergic to {}"),
               (_DRIVE, "car", "the user drives a {}"))  # fmt: skip
     for pattern, key, wording in simple:
@@ -124,6 +145,23 @@ def parse(sentence: str) -> Fact | None:
             key = m["k"].lower()
             return _fact(key, value, f"the user's {key} is {value}")
     return None
+
+
+def _base_verb(phrase: str) -> str:
+    """ "teaches maths" → "teach maths", "flies planes" → "fly planes" (a stored fact, read
+    back)."""
+    verb, _, rest = phrase.partition(" ")
+    for end, base in (("ies", "y"), ("ches", "ch"), ("shes", "sh"), ("sses", "ss"),
+                      ("xes", "x"), ("zes", "z"), ("oes", "o"), ("s", "")):  # fmt: skip
+        if verb.lower().endswith(end) and len(verb) > len(end):
+            verb = verb[: len(verb) - len(end)] + base
+            break
+    return f"{verb} {rest}".strip()
+
+
+def _third(activity: str) -> str:
+    """ "teach maths for a living" → "teaches maths for a living" (the stored wording)."""
+    return third_person(f"I {activity}").removeprefix("the user ")
 
 
 def _article(word: str) -> str:
@@ -191,7 +229,8 @@ def answer(fact: Fact) -> str:
     if fact.key.endswith("'s name"):
         return f"Your {fact.key[: -len(chr(39) + 's name')]} is called {fact.value}."
     known = {"city": "You live in {v}.", "home town": "You are from {v}.",
-             "job": "You work as {a} {v}.", "allergy": "You are allergic to {v}.",
+             "job": "You {v}." if fact.value.endswith(" for a living") else "You work as {a} {v}.",
+             "allergy": "You are allergic to {v}.",
              "workplace": "You work at {v}.",
              "car": "You drive {a} {v}."}  # fmt: skip
     wording = known.get(fact.key, "Your {k} is {v}.")
