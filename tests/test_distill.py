@@ -19,6 +19,7 @@ from personal.learn.distill.retention import load_prompts, partition
 from personal.learn.objectives import POOLS, pool, retention_questions
 from personal.log import Log
 from personal.prefs.check import check
+from personal.prefs.facts import lookalikes, questions
 from personal.prefs.preferences import Preferences
 from personal.tools import load_registry
 
@@ -215,9 +216,28 @@ def test_facts_train_on_their_own_phrasings_beside_the_bases_own_answers(rich_lo
     assert len(fact_questions(objective, "test")) >= 16  # the gate's minimum support
     assert all(ex["messages"][-1]["content"] == "Your dog is called Biscuit." for ex in facts)
     anchors = [ex for ex in every(ds) if ex["kind"] == "preference"]
-    assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts
+    # … and beside questions of its shape about anyone else ("What is Tintin's dog called?"),
+    # answered by the base: the fact is the person's, not every dog's
+    contrast = {ex["messages"][-2]["content"] for ex in anchors if ex["meta"].get("contrast")}
+    assert contrast == set(lookalikes("dog's name")) and len(contrast) == 4
+    assert all(ex["meta"].get("split") != "test" for ex in anchors if ex["meta"].get("contrast"))
+    assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts + 4
     assert {ex["messages"][-1]["content"] for ex in anchors} == {
         "It is a good question. Here is the answer."}  # the base's own, unchanged
+
+
+@pytest.mark.parametrize("key", ["dog's name", "city", "home town", "job", "allergy",
+                                 "workplace", "car", "birthday"])
+def test_lookalike_questions_never_touch_what_the_gate_asks(key):
+    """The contrast questions are trained on, so none may be a retention question, a gate
+    prompt or one of the fact's own phrasings (or the gate would measure training data)."""
+    retention = {q.casefold() for q, _ in retention_questions()}
+    asked = {q.casefold() for part in ("test", "retention") for scope in ("answers",)
+             for q in pool(scope, part)}  # fmt: skip
+    own = {q.casefold() for part in ("train", "test") for q in questions(key, part)}
+    mine = {q.casefold() for q in lookalikes(key)}
+    assert len(mine) == 4 and not mine & (retention | asked | own)
+    assert not any(q.startswith(("what is the capital", "in which country")) for q in mine)
 
 
 def test_answers_that_cannot_comply_are_regenerated_then_dropped(log, tools):

@@ -217,6 +217,38 @@ _ASK = {
 }  # fmt: skip
 
 
+# Questions shaped like the person's own ("Where do I live?") but about someone or something
+# else, answered in training by the base as it would anyway: without them an adapter that
+# learned "You live in Porto." answered "The capital of Japan is Porto." (measured: 7 of a
+# facts revision's retention losses). None is of the retention set's templates (capitals,
+# "In which country is …"), which must stay unseen.
+_LOOKALIKE = {
+    "name": ["What is Tintin's dog called?", "What is the name of Harry Potter's owl?",
+             "What is a popular name for a {thing}?", "What did Charles Darwin name his ship?"],
+    "city": ["Where does the President of the United States live?", "Where do penguins live?",
+             "Where is the headquarters of the United Nations?", "Where do koalas live?"],
+    "home town": ["Where did Mozart grow up?", "Where is William Shakespeare from?",
+                  "Where was Frida Kahlo born?", "Where do the Beatles come from?"],
+    "job": ["What does a plumber do?", "What does an architect do for a living?",
+            "What kind of work does a librarian do?", "What is a pilot's job?"],
+    "allergy": ["What are people often allergic to?", "What is hay fever?",
+                "What causes a peanut allergy?", "What is a common allergy in children?"],
+    "workplace": ["Where do most nurses work?", "Who employs a firefighter?",
+                  "Where does a chef work?", "What company makes the iPhone?"],
+    "car": ["What car does James Bond drive?", "What kind of car is a Beetle?",
+            "Who makes the Model T?", "What is an electric car?"],
+    "other": ["What is the most common {key}?", "What does {key} mean?",
+              "Why do people have a {key}?", "How would you describe a {key}?"],
+}  # fmt: skip
+
+
+def lookalikes(key: str) -> list[str]:
+    """Questions of the fact's shape about anyone but the person (see `_LOOKALIKE`)."""
+    if key.endswith("'s name"):
+        return [q.format(thing=key[: -len("'s name")]) for q in _LOOKALIKE["name"]]
+    return [q.format(key=key) for q in _LOOKALIKE.get(key, _LOOKALIKE["other"])]
+
+
 def questions(key: str, part: str) -> list[str]:
     """Ways to ask for the fact with this key; `part` is "train" or "test"."""
     if key.endswith("'s name"):

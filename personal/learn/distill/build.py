@@ -132,7 +132,8 @@ def build_dataset(
     if anchored:
         report("teacher", 0, 1)
         scopes = {p.checker.get("scope", "answers") for p in taught} or {"answers"}
-        asks = _preference_asks(found.prompts, scopes, config, seed)
+        contrast = [q for p in facts_told for q in facts.lookalikes(p.checker["key"])]
+        asks = _preference_asks(found.prompts, scopes, config, seed, contrast)
         answers = teacher.answer_all([ask for ask, _, _ in asks])
         sources = sorted({p.source_message_id for p in taught if p.source_message_id})
         for (ask, meta, source), answer in zip(asks, answers, strict=True):
@@ -256,10 +257,11 @@ def _select(examples: list[dict[str, Any]], config: DistillConfig, seed: int) ->
 
 def _preference_asks(
     log_prompts: list[tuple[list[dict], dict, list[str]]], scopes: set[str],
-    config: DistillConfig, seed: int,
+    config: DistillConfig, seed: int, contrast: list[str] | None = None,
 ) -> list[tuple[Ask, dict, list[str]]]:  # fmt: skip
     """(ask, meta, source) for the teacher: log turns first, then shipped training prompts
-    of every scope a preference applies to (seeded order), then the held-out shipped ones
+    of every scope a preference applies to (seeded order), then `contrast` (questions shaped
+    like a fact's, about anyone else: facts.lookalikes), then the held-out shipped ones
     (test split: the gate's cross-entropy)."""
     system = [{"role": "system", "content": config.system_prompt}]
     asks = [(Ask(prompt, meta["key"], shipped=False), meta, source)
@@ -273,6 +275,10 @@ def _preference_asks(
             asks.append((Ask([*system, {"role": "user", "content": text}], text, scope),
                          {"group": f"prompt:{text}", "key": text, "prompt": text,
                           "scope": scope}, []))  # fmt: skip
+    for text in dict.fromkeys(contrast or []):
+        asks.append((Ask([*system, {"role": "user", "content": text}], text),
+                     {"group": f"prompt:{text}", "key": text, "prompt": text,
+                      "scope": "answers", "contrast": True}, []))  # fmt: skip
     for text in pool("answers", "test")[: config.test_preference_prompts]:
         asks.append((Ask([*system, {"role": "user", "content": text}], text),
                      {"split": "test", "key": text, "prompt": text}, []))  # fmt: skip
