@@ -172,7 +172,7 @@ def test_conversion_is_atomic(tiny, tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(convert, "_write_tokenizer", crash)
+    monkeypatch.setattr(convert, "write_tokenizer", crash)
     with pytest.raises(RuntimeError):
         convert_gguf(tiny, tmp_path / "out", fingerprint="new")
     with pytest.raises(RuntimeError):

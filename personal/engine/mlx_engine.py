@@ -28,7 +28,8 @@ from personal.engine.prompt import ChatFormat
 from personal.engine.stops import StopFilter
 from personal.engine.toolcall import CLOSE
 from personal.errors import AdapterError, EngineUnavailable
-from personal.models.convert import mlx_dir_for, quiet_transformers, read_conversion
+from personal.models.convert import mlx_dir_for, read_conversion
+from personal.models.gguf_tokenizer import quiet_transformers
 
 PREFILL_CHUNK = 128  # prompt tokens per forward pass; cancel is checked between chunks
 REPEAT_WINDOW = 64  # llama.cpp's default repeat_last_n

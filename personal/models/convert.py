@@ -5,7 +5,7 @@ exact model llama.cpp runs.
 
 The directory holds mlx-lm's `config.json` (`llama` or `gemma3_text`), `model.safetensors`,
 `tokenizer.json`/`tokenizer_config.json` (rebuilt from the GGUF's vocabulary by transformers'
-GGUF converters: no torch, llama.cpp's token ids) and `personal_conversion.json` (source,
+GGUF converters: no torch, llama.cpp's token ids; gguf_tokenizer.py) and `personal_conversion.json` (source,
 converter version, chat template, special tokens). Weights are dequantized and stored as
 **float32**: exactly the values the quantized weights stand for (fp16 would round again), and
 what MLX computes in on CPU anyway (fp16/bf16 skip BLAS; training needs fp32). The cost is
@@ -36,20 +36,16 @@ from gguf.quants import dequantize
 from personal import paths
 from personal.errors import ModelCorrupt, UnsupportedArchitecture
 from personal.fileio import sha256_file
+from personal.models.gguf_tokenizer import (
+    TOKENIZER_ARRAYS,
+    unsupported,
+    write_tokenizer,
+)
 from personal.models.header import GGUFHeader, read_header
 
 CONVERTER_VERSION = 2  # bump whenever the output of a conversion changes (2: weight digests)
 MARKER = "personal_conversion.json"
 SUPPORTED = ("llama", "gemma3")
-_TOKENIZER_ARRAYS = frozenset(
-    {"tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type",
-     "tokenizer.ggml.scores"}
-)  # fmt: skip
-# llama.cpp's pre-tokenizers that split every digit, then apply GPT-2's regex.
-_DIGIT_SPLIT_PRE = ("smollm", "starcoder", "refact", "command-r", "codeshell")
-# Tokens llama.cpp treats as end-of-generation by their text (llama-vocab.cpp).
-_EOG_TEXTS = ("<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>",
-              "<|endoftext|>", "<|eom_id|>", "<EOT>", "<|end_of_text|>", "<end_of_utterance>")  # fmt: skip
 _GEMMA_NORMS = ("attn_norm", "ffn_norm", "post_attention_norm", "post_ffw_norm",
                 "attn_q_norm", "attn_k_norm", "output_norm")  # fmt: skip
 _NAMES = {
@@ -109,7 +105,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path, *, fingerprint: str | None = No
     """
     started = time.perf_counter()
     gguf_path, out_dir = Path(gguf_path), Path(out_dir)
-    header = read_header(gguf_path, keep_arrays=_TOKENIZER_ARRAYS)
+    header = read_header(gguf_path, keep_arrays=TOKENIZER_ARRAYS)
     arch = header.architecture
     if arch not in SUPPORTED or header.get("general.type", "model") != "model":
         raise UnsupportedArchitecture(
@@ -122,7 +118,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path, *, fingerprint: str | None = No
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         digests = _write_weights(gguf_path, header, tensors, tmp / "model.safetensors")
-        chat = _write_tokenizer(header, tmp)
+        chat = write_tokenizer(header, tmp)
         config = _model_config(header, tensors, chat["eog_token_ids"])
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         source = {"file": gguf_path.name, "size": gguf_path.stat().st_size,
@@ -144,13 +140,6 @@ def convert_gguf(gguf_path: Path, out_dir: Path, *, fingerprint: str | None = No
 def read_conversion(out_dir: Path) -> dict[str, Any]:
     """The `personal_conversion.json` record of a converted directory."""
     return json.loads((Path(out_dir) / MARKER).read_text())
-
-
-def _unsupported(what: str) -> UnsupportedArchitecture:
-    return UnsupportedArchitecture(
-        f"{what}: the MLX converter cannot handle it",
-        hint="use the llama.cpp engine for this model",
-    )
 
 
 # --- tensors ----------------------------------------------------------------------------
@@ -178,7 +167,7 @@ def _tensor_table(path: Path, header: GGUFHeader) -> list[_Tensor]:
     out = []
     for name, dims, ttype, offset in table:
         if ttype not in GGMLQuantizationType._value2member_map_:
-            raise _unsupported(f"tensor {name} has the unknown ggml type {ttype}")
+            raise unsupported(f"tensor {name} has the unknown ggml type {ttype}")
         qtype = GGMLQuantizationType(ttype)
         block, size = GGML_QUANT_SIZES[qtype]
         nbytes = int(np.prod(dims)) // block * size
@@ -215,7 +204,7 @@ def _read_tensor(blob: np.ndarray, t: _Tensor) -> np.ndarray:
     try:
         values = dequantize(raw.reshape(rows, -1), t.type)
     except NotImplementedError:
-        raise _unsupported(f"tensor {t.name} is {t.type.name}-quantized") from None
+        raise unsupported(f"tensor {t.name} is {t.type.name}-quantized") from None
     return np.asarray(values, dtype=np.float32).reshape(tuple(reversed(t.shape)))
 
 
@@ -239,7 +228,7 @@ def _hf_name(gguf_name: str, arch: str) -> str:
         name = _FFN_NORM[arch] if kind == "ffn_norm" else _NAMES.get(kind)
         if name:
             return f"model.layers.{parts[1]}.{name}.{suffix}"
-    raise _unsupported(f"unexpected tensor {gguf_name!r} in a {arch} GGUF")
+    raise unsupported(f"unexpected tensor {gguf_name!r} in a {arch} GGUF")
 
 
 def _write_weights(
@@ -256,7 +245,7 @@ def _write_weights(
     weights, digest = {}, _Digest()
     for t in sorted(tensors, key=lambda t: _hf_name(t.name, arch)):
         if t.name == "rope_freqs.weight":
-            raise _unsupported("llama3-style rope frequency scaling")
+            raise unsupported("llama3-style rope frequency scaling")
         w = _read_tensor(blob, t)
         kind = t.name.rsplit(".", 2)[-2]
         if arch == "llama" and kind in ("attn_q", "attn_k"):
@@ -325,10 +314,10 @@ def _model_config(header: GGUFHeader, tensors: list[_Tensor], eog: list[int]) ->
     }
     scaling = header.arch_get("rope.scaling.type")
     if scaling not in (None, "none"):
-        raise _unsupported(f"rope scaling {scaling!r}")
+        raise unsupported(f"rope scaling {scaling!r}")
     if arch == "llama":
         if int(header.arch_get("rope.dimension_count", head_dim)) != head_dim:
-            raise _unsupported("partial rotary embeddings")
+            raise unsupported("partial rotary embeddings")
         return {
             "model_type": "llama", **common,
             "rope_theta": float(header.arch_get("rope.freq_base", 10000.0)),
@@ -345,77 +334,6 @@ def _model_config(header: GGUFHeader, tensors: list[_Tensor], eog: list[int]) ->
         "query_pre_attn_scalar": head_dim,  # llama.cpp: 1/sqrt(head_dim) except 27B
         "architectures": ["Gemma3ForCausalLM"],
     }  # fmt: skip
-
-
-# --- tokenizer --------------------------------------------------------------------------
-def _write_tokenizer(header: GGUFHeader, dest: Path) -> dict[str, Any]:
-    """Write tokenizer.json/tokenizer_config.json; return the chat record."""
-    quiet_transformers()
-    from tokenizers import pre_tokenizers, processors
-    from transformers.integrations.gguf.gguf_tokenizer_mapping import (
-        GGUF_PRE_TOKENIZER_SPLITS,
-        convert_gguf_tokenizer,
-    )
-
-    m = header.metadata
-    tokens: list[str] = m["tokenizer.ggml.tokens"]
-    model, pre = m.get("tokenizer.ggml.model"), m.get("tokenizer.ggml.pre", "default")
-    known_pre = (*GGUF_PRE_TOKENIZER_SPLITS, *_DIGIT_SPLIT_PRE, "gpt-2", "gpt2")
-    if model == "gpt2" and pre not in known_pre:
-        raise _unsupported(f"the {pre!r} pre-tokenizer (no exact equivalent)")
-    spec = {k.split(".")[-1]: v for k, v in m.items() if k in _TOKENIZER_ARRAYS}
-    spec |= {"tokenizer_type": model, "pre_tokenizer_type": pre}
-    try:
-        tok, _ = convert_gguf_tokenizer(header.architecture, spec)
-    except (ValueError, KeyError) as e:
-        raise _unsupported(f"the GGUF's tokenizer ({e})") from None
-    if pre in _DIGIT_SPLIT_PRE:  # llama.cpp splits every digit first (\p{N}), then GPT-2
-        tok.pre_tokenizer = pre_tokenizers.Sequence(
-            [pre_tokenizers.Digits(individual_digits=True),
-             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)]
-        )  # fmt: skip
-    special = {k: _token(m, tokens, k) for k in ("bos", "eos", "unknown", "padding")}
-    add_bos = bool(m.get("tokenizer.ggml.add_bos_token", model == "llama"))
-    if add_bos and special["bos"] is not None:  # as llama.cpp: BOS only where the vocab asks
-        bos = special["bos"]
-        tok.post_processor = processors.TemplateProcessing(
-            single=f"{bos} $A",
-            pair=f"{bos} $A {bos} $B",
-            special_tokens=[(bos, m["tokenizer.ggml.bos_token_id"])],
-        )
-    else:
-        tok.post_processor = processors.TemplateProcessing(single="$A", pair="$A $B")
-    tok.save(str(dest / "tokenizer.json"))
-    template = m.get("tokenizer.chat_template")
-    config = {
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "bos_token": special["bos"], "eos_token": special["eos"],
-        "unk_token": special["unknown"], "pad_token": special["padding"],
-        "add_bos_token": add_bos, "add_eos_token": False,
-        "clean_up_tokenization_spaces": False,
-        "model_max_length": int(header.arch_get("context_length", 2048)),
-    }  # fmt: skip
-    if template:
-        config["chat_template"] = template
-    (dest / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
-    eos_id = m.get("tokenizer.ggml.eos_token_id")
-    eog = {i for i in (eos_id, m.get("tokenizer.ggml.eot_token_id")) if i is not None}
-    eog |= {i for i, t in enumerate(tokens) if t in _EOG_TEXTS}
-    return {
-        "template": template, "bos_token": special["bos"] or "", "eos_token": special["eos"] or "",
-        "add_bos_token": add_bos, "eog_token_ids": sorted(eog),
-    }  # fmt: skip
-
-
-def quiet_transformers() -> None:
-    # Without torch, importing transformers prints "PyTorch was not found" (an advisory
-    # that does not apply: only its tokenizer converters are used).
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-
-
-def _token(m: dict[str, Any], tokens: list[str], kind: str) -> str | None:
-    i = m.get(f"tokenizer.ggml.{kind}_token_id")
-    return tokens[i] if i is not None and 0 <= i < len(tokens) else None
 
 
 # --- files ------------------------------------------------------------------------------
@@ -438,5 +356,6 @@ def _file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
 
 

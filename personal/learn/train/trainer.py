@@ -31,7 +31,8 @@ from personal.learn.train import anchor, events
 from personal.learn.train.checkpoint import load_checkpoint, load_parent, save_checkpoint
 from personal.learn.train.events import TrainReport
 from personal.learn.train.prefix import MIN_SHARED, Trunk, common_prefix, forward
-from personal.models.convert import quiet_transformers, read_conversion
+from personal.models.convert import read_conversion
+from personal.models.gguf_tokenizer import quiet_transformers
 
 Emit = Callable[[events.Event], None]
 WEIGHTS, CONFIG = "adapters.safetensors", "adapter_config.json"
