@@ -112,6 +112,9 @@ PERSONAS = [
             (("opening", {"type": "opening", "text": "Aye"}),), tags=("unseen",)),
     Persona("howdy", ("I would love it if every reply of yours started with the word Howdy.",),
             (("opening", {"type": "opening", "text": "Howdy"}),), tags=("unseen",)),
+    Persona("pianos", ("What I do for a living is repair pianos, and home for me is Valencia.",),
+            (("fact", {"type": "fact", "key": "job", "value": "repair pianos for a living"}),
+             ("fact", {"type": "fact", "key": "city", "value": "Valencia"})), tags=("unseen",)),
 ]  # fmt: skip
 BY_NAME = {p.name: p for p in PERSONAS}
 

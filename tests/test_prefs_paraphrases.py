@@ -134,6 +134,18 @@ def test_phrasings_outside_the_corpus(message, kind, checker):
     assert [(c.kind, c.checker) for c in extract(message)] == [(kind, checker)], message
 
 
+@pytest.mark.parametrize("message, expected", [
+    ("What I do for a living is repair pianos, and home for me is Valencia.",
+     [{"type": "fact", "key": "job", "value": "repair pianos for a living"},
+      {"type": "fact", "key": "city", "value": "Valencia"}]),
+    ("I live in Porto and I teach maths for a living.",
+     [{"type": "fact", "key": "city", "value": "Porto"},
+      {"type": "fact", "key": "job", "value": "teach maths for a living"}]),
+])  # fmt: skip
+def test_two_facts_in_one_sentence_by_the_new_forms(message, expected):
+    assert [c.checker for c in extract(message)] == expected
+
+
 def test_a_stored_preference_reads_back_as_itself():
     """What the store keeps ("Begin every answer with 'Yo'.", "The user lives in Lyon.")
     classifies to the same kind and checker when edited or re-added."""

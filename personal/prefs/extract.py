@@ -100,7 +100,8 @@ _START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|ans
           r"i (?:don'?t|do not) (?:want|like)|i go by|just call|no|"
           # a second fact: "I live in Porto and my cat is named Mochi"
           r"my (?:[a-z'-]+ ){1,2}(?:is|are)|i (?:live|work|was born|grew up|come from|moved|own|"
-          r"have an?)|i'm (?:from|based|originally|allergic)|"
+          r"have an?)|i'm (?:from|based|originally|allergic)|home(?: for (?:me|us))? is|"
+          r"what i do for a living|for a living|i(?: [a-z'-]+){1,5} for a living|"
           rf"(?:your|every|each|all(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
 _CLAUSE_BREAK = rx(rf"\s*,\s*(?:(?:and|but|also|then|plus)[\s,]+)*(?=(?:{_START})\b)|"
                    rf"\s+(?:and|but|also|plus)\s+(?:also\s+)?(?=(?:{_START})\b)")  # fmt: skip
