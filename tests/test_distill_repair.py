@@ -11,7 +11,6 @@ from personal.prefs.check import check
 SIGNOFF = ("End with — Sam.", {"type": "signoff", "text": "— Sam"})
 NAME = ("Call the user Sam.", {"type": "name", "name": "Sam"})
 BULLETS = ("Use bullet points.", {"type": "format", "format": "bullets"})
-NUMBERED = ("Use numbered lists.", {"type": "format", "format": "numbered"})
 SHORT = ("At most 20 words.", {"type": "max_words", "n": 20})
 AVOID = ("Never say 'as an AI'.", {"type": "avoid", "text": "as an AI"})
 EMOJI = ("No emoji.", {"type": "no_emoji"})
@@ -50,11 +49,7 @@ def test_repairs(checks, text, want):
 
 def test_what_cannot_be_repaired_is_refused():
     assert comply("The tower is in Paris.", [FRENCH])[0] is None
-    assert comply("Yes.", [NUMBERED])[0] is None  # one short sentence: no steps to number
-    # … while one bullet that holds the answer is bullet points; a sentence stays whole
-    assert comply("Yes.", [BULLETS])[0] == "- Yes."
-    assert comply("A day is 24 hours, and a week is 7 days.", [BULLETS])[0] == (
-        "- A day is 24 hours, and a week is 7 days.")
+    assert comply("Yes.", [BULLETS])[0] is None  # one short sentence: no list to make
     assert comply("A single sentence that is far too long for the tiny word budget that was given "
                   "here by the person who asked for it today.", [SHORT])[0] is None
     assert comply("As an AI I can't.", [AVOID])[0] is None  # nothing left after removal

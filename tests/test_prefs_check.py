@@ -48,12 +48,7 @@ CASES = [
     ({"type": "format", "format": "bullets"}, "* mix\n* bake", True),
     ({"type": "format", "format": "bullets"}, "• mix\n• bake", True),
     ({"type": "format", "format": "bullets"}, "1. mix\n2. bake", True),
-    # one bullet that holds the whole answer is the asked-for form; under prose it is not
-    ({"type": "format", "format": "bullets"}, "- The capital of Russia is Moscow.", True),
-    ({"type": "format", "format": "bullets"}, "Howdy,\n- Moscow.\n\n— Sam", True),
-    ({"type": "format", "format": "bullets"},
-     "Moscow has been the capital of Russia for a long time now.\n- Moscow", False),
-    ({"type": "format", "format": "numbered"}, "1. only one step", False),
+    ({"type": "format", "format": "bullets"}, "- only one bullet", False),
     ({"type": "format", "format": "bullets"}, "Mix - then bake - then eat.", False),
     ({"type": "max_words", "n": 5}, "one two three four five", True),
     ({"type": "max_words", "n": 5}, "one two three four five six", False),

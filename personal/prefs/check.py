@@ -8,10 +8,8 @@ A checker is a small JSON object stored with a preference (personal/log/preferen
     {"type": "include", "text": "Sources:"}      it occurs somewhere in the answer
     {"type": "avoid", "text": "as an AI"}        it does not occur (any case)
     {"type": "no_emoji"}                         no emoji
-    {"type": "format", "format": "bullets"}      ≥ 2 lines start with -, *, •, "1.", or one
-                                                 does and carries the answer (every other
-                                                 line ≤ 8 words: "- Moscow is the capital.")
-                                                 ("numbered": ≥ 2 lines "1." / "2)"; "plain":
+    {"type": "format", "format": "bullets"}      ≥ 2 lines start with -, *, •, "1." (or
+                                                 "numbered": ≥ 2 lines "1." / "2)"; "plain":
                                                  no Markdown marks; "no_lists": no list line)
     {"type": "language", "language": "fr"}       the answer is mostly in that language
     {"type": "max_words", "n": 50}               at most n words (min_words: at least)
@@ -135,20 +133,6 @@ def _content_words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.casefold()) if len(w) > 2 or not w.isascii()]
 
 
-def _bulleted(answer: str) -> bool:
-    """Bullet points: two or more, or a single one that holds the whole answer — a
-    one-fact answer in the asked-for form ("- The capital of Russia is Moscow."), beside at
-    most short lines (an opening, "Here you go:", a sign-off), not a bullet under prose."""
-    bullets = len(_BULLET.findall(answer))
-    if bullets != 1:
-        return bullets >= 2
-    other = [line for line in answer.splitlines() if line.strip() and not _BULLET.match(line)]
-    return all(len(line.split()) <= _SHORT_LINE for line in other)
-
-
-_SHORT_LINE = 8
-
-
 def check(checker: dict, answer: str) -> bool:
     """Whether `answer` complies with `checker` (ValueError for an unknown or malformed
     checker)."""
@@ -173,7 +157,7 @@ def check(checker: dict, answer: str) -> bool:
     if kind == "format":
         fmt = checker.get("format")
         if fmt == "bullets":
-            return _bulleted(answer)
+            return len(_BULLET.findall(answer)) >= 2
         if fmt == "numbered":
             return len(_NUMBERED.findall(answer)) >= 2
         if fmt == "plain":

@@ -74,21 +74,11 @@ def _items(text: str) -> list[str]:
         parts = [p.strip() for p in re.split(r";\s+|,\s+(?:and\s+|but\s+)?", text.strip())]
         parts = [p for p in parts if len(p.split()) >= 2]
         parts = [p[0].upper() + p[1:] for p in parts] if len(parts) >= 2 else []
-    return [re.sub(_LIST_MARK, "", p).strip() for p in parts]
-
-
-_LIST_MARK = r"^\s*(?:[-*•]|\d+[.)])\s+"  # a marker and its space: not "3.5 million"
+    return [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", p).strip() for p in parts]
 
 
 def _as_list(text: str, numbered: bool) -> str:
-    """Bullets or a numbered list of the answer's points. One sentence stays whole as one
-    bullet ("- The capital of Russia is Moscow."): cut at its commas into two bullets, a
-    short answer became fragments, and an adapter trained on them answered short questions
-    with a fragment that dropped the fact. An enumeration ("a tent, a bag, and food") is
-    still listed; a numbered list needs two points."""
     items = [i for i in _items(text) if i]
-    if not numbered and len(_units(text)) == 1 and len(items) < 3:  # not an enumeration
-        return f"- {re.sub(_LIST_MARK, '', text.strip())}"
     if len(items) < 2:
         return text
     return "\n".join(f"{n}. {i}" if numbered else f"- {i}" for n, i in enumerate(items, 1))
