@@ -50,6 +50,9 @@ def test_repairs(checks, text, want):
 def test_what_cannot_be_repaired_is_refused():
     assert comply("The tower is in Paris.", [FRENCH])[0] is None
     assert comply("Yes.", [BULLETS])[0] is None  # one short sentence: no list to make
+    # a number that starts a sentence is not a list marker
+    assert comply("3.5 million people live there. It is big.", [BULLETS])[0] == (
+        "- 3.5 million people live there.\n- It is big.")
     assert comply("A single sentence that is far too long for the tiny word budget that was given "
                   "here by the person who asked for it today.", [SHORT])[0] is None
     assert comply("As an AI I can't.", [AVOID])[0] is None  # nothing left after removal

@@ -74,7 +74,7 @@ def _items(text: str) -> list[str]:
         parts = [p.strip() for p in re.split(r";\s+|,\s+(?:and\s+|but\s+)?", text.strip())]
         parts = [p for p in parts if len(p.split()) >= 2]
         parts = [p[0].upper() + p[1:] for p in parts] if len(parts) >= 2 else []
-    return [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", p).strip() for p in parts]
+    return [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", p).strip() for p in parts]  # not "3.5 m"
 
 
 def _as_list(text: str, numbered: bool) -> str:
