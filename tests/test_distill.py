@@ -219,9 +219,9 @@ def test_facts_train_on_their_own_phrasings_beside_the_bases_own_answers(rich_lo
     # … and beside questions of its shape about anyone else ("What is Tintin's dog called?"),
     # answered by the base: the fact is the person's, not every dog's
     contrast = {ex["messages"][-2]["content"] for ex in anchors if ex["meta"].get("contrast")}
-    assert contrast == set(lookalikes("dog's name")) and len(contrast) == 4
+    assert contrast == set(lookalikes("dog's name")) and len(contrast) == 8
     assert all(ex["meta"].get("split") != "test" for ex in anchors if ex["meta"].get("contrast"))
-    assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts + 4
+    assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts + 8
     assert {ex["messages"][-1]["content"] for ex in anchors} == {
         "It is a good question. Here is the answer."}  # the base's own, unchanged
 
@@ -236,7 +236,7 @@ def test_lookalike_questions_never_touch_what_the_gate_asks(key):
              for q in pool(scope, part)}  # fmt: skip
     own = {q.casefold() for part in ("train", "test") for q in questions(key, part)}
     mine = {q.casefold() for q in lookalikes(key)}
-    assert len(mine) == 4 and not mine & (retention | asked | own)
+    assert len(mine) >= 4 and not mine & (retention | asked | own)
     assert not any(q.startswith(("what is the capital", "in which country")) for q in mine)
 
 
