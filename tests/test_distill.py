@@ -220,6 +220,7 @@ def test_facts_train_on_their_own_phrasings_beside_the_bases_own_answers(rich_lo
     # answered by the base: the fact is the person's, not every dog's
     contrast = {ex["messages"][-2]["content"] for ex in anchors if ex["meta"].get("contrast")}
     assert contrast == set(lookalikes("dog's name")) and len(contrast) == 8
+    assert not any("dog" in q for q in contrast)  # never another dog: that name is the fact
     assert all(ex["meta"].get("split") != "test" for ex in anchors if ex["meta"].get("contrast"))
     assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts + 8
     assert {ex["messages"][-1]["content"] for ex in anchors} == {
