@@ -216,18 +216,26 @@ def test_facts_train_on_their_own_phrasings_beside_the_bases_own_answers(rich_lo
     assert len(fact_questions(objective, "test")) >= 16  # the gate's minimum support
     assert all(ex["messages"][-1]["content"] == "Your dog is called Biscuit." for ex in facts)
     anchors = [ex for ex in every(ds) if ex["kind"] == "preference"]
-    # … and beside questions of its shape about anyone else ("What is Tintin's dog called?"),
-    # answered by the base: the fact is the person's, not every dog's
-    contrast = {ex["messages"][-2]["content"] for ex in anchors if ex["meta"].get("contrast")}
-    assert contrast == set(lookalikes("dog's name")) and len(contrast) == 8
-    assert not any("dog" in q for q in contrast)  # never another dog: that name is the fact
-    assert all(ex["meta"].get("split") != "test" for ex in anchors if ex["meta"].get("contrast"))
-    assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts + 8
+    # a name gets no lookalikes (they cost the name: docs/benchmarks.md)
+    assert not any(ex["meta"].get("contrast") for ex in anchors) and not lookalikes("dog's name")
+    assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts
     assert {ex["messages"][-1]["content"] for ex in anchors} == {
         "It is a good question. Here is the answer."}  # the base's own, unchanged
 
 
-@pytest.mark.parametrize("key", ["dog's name", "city", "home town", "job", "allergy",
+def test_a_city_trains_beside_questions_of_its_shape_about_anyone_else(rich_log, tools):
+    """"What city is Big Ben in?" beside "Where do I live?", answered by the base: the city
+    is the person's, not the answer to every city-shaped question."""
+    Preferences(rich_log).add("I live in Porto.")
+    ds = build(rich_log, tools)
+    anchors = [ex for ex in every(ds) if ex["kind"] == "preference"]
+    contrast = [ex for ex in anchors if ex["meta"].get("contrast")]
+    assert {ex["messages"][-2]["content"] for ex in contrast} == set(lookalikes("city"))
+    assert len(contrast) == 8 and all(ex["meta"].get("split") != "test" for ex in contrast)
+    assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts + 8
+
+
+@pytest.mark.parametrize("key", ["city", "home town", "job", "allergy",
                                  "workplace", "car", "birthday"])
 def test_lookalike_questions_never_touch_what_the_gate_asks(key):
     """The contrast questions are trained on, so none may be a retention question, a gate

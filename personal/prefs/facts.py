@@ -223,14 +223,9 @@ _ASK = {
 # facts revision's retention losses). None is of the retention set's templates (capitals,
 # "In which country is …"), which must stay unseen. Each key asks for its own kind of answer
 # (a city for "city": "What city is Big Ben in?"), since that slot is where a fact bleeds.
+# None for a name: with four or eight questions about other names ("What is Batman's real
+# name?"), the dog's name fell from 100% to 0–25% (docs/benchmarks.md).
 _LOOKALIKE = {
-    # names of anything but the fact's own kind (see `lookalikes`): a name question about
-    # another dog ("What is Mickey Mouse's dog called?") taught a dog's name away from "my dog"
-    "name": ["What is Sherlock Holmes's first name?", "What is the name of Harry Potter's owl?",
-             "What did Charles Darwin name his ship?", "What is Tintin's dog called?",
-             "What is Winnie the Pooh's tiger friend called?", "What is Batman's real name?",
-             "What is the name of Don Quixote's horse?", "What is the name of Mario's brother?",
-             "What is Garfield's owner called?", "What was the name of the ship in Moby-Dick?"],
     "city": ["Where does the President of the United States live?", "Where do penguins live?",
              "Where is the headquarters of the United Nations?", "Which city is the Colosseum in?",
              "What city is Big Ben in?", "Which city hosted the 2012 Summer Olympics?",
@@ -263,8 +258,7 @@ _LOOKALIKE = {
 def lookalikes(key: str) -> list[str]:
     """Questions of the fact's shape about anyone but the person (see `_LOOKALIKE`)."""
     if key.endswith("'s name"):
-        kind = key[: -len("'s name")].split()[-1].casefold()
-        return [q for q in _LOOKALIKE["name"] if not re.search(rf"\b{re.escape(kind)}\b", q, re.I)][:8]
+        return []  # name questions about others took the dog's name from 100% to 0–25%
     return [q.format(key=key) for q in _LOOKALIKE.get(key, _LOOKALIKE["other"])]
 
 
