@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -227,7 +228,8 @@ def test_a_city_trains_beside_questions_of_its_shape_about_anyone_else(rich_log,
     """"What city is Big Ben in?" beside "Where do I live?", answered by the base: the city
     is the person's, not the answer to every city-shaped question."""
     Preferences(rich_log).add("I live in Porto.")
-    ds = build(rich_log, tools)
+    assert not any(ex["meta"].get("contrast") for ex in every(build(rich_log, tools)))  # off
+    ds = build(rich_log, tools, config=replace(SMALL, fact_lookalikes=True))
     anchors = [ex for ex in every(ds) if ex["kind"] == "preference"]
     contrast = [ex for ex in anchors if ex["meta"].get("contrast")]
     assert {ex["messages"][-2]["content"] for ex in contrast} == set(lookalikes("city"))

@@ -74,6 +74,12 @@ class DistillConfig:
     test_fraction: float = documented(0.15, "Share of conversations (answers) and tool turns held "
                                  "out for the gate.")
     valid_fraction: float = documented(0.1, "Share held out for the trainer's validation loss.")
+    fact_lookalikes: bool = documented(False, "Train each fact beside eight questions of its "
+                                       "shape about anyone else (facts.lookalikes), answered by "
+                                       "the base. Measured on the facts persona: retention "
+                                       "0.71x -> 0.94x and the job 62% -> 88%, but the dog's name "
+                                       "100% -> 62% (docs/benchmarks.md); off until a fact's "
+                                       "name survives them.")
     teacher_max_tokens: int = documented(96, "Longest teacher answer in tokens; short targets "
                                     "train fast, and the adapter copies their length.")
     teacher_attempts: int = documented(4, "Generations per prompt before it is dropped: the "
@@ -132,7 +138,8 @@ def build_dataset(
     if anchored:
         report("teacher", 0, 1)
         scopes = {p.checker.get("scope", "answers") for p in taught} or {"answers"}
-        contrast = [q for p in facts_told for q in facts.lookalikes(p.checker["key"])]
+        contrast = [q for p in facts_told for q in facts.lookalikes(p.checker["key"])
+                    if config.fact_lookalikes]  # fmt: skip
         asks = _preference_asks(found.prompts, scopes, config, seed, contrast)
         answers = teacher.answer_all([ask for ask, _, _ in asks])
         sources = sorted({p.source_message_id for p in taught if p.source_message_id})
