@@ -76,7 +76,7 @@ _JOB = [
 _BE_JOB = rx(rf"^{_BE_I} (?:a|an) (?P<v>(?:[a-z-]+ )?(?P<job>[a-z-]+))"
              r"(?: (?:at|for|in|with) [^,;.!?]{1,40})?$")  # "… at a bank": the job is the noun
 # a job said by what one does: "I teach maths for a living", "What I do for a living is
-# nursing" — not a wish, a past, a habit or a pronoun ("I'd do anything for a living")
+# repair pianos" — not a wish, a past, a habit or a pronoun ("I'd do anything for a living")
 _LIVING = r"(?:for a living|as my (?:job|profession|career))"  # not "for work": "I travel for work"
 _NOT_ACTIVITY = (r"(?!(?:would|could|can|will|should|might|must|may|did|don't|didn't|"
                  r"used|want|wanted|need|needed|hope|wish|have|had|was|were|am|never|not|"
@@ -124,8 +124,8 @@ def parse(sentence: str) -> Fact | None:
                 value = _base_verb(value)
             value = f"{value} for a living"  # the answer states the activity: "You teach …"
             return _fact("job", value, f"the user {_third(value)}")
-    simple = ((_LIVE, "city", "the user lives in {}"), (_HOME, "city", "the user lives in {}"), (_FROM, "home town", "the user is from {}"),
-              (_ALLERGY, "allergy", "the user is allergic to {}"),
+    simple = ((_LIVE, "city", "the user lives in {}"), (_HOME, "city", "the user lives in {}"),
+              (_FROM, "home town", "the user is from {}"), (_ALLERGY, "allergy", "the user is allergic to {}"),
               (_DRIVE, "car", "the user drives a {}"))  # fmt: skip
     for pattern, key, wording in simple:
         if (m := pattern.match(s)) and (value := _clean(m["v"])) and not (
@@ -218,7 +218,8 @@ _ASK = {
 
 
 # Questions shaped like the person's own ("Where do I live?") but about someone or something
-# else, answered in training by the base as it would anyway: without them an adapter that
+# else, answered in training by the base as it would anyway — when the distiller's
+# `fact_lookalikes` option is on (off by default: docs/benchmarks.md). Without them an adapter that
 # learned "You live in Porto." answered "The capital of Japan is Porto." (measured: 7 of a
 # facts revision's retention losses). None is of the retention set's templates (capitals,
 # "In which country is …"), which must stay unseen. Each key asks for its own kind of answer
