@@ -29,6 +29,7 @@ from personal.prefs.literals import (
     ANSWERS,
     ANSWERS_NP,
     EVERY_ANSWER,
+    YOU_SEND,
     literal_preference,
     unquoted_opening,
     unquoted_signoff,
@@ -220,9 +221,8 @@ _NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop
                r"no more|no longer|no)\s+(?P<x>.+)$")  # fmt: skip
 _ALWAYS = rx(r"^always\s+(?P<x>.+)$")
 _WANT = rx(rf"^i(?:'d| would)? (?:really )?(?:like|want|prefer|need) (?P<x>{ANSWERS_NP}\b.+)$")
-_YOU_SEND = r"(?: you (?:send|write|give)(?: me)?)?"
 _SHOULD = rx(rf"^(?:(?:all |any |each |every )(?:of )?(?:your |the |my )?{ANSWERS}|"
-             rf"(?:your |the |my )?(?:answers|replies|responses|messages|texts|outputs)){_YOU_SEND} "
+             rf"(?:your |the |my )?(?:answers|replies|responses|messages|texts|outputs)){YOU_SEND} "
              r"(?:should|must|shall|need to|have to|ought to|are to|will)(?: always|"
              r"(?P<neg> never| not))? (?P<x>(?!have been\b).+)$")  # fmt: skip
 _NO_MORE_THAN = rx(r"^(?:no|not) more than\b")

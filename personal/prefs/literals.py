@@ -21,8 +21,8 @@ from personal.prefs.text import literals, quoted, rx, unquote
 
 ANSWERS = r"(?:answers?|replies|reply|responses?|messages?|texts?|outputs?)"
 # "every answer", "all of your replies", "each message you send"
-ANSWERS_NP = (rf"(?:(?:all |every |each |any )?(?:of )?(?:your |the |my )?{ANSWERS}"
-              r"(?: you (?:send|write|give)(?: me)?)?)")  # fmt: skip
+YOU_SEND = r"(?: you (?:send|write|give)(?: me)?)?"  # "each message you send"
+ANSWERS_NP = rf"(?:(?:all |every |each |any )?(?:of )?(?:your |the |my )?{ANSWERS}{YOU_SEND})"
 EMAILS = r"(?:e-?mails?|letters?)"
 CODES = r"(?:code|scripts?|programs?|functions?|snippets?)"
 _NEGATION = rx(r"\b(?:never|don'?t|do not|does not|doesn'?t|avoid|avoiding|stop|quit|no "
