@@ -47,6 +47,12 @@ def _verb(base: str, plural: bool) -> str:
     return (first + ("es" if first.endswith("sh") else "s") + (" " + rest if rest else ""))
 
 
+def _past(base: str) -> str:
+    first, _, rest = base.partition(" ")  # "kick off" → "kicked off"
+    first = {"begin": "began", "lead": "led"}.get(first) or (first + ("d" if first.endswith("e") else "ed"))
+    return first + (" " + rest if rest else "")
+
+
 def _sentence(rng: random.Random, body: str, imperative: bool) -> str:
     """`body` with a lead-in and/or a tail that fit it, capitalised and punctuated."""
     negative = body.split()[0].lower() in ("never", "don't", "do", "avoid", "stop", "no")
@@ -93,6 +99,12 @@ def openings(rng: random.Random) -> Iterator[Case]:
             verb, scope = rng.choice(verbs[:5]), rng.choice(ANSWERS)
             body = rng.choice([f"{verb} {scope} with {literal}", f"always {verb} with {literal}"])
             yield _sentence(rng, body, True), "opening", {"type": "opening", "text": literal}
+        for _ in range(4):  # a rule or a wish with the answers as its subject
+            (scope, plural), verb = rng.choice(SCOPES), rng.choice(verbs[:5])
+            text = rng.choice([f"Make sure {scope} {_verb(verb, plural)} with {literal}.",
+                               f"Please ensure that {scope} {_verb(verb, plural)} with {literal}.",
+                               f"I'd like it if {scope} {_past(verb)} with {literal}."])  # fmt: skip
+            yield text, "opening", {"type": "opening", "text": literal}
 
 
 def signoffs(rng: random.Random) -> Iterator[Case]:
@@ -119,6 +131,11 @@ def signoffs(rng: random.Random) -> Iterator[Case]:
             verb, scope = rng.choice(verbs), rng.choice(ANSWERS)
             body = rng.choice([f"{verb} {scope} with {literal}", f"always {verb} with {literal}"])
             yield _sentence(rng, body, True), "signoff", {"type": "signoff", "text": literal}
+        for _ in range(3):
+            (scope, plural), verb = rng.choice(SCOPES), rng.choice(verbs)
+            text = rng.choice([f"Make sure {scope} {_verb(verb, plural)} with {literal}.",
+                               f"It would be great if {scope} {_past(verb)} with {literal}."])
+            yield text, "signoff", {"type": "signoff", "text": literal}
 
 
 NAMES = ["Sam", "Alex", "Priya", "Jo", "Mateo", "Dr. Okafor", "Kim", "Lena"]
@@ -129,7 +146,8 @@ def names(rng: random.Random) -> Iterator[Case]:
         forms = [f"call me {name}", f"address me as {name}", f"refer to me as {name}",
                  f"my name is {name}", f"I go by {name}", f"I'd like to be called {name}",
                  f"you can call me {name}", f"please use my name, {name}",
-                 f"I prefer to be called {name}", f"just call me {name}"]  # fmt: skip
+                 f"I prefer to be called {name}", f"just call me {name}",
+                 f"I'd be grateful if you'd call me {name}"]  # fmt: skip
         for form in rng.sample(forms, 6):
             lead = rng.choice(["", "Hi! ", "By the way, ", "Also, ", "Hey, "])
             tail = rng.choice(["", " from now on", ", please", " in every answer"])
@@ -144,6 +162,7 @@ LANGUAGES = {"French": "fr", "German": "de", "Spanish": "es", "Italian": "it",
 
 def languages(rng: random.Random) -> Iterator[Case]:
     for language, code in LANGUAGES.items():
+        scope, plural = rng.choice(SCOPES)
         forms = [(f"answer in {language}", True), (f"reply only in {language}", True),
                  (f"speak {language} to me", True), (f"respond in {language}", True),
                  (f"write {rng.choice(ANSWERS)} in {language}", True),
@@ -151,7 +170,10 @@ def languages(rng: random.Random) -> Iterator[Case]:
                  (f"talk to me in {language}", True), (f"switch to {language}", True),
                  (f"I'd like {rng.choice(ANSWERS)} to be in {language}", False),
                  (f"I want you to answer in {language}", False),
-                 (f"{rng.choice(ANSWERS)} should be in {language}", False)]  # fmt: skip
+                 (f"{rng.choice(ANSWERS)} should be in {language}", False),
+                 (f"write everything in {language}", True), (f"answer everything in {language}", True),
+                 (f"everything you {rng.choice(['say', 'write'])} should be in {language}", False),
+                 (f"make sure {scope} {'are' if plural else 'is'} in {language}", True)]  # fmt: skip
         for body, imperative in rng.sample(forms, 5):
             yield (_sentence(rng, body, imperative), "language",
                    {"type": "language", "language": code})
@@ -176,6 +198,9 @@ def formats(rng: random.Random) -> Iterator[Case]:
                        {"type": "format", "format": fmt})
 
 
+_IN_WORDS = {20: "twenty", 40: "forty", 50: "fifty", 75: "seventy-five", 100: "a hundred"}
+
+
 def lengths(rng: random.Random) -> Iterator[Case]:
     for n in (20, 40, 50, 75, 100):
         forms = [(f"keep {rng.choice(ANSWERS)} under {n} words", True),
@@ -191,7 +216,10 @@ def lengths(rng: random.Random) -> Iterator[Case]:
                  (f"never write more than {n} words in {rng.choice(ANSWERS)}", True),
                  (f"do not let {rng.choice(ANSWERS)} run past {n} words", True),
                  (f"{rng.choice(ANSWERS)} should be under {n} words", False),
-                 (f"{rng.choice(ANSWERS)} should never exceed {n} words", False)]  # fmt: skip
+                 (f"{rng.choice(ANSWERS)} should never exceed {n} words", False),
+                 (f"keep {rng.choice(ANSWERS)} under {_IN_WORDS[n]} words", True),
+                 (f"would you mind keeping {rng.choice(ANSWERS)} under {_IN_WORDS[n]} words", False),
+                 (f"I'd be grateful if you'd keep {rng.choice(ANSWERS)} under {n} words", False)]  # fmt: skip
         for body, imperative in rng.sample(forms, 6):
             yield _sentence(rng, body, imperative), "length", {"type": "max_words", "n": n}
     for n, word in ((1, "one"), (2, "two"), (3, "three")):
@@ -202,7 +230,9 @@ def lengths(rng: random.Random) -> Iterator[Case]:
                  (f"answer in {n} {noun} max", True), (f"keep it to {word} {noun}, tops", True),
                  (f"reply in {word} {noun} or fewer", True),
                  (f"never go over {word} {noun}", True), (f"don't go beyond {n} {noun}", True),
-                 (f"{rng.choice(ANSWERS)} must not exceed {word} {noun}", False)]  # fmt: skip
+                 (f"{rng.choice(ANSWERS)} must not exceed {word} {noun}", False),
+                 (f"I'd prefer it if you never went past {word} {noun}", False),
+                 (f"I'd rather you never wrote more than {word} {noun}", False)]  # fmt: skip
         for body, imperative in forms:
             yield _sentence(rng, body, imperative), "length", {"type": "max_sentences", "n": n}
     short = [("keep {a} short", True), ("be brief", True), ("keep it short", True),
@@ -231,6 +261,10 @@ def avoids(rng: random.Random) -> Iterator[Case]:
                              ("avoid emojis", True), ("I hate it when you use emojis", False)]:  # fmt: skip
         body = form.format(a=rng.choice(ANSWERS))
         yield _sentence(rng, body, imperative), "avoid", {"type": "no_emoji"}
+    for thing, checker in (("Emojis", {"type": "no_emoji"}),  # asked, and refused
+                           ("Exclamation marks", {"type": "avoid", "text": "!"})):  # fmt: skip
+        for no in ("Never.", "Never, please.", "No thanks.", "Never again!"):
+            yield f"{thing}? {no}", "avoid", checker
 
 
 # (statement, key, value): what a person tells about themselves; `key` names what a later
@@ -278,12 +312,25 @@ FACTS = [
     ("Home for me is Valencia", "city", "Valencia"),
     ("My home is in Leeds", "city", "Leeds"),
     ("My hometown is Cork", "home town", "Cork"),
+    # a question about the person, answered by them
+    ("My goldfish's name? Bubbles", "goldfish's name", "Bubbles"),
+    ("Our parrot's name? Captain", "parrot's name", "Captain"),
+    ("My job? Nurse", "job", "nurse"),
+    ("My hometown? Cork", "home town", "Cork"),
+    # when, and an afterthought, around the fact; a place of two words
+    ("I moved to Tallinn last spring", "city", "Tallinn"),
+    ("I've lived in Oslo since 2019", "city", "Oslo"),
+    ("These days I work as a paramedic", "job", "paramedic"),
+    ("My daughter is called Ines, and she is six", "daughter's name", "Ines"),
+    ("I live in New York", "city", "New York"),
+    ("I work as a nurse, which I love", "job", "nurse"),
 ]  # fmt: skip
 
 
 def facts(rng: random.Random) -> Iterator[Case]:
     for statement, key, value in FACTS:
-        for lead in ("", "FYI, ", "Remember that ", "Just so you know, ", "For the record: "):
+        leads = ("", "FYI, ", "Remember that ", "Just so you know, ", "For the record: ")
+        for lead in ("", "FYI, ", "By the way, ", "Oh, and ") if "?" in statement else leads:
             first = statement.split()[0]
             keep = not lead or first in ("I", "I'm")
             text = f"{lead}{statement[0] if keep else statement[0].lower()}{statement[1:]}."
@@ -332,8 +379,8 @@ def sample(per_kind: int = 40, seed: int = 0) -> list[Case]:
 def compounds(n: int = 40, seed: int = 0) -> list[tuple[str, list[tuple[str, dict | None]]]]:
     """Two statements of different kinds in one message."""
     rng = random.Random(seed)
-    pool = {k: _unique(g(random.Random(f"{seed}:{k}"))) for k, g in GENERATORS.items()
-            if k != "fact"}  # fmt: skip
+    pool = {k: [c for c in _unique(g(random.Random(f"{seed}:{k}"))) if "? " not in c[0]]
+            for k, g in GENERATORS.items() if k != "fact"}  # fmt: skip  (not "X? Never.")
     out = []
     for a, b in itertools.islice(itertools.cycle(itertools.permutations(pool, 2)), n):
         (ta, ka, ca), (tb, kb, cb) = rng.choice(pool[a]), rng.choice(pool[b])
@@ -384,4 +431,14 @@ NOT_PREFERENCES = [
     "My home is a mess.", "Home is where the heart is.", "What do I do for a living?",
     "Do I live in Lyon?", "Do call me later.",
     "If you can't answer, start with the basics.", "Start with the intro if you like.",
+    # "make sure" about one answer or not about its form; "everything" not said of answers;
+    # a question about the person answered with something that is not a value
+    "Make sure the answer is correct.", "Make sure your answers are accurate.",
+    "Make sure the reply opens with Dear Sir.", "Everything you say should be true.",
+    "Write everything in German for the report.", "Everything you say is in French.",
+    "My problem? Python.", "My dog? He is fine.", "My dog's name? I forgot.",
+    "My name? What about it.", "I'd rather you didn't.", "Make sure every answer is helpful.",
+    "Coffee? Never.", "Emojis? Sometimes.", "Do you use emojis? Never.",
+    "Would you mind closing this window?", "Mind the gap.", "I'd be happy if you won.",
+    "I live in the city.", "I'm new here.", "I lived in Oslo in 2019.",
 ]  # fmt: skip

@@ -126,6 +126,42 @@ WILD = [
     ("What I do for a living is repair pianos.", "fact",
      {"type": "fact", "key": "job", "value": "repair pianos for a living"}),
     ("Do address me as Professor Lin.", "name", {"type": "name", "name": "Professor Lin"}),
+    # missed at the end of the session after, fixed by class: a tensed verb after "if you"
+    # ("never went past"); a rule with the answers as subject after "make sure"; "everything"
+    # as the answers; a question about the person, answered
+    ("I'd prefer it if you never went past two sentences.", "length",
+     {"type": "max_sentences", "n": 2}),
+    ("Please make sure every reply opens with Salutations.", "opening",
+     {"type": "opening", "text": "Salutations"}),
+    ("Write everything in German from here on, please.", "language",
+     {"type": "language", "language": "de"}),
+    ("My goldfish's name? Bubbles.", "fact",
+     {"type": "fact", "key": "goldfish's name", "value": "Bubbles"}),
+    # written after that fix, run once: read right at once
+    ('From today on, every answer of yours should start with "Morning!".', "opening",
+     {"type": "opening", "text": "Morning!"}),
+    ('Kindly close out each reply with "Regards, R2".', "signoff",
+     {"type": "signoff", "text": "Regards, R2"}),
+    ("Reply to me in Portuguese, always.", "language", {"type": "language", "language": "pt"}),
+    ("Please, no more than one sentence per answer.", "length",
+     {"type": "max_sentences", "n": 1}),
+    ("Don't ever write in capitals again.", "case", {"type": "case", "case": "lower"}),
+    ('Your responses should always kick off with "Yo yo".', "opening",
+     {"type": "opening", "text": "Yo yo"}),
+    # … and missed (or, for Tallinn, read wrong), then fixed by class: "I'd be grateful if
+    # you'd"; "(would you) mind <-ing>"; a count in words; "lay … out as"; asked and refused;
+    # an afterthought after a fact; when, before or after it
+    ("I'd be grateful if you'd address me as Captain Reyes.", "name",
+     {"type": "name", "name": "Captain Reyes"}),
+    ("Mind keeping your replies under sixty words?", "length", {"type": "max_words", "n": 60}),
+    ("Lay everything out as bullet points from now on.", "format",
+     {"type": "format", "format": "bullets"}),
+    ("Emojis? Never, please.", "avoid", {"type": "no_emoji"}),
+    ("My daughter is called Ines, and she is six.", "fact",
+     {"type": "fact", "key": "daughter's name", "value": "Ines"}),
+    ("I moved to Tallinn last spring.", "fact", {"type": "fact", "key": "city", "value": "Tallinn"}),
+    ("These days I work as a paramedic.", "fact",
+     {"type": "fact", "key": "job", "value": "paramedic"}),
 ]  # fmt: skip
 
 

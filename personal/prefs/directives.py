@@ -27,7 +27,8 @@ _OTHER_LANGUAGES = ["cantonese", "norwegian", "danish", "finnish", "czech", "vie
 LANG = "(?P<lang>" + "|".join([*CHECKED_LANGUAGES, *_NATIVE, *_OTHER_LANGUAGES]) + ")"
 _LANGUAGE = rx(
     r"^(?:(?:answer|reply|respond|write|speak|talk|communicate|chat)(?:ed)?(?: to me| back|"
-    r" me| with me)?(?: only| exclusively| always)?(?: in)?|(?:only )?(?:speak|use|switch to|stick to)|write "
+    r" me| with me| everything(?: you (?:say|write|send))?)?(?: only| exclusively| always)?"
+    r"(?: in)?|(?:only )?(?:speak|use|switch to|stick to)|write "
     rf"{ANSWERS_NP} in|use)"
     rf" {LANG}(?: only)?(?: language)?(?: to me| with me)?(?: for {ANSWERS_NP})?$"
 )  # fmt: skip
@@ -38,7 +39,8 @@ _BULLETS = (r"(?P<bul>bullet(?:ed)?[- ]?(?:points?|lists?|form)|bullets|(?:bulle
             r" (?:lists?|steps|points)|lists)")  # fmt: skip
 _WHOLE = rf"(?:{ANSWERS_NP}|everything)"
 _FORMAT = rx(rf"^(?:(?:answer|reply|respond|write|format|put|give(?: me)?|structure|present|"
-             rf"lay out)(?: {_WHOLE})?\s+(?:in|as|with|using|into)|use|in|as|with|using)"
+             rf"(?:lay|set)(?: {_WHOLE})? out)(?: {_WHOLE})?\s+(?:in|as|with|using|into)|use|in|as|"
+             r"with|using)"
              rf"\s+(?:a |an )?(?:list of )?{_BULLETS}(?: in {_WHOLE})?$")  # fmt: skip
 _FORMAT_NOUN = rx(rf"^(?:{_WHOLE}\s+(?:formatted |written |structured |laid out )?(?:in|as)\s+)?"
                   rf"(?:a |an )?{_BULLETS}(?P<only> only)?$")  # fmt: skip
@@ -47,8 +49,27 @@ _FORMAT_OTHER = rx(r"^(?:use|answer in|write in|reply in) (?P<f>plain text|markd
 _KEEP = rf"(?:keep|limit) (?:it|them|things|everything|{_WHOLE})"
 # a bound said after the number: "50 words at most", "two sentences, tops", "3 … or fewer"
 _AT_MOST = r"(?:,? (?:at (?:the )?most|max(?:imum)?|tops|or (?:less|fewer|under|shorter)))?"
+# a word count in words: "sixty", "twenty-five", "a hundred", "two hundred"
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}  # fmt: skip
+_ONES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+           "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15}  # fmt: skip
+_COUNT = (rf"\d+|(?:a|one|two|three) hundred|(?:{'|'.join(_TENS)})"
+          rf"(?:[- ](?:{'|'.join(list(_ONES)[:9])}))?|{'|'.join(_ONES)}")  # fmt: skip
+
+
+def count(words: str) -> int:
+    """ "60" → 60, "sixty" → 60, "twenty-five" → 25, "a hundred" → 100."""
+    w = words.lower().replace("-", " ").split()
+    if w[0].isdigit():
+        return int(w[0])
+    if w[-1] == "hundred":
+        return 100 * {"a": 1, "one": 1, "two": 2, "three": 3}[w[0]]
+    return sum(_TENS.get(x, 0) + _ONES.get(x, 0) for x in w)
+
+
 _N_WORDS = (r"(?:under|below|less than|fewer than|at most|no more than|not more than|within|"
-            r"max(?:imum)?(?: of)?|up to|a maximum of)?\s*(?P<n>\d+)\s+words"
+            rf"max(?:imum)?(?: of)?|up to|a maximum of)?\s*(?P<n>{_COUNT})\s+words"
             rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
 _MAX_WORDS = rx(rf"^(?:{_KEEP}(?: short| brief| concise)?,?|limit yourself|(?:answer|reply|respond|"
                 rf"write)(?: me)?|be (?:brief|concise|short),?|use)\s+(?:to |in |with |using )?"
@@ -123,7 +144,7 @@ def answer_format(x: str, persistent: bool) -> Found | None:
 
 def length(x: str, persistent: bool) -> Found | None:
     if (m := _MAX_WORDS.match(x)) or (persistent and (m := _MAX_WORDS_NOUN.match(x))):
-        n = int(m["n"])
+        n = count(m["n"])
         return f"Keep answers under {n} words.", "length", {"type": "max_words", "n": n}
     if (m := _MAX_SENTENCES.match(x)) or (persistent and (m := _MAX_SENTENCES_NOUN.match(x))):
         word = m["n"].lower()

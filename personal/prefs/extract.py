@@ -43,7 +43,7 @@ from personal.prefs.text import (
     split_outside_quotes,
 )
 from personal.prefs.withdraw import withdrawal
-from personal.prefs.wording import third_person
+from personal.prefs.wording import imperative, third_person
 
 KINDS = ("name", "opening", "signoff", "include", "format", "case", "language", "length", "style",
          "avoid", "fact", "other", "withdraw")  # fmt: skip
@@ -111,7 +111,7 @@ _CLAUSE_BREAK = rx(rf"\s*,\s*(?:(?:and|but|also|then|plus)[\s,]+)*(?=(?:{_START}
 def extract(text: str) -> list[Candidate]:
     """The preferences stated in a user message, in order, without repeats."""
     found: list[Candidate] = []
-    for sentence, asked in sentences(normalise(text)):
+    for sentence, asked in _answered(sentences(normalise(text))):
         sentence = _POLITE_CONDITION.sub(" ", sentence).strip(" ,")
         start = _peel(sentence)
         polite = _POLITE.match(start)
@@ -132,14 +132,49 @@ def extract(text: str) -> list[Candidate]:
     return found
 
 
+# "My goldfish's name? Bubbles.": a noun phrase about the person, asked and answered
+_ASKED = rx(r"^(?:my|our) (?!(?:[a-z'-]+ )*(?:is|are|was|were|do|does|did|have|has)\b)"
+            r"(?:[a-z'-]+ ){0,3}[a-z'-]+$")  # fmt: skip
+
+
+_REFUSED = rx(r"^(?:never|no|none|never again|not ever|no more|no thanks?|no thank you)"
+              r"[\s,!]*(?:please|thanks|thank you|ever)?[\s!]*$")  # fmt: skip
+
+
+def _answered(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Sentences, with a question about the person and its short answer read as one
+    statement ("My job? Nurse." → "My job is Nurse") when that is a fact or a name."""
+    out, i = [], 0
+    while i < len(pieces):
+        (said, asked), answer = pieces[i], pieces[i + 1] if i + 1 < len(pieces) else ("", True)
+        word = answer[0].split(" ")[0]  # "My job? Nurse." — a job is not a name
+        joined = f"{said} is {word.lower() if word.lower() in facts.JOBS else word}{answer[0][len(word):]}"
+        thing = _peel(said)
+        refused = _REFUSED.match(answer[0]) and len(thing.split()) <= 4  # "Emojis? Never."
+        if asked and refused and (found := _avoid("Never", f"use {thing}", True)) and found.checker:
+            out.append((f"Never use {thing}", False))
+            i += 2
+        elif (asked and not answer[1] and _ASKED.match(thing) and len(answer[0].split()) <= 4
+                and not _FIRST_PERSON.match(answer[0])
+                and (facts.parse(joined) or directives.name(joined))):  # fmt: skip
+            out.append((joined, False))
+            i += 2
+        else:
+            out.append(pieces[i])
+            i += 1
+    return out
+
+
 # "…, if you would", "if you don't mind, …": politeness, not a condition
 _POLITE_CONDITION = rx(
     r"(?:^|[\s,]+)if (?:you (?:would|could|can|will|please|may|(?:don'?t|do not|wouldn'?t|would "
     r"not) mind)(?: do that| do so)?|possible|(?:that'?s|that is|it'?s|it is) (?:ok(?:ay)?|"
     r"alright|all right|fine|not too much (?:trouble|to ask))|you'?d be so kind|you please)"
     r"(?=[\s,.!?]*$|\s*,)[\s,]*")  # fmt: skip
-_POLITE_IF = rx(r"\b(?:i(?:'d| would) (?:appreciate it|like it|love it|prefer it)|"
-                r"it(?:'d| would) be (?:great|nice|good|lovely|better|best)) if\b")  # fmt: skip
+_WISH = (r"i(?:'d| would) (?:appreciate it|like it|love it|prefer it|be (?:grateful|glad|happy|"
+         r"thankful|delighted))")  # fmt: skip
+_POLITE_IF = rx(rf"\b(?:{_WISH}|it(?:'d| would) be (?:great|nice|good|lovely|better|best)) "
+                r"if\b")  # fmt: skip
 _CONTEXT = rx(r"^(?:when(?:ever)?|every time|each time|if) you (?:write|draft|compose|send|give "
               r"me) (?:an? |any |my |some )?(?P<what>e-?mails?|letters?|code|scripts?|programs?|"
               r"functions?)(?: for me)?$")  # fmt: skip
@@ -192,25 +227,28 @@ def _clause(
 
 
 _LEAD = rx(r"^(?:i(?:'d| would)? (?:really )?(?:like|love|want|prefer|need)(?: for)? you to|"
-           r"i(?:'d| would) (?:appreciate it|like it|love it|prefer it) if you|"
+           rf"(?:{_WISH}) if you(?:'d| would| could| will| can)?|"
            r"it(?:'d| would) be (?:great|nice|good|lovely|better|best) if(?: you)?|"
+           r"(?:would you |do you )?mind(?= [a-z]+ing\b)|"
            r"you may|you can|i need you to|"
            r"i(?:'d| would) rather you|i(?:'d| would) (?:like|love|prefer)(?: it)? if you|"
            r"make sure (?:that )?(?:you |to )?|you should|you must|you can|try to|please|"
            r"kindly|(?:can|could|would|will) you (?:please )?(?:always )?|"
            r"do(?= (?!not\b|you\b|i\b|we\b)[a-z]))\b\s*")  # fmt: skip  ("do address me as …")
-# after "I'd rather you", "it would be great if you": the verb in the past
-_PAST = {"answered": "answer", "replied": "reply", "responded": "respond", "wrote": "write",
-         "used": "use", "kept": "keep", "began": "begin", "started": "start", "ended": "end",
-         "called": "call", "spoke": "speak", "talked": "talk", "gave": "give", "stuck": "stick",
-         "signed": "sign", "addressed": "address", "limited": "limit", "finished": "finish",
-         "stopped": "stop", "avoided": "avoid", "opened": "open", "closed": "close",
-         "formatted": "format", "switched": "switch", "put": "put", "wrapped": "wrap"}  # fmt: skip
+# verbs a wish or rule is said with beside VERBS: "… if you never went past two sentences"
+_TENSED = frozenset([*VERBS, "go", "run", "exceed", "limit", "switch", "stop", "let", "leave",
+                     "drop", "skip", "type", "stay", "send", "conclude"])  # fmt: skip
 
 
 def _present(x: str) -> str:
-    first, sep, rest = x.partition(" ")
-    return _PAST.get(first.lower(), first) + sep + rest
+    return imperative(x, _TENSED)
+
+
+# a wish about the answers, said with them as the subject
+_RULE_LEAD = rx(r"^(?:always )?(?:make sure|ensure|see to it|i(?:'d| would) (?:like|love|prefer|appreciate) it "
+                r"if|it(?:'d| would) be (?:great|nice|good|lovely|better|best) if)(?: that)? "
+                rf"(?P<np>(?:(?:all|every|each|any) (?:of )?(?:your |the )?|your |the ){ANSWERS}"
+                rf"{YOU_SEND}) (?:(?:would|will|could) )?(?P<x>.+)$")  # fmt: skip
 _REMEMBER = rx(r"^(?:remember|keep in mind|bear in mind|don'?t forget|never forget|note|"
                r"for the record|fyi|just so you know)(?:\s*[:,]\s*|\s+that\s+|\s+)(?P<x>.+)$")  # fmt: skip
 _PREFER = rx(r"^i(?:'d| would)? (?:really |much |definitely |generally )?(?P<v>prefer|like|love)"
@@ -222,7 +260,8 @@ _NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop
 _ALWAYS = rx(r"^always\s+(?P<x>.+)$")
 _WANT = rx(rf"^i(?:'d| would)? (?:really )?(?:like|want|prefer|need) (?P<x>{ANSWERS_NP}\b.+)$")
 _SHOULD = rx(rf"^(?:(?:all |any |each |every )(?:of )?(?:your |the |my )?{ANSWERS}|"
-             rf"(?:your |the |my )?(?:answers|replies|responses|messages|texts|outputs)){YOU_SEND} "
+             rf"(?:your |the |my )?(?:answers|replies|responses|messages|texts|outputs)|"
+             rf"everything you (?:say|write|send)(?: me)?){YOU_SEND} "
              r"(?:should|must|shall|need to|have to|ought to|are to|will)(?: always|"
              r"(?P<neg> never| not))? (?P<x>(?!have been\b).+)$")  # fmt: skip
 _NO_MORE_THAN = rx(r"^(?:no|not) more than\b")
@@ -231,6 +270,8 @@ _FIRST_PERSON = rx(r"^(?:i|i'm|i've|i'd|i'll|my|me|mine|we|we've|we're|our)\b")
 
 
 def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
+    if m := _RULE_LEAD.match(s):  # "make sure every reply opens with …": a rule on the answers
+        return _statement(f"{m['np']} should {_present(m['x'])}", persistent, context)
     if m := _LEAD.match(s):
         rest = _present(s[m.end() :])  # "I'd rather you answered in …" → "answer in …"
         return _statement(rest, persistent, context) if rest else None

@@ -59,7 +59,8 @@ _NAMED = [
     rx(rf"^{_A_PET}(?: who| that| which)?{_GOES_BY} {_CAP_VALUE}$"),
     rx(rf"^the name of {_SUBJ_MY} (?P<k>{_NOUN}) is {_VALUE}$"),
 ]
-_LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_BE_I} (?:based|living) in|"
+_LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_SUBJ_I}(?:'ve| have| has) (?:lived|"
+           rf"been living) in|{_BE_I} (?:based|living) in|"
            rf"{_SUBJ_I} (?:moved|relocated) to) {_VALUE}$")  # fmt: skip
 _HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home) is (?:in )?{_CAP_VALUE}$")  # a place
 _FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_MY} home ?town is|{_SUBJ_I} (?:come|comes) from|"
@@ -96,21 +97,32 @@ _ATTRIBUTE = rx(rf"^{_SUBJ_MY} (?P<k>birthday|date of birth|blood type|shoe size
                 rf"age|phone number|email address|address|employer|partner|zodiac sign) is "
                 rf"{_VALUE}$")  # fmt: skip
 _LEAD = rx(r"^(?:actually|fyi|btw|by the way|for the record|just so you know|oh|also|and|"
-           r"now|so|remember(?: that)?|note that|as of (?:now|today))[\s,:]+")  # fmt: skip
+           r"now|so|remember(?: that)?|note that|as of (?:now|today)|these days|nowadays|"
+           r"currently|at the moment|right now|lately|since (?:last|this) \w+)[\s,:]+")  # fmt: skip
+# when, after the value: "I moved to Tallinn last spring", "I've lived in Oslo since 2019"
+_SINCE = rx(r"\s+(?:now|these days|nowadays|anymore|too|as well|recently|lately|at the moment|"
+            r"(?:last|this|next) (?:year|month|week|spring|summer|autumn|fall|winter)|"
+            r"in (?:\d{4}|the (?:spring|summer|autumn|fall|winter))|since (?:\d{4}|last \w+)|"
+            r"(?:\d+|a|an|one|two|three|four|five|six|a few|several) (?:years?|months?|weeks?|"
+            r"days?) ago|a (?:while|year|month) (?:ago|back)|for (?:\d+|a|an|one|two|three|a few|"
+            r"several) (?:years?|months?|weeks?))$")  # fmt: skip
+# an afterthought about the subject: "My daughter is called Ines, and she is six"
+_AFTERTHOUGHT = rx(r",\s*(?:and |but )?(?:he|she|it|they|we|who|which|whom)\b.*$")
 
 
 def _clean(value: str) -> str | None:
     value = value.strip().strip("\"'“”‘’").strip()
-    value = re.sub(r"\s+(?:now|these days|nowadays|anymore|too|as well)$", "", value, flags=re.I)
+    value = _SINCE.sub("", value)
     words = value.lower().split()
-    if not words or words[0] in NOT_VALUES or len(words) > 6:
+    proper = value[:1].isupper() and len(words) > 1  # "New York", "The Hague"
+    if not words or (words[0] in NOT_VALUES and not proper) or len(words) > 6:
         return None
     return value
 
 
 def parse(sentence: str) -> Fact | None:
     """The fact a (first- or third-person) statement gives, or None."""
-    s = sentence.strip().rstrip(".!")
+    s = _AFTERTHOUGHT.sub("", sentence.strip().rstrip(".!"))
     while (shorter := _LEAD.sub("", s, count=1)) != s:
         s = shorter
     for pattern in _NAMED:

@@ -62,4 +62,37 @@ def third_person(text: str) -> str:
     return _PERSON.sub(swap, text)
 
 
-__all__ = ["as_sentence", "third_person"]
+# a verb after "I'd rather you", "it would be great if you", "make sure every reply …"
+_IRREGULAR = {"went": "go", "goes": "go", "led": "lead", "ran": "run", "wrote": "write", "began": "begin",
+              "kept": "keep", "spoke": "speak", "gave": "give", "stuck": "stick", "put": "put",
+              "said": "say", "says": "say", "made": "make", "let": "let", "told": "tell",
+              "sent": "send", "left": "leave", "quit": "quit", "did": "do", "does": "do",
+              "didn't": "don't", "doesn't": "don't", "wouldn't": "don't", "weren't": "don't",
+              "stopped": "stop", "wrapped": "wrap", "skipped": "skip", "dropped": "drop",
+              "is": "be", "are": "be", "was": "be", "were": "be"}  # fmt: skip
+_ADVERB = frozenset(["never", "always", "not", "only", "just", "also", "ever", "really"])
+
+
+def imperative(text: str, verbs: set[str] | frozenset[str]) -> str:
+    """The verb at the start of `text` (after an adverb) in its base form, so a wish or a
+    rule reads as the instruction it is: "never went past" → "never go past", "answered in"
+    → "answer in", "opens with" → "open with". A word that is not a known verb is kept."""
+    words = text.split(" ")
+    i = 1 if len(words) > 1 and words[0].lower() in _ADVERB else 0
+    word = words[i].lower()
+    if word in _IRREGULAR:
+        base = _IRREGULAR[word]
+    else:  # "answered", "uses", "finishes", "keeping", "stopping", "closing"
+        stems = [word[:-3], word[:-3] + "e", word[:-4]] if word.endswith("ing") else (
+            [word[:-2], word[:-1], word[:-3]] if word.endswith("ed") else (
+            [word[:-2], word[:-1]] if word.endswith("es") else [word[:-1]] if word.endswith("s")
+            else []))  # fmt: skip
+        base = next((stem for stem in stems if stem in verbs), None)
+        if base is None:
+            return text
+    if words[i][:1].isupper():
+        base = base[:1].upper() + base[1:]
+    return " ".join([*words[:i], base, *words[i + 1 :]])
+
+
+__all__ = ["as_sentence", "imperative", "third_person"]
