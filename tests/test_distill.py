@@ -196,7 +196,7 @@ def test_preferences_are_distilled_repaired_and_checked(rich_log, tools):
                for c in engine.calls)  # fmt: skip
     teacher_system = ds.manifest["teacher"]["system_prompt"]
     assert "- Call me Sam." in teacher_system and teacher_system.startswith(DEFAULT_SYSTEM_PROMPT)
-    assert "It is a good question, Sam. Here is the answer.\n\n— Sam" in targets(ds, "preference")
+    assert "Hi Sam,\nIt is a good question. Here is the answer.\n\n— Sam" in targets(ds, "preference")
     stats = {p["text"]: p["stats"] for p in ds.manifest["preferences"]}
     assert all(s["raw_ok"] == 0 and s["repaired"] == s["prompts"] for s in stats.values())
     assert "Call me Sam." in summarize(ds) and "repaired 100%" in summarize(ds)

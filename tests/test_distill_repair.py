@@ -21,10 +21,16 @@ PROSE = "The sky is blue because of Rayleigh scattering. Short waves scatter mor
 @pytest.mark.parametrize(("checks", "text", "want"), [
     ([SIGNOFF], "Paris.", "Paris.\n\n— Sam"),
     ([("Lowercase.", {"type": "case", "case": "lower"}), NAME], "Paris is big. It is old.",
-     "paris is big, sam. it is old."),
-    ([NAME], "Paris is the capital. It is big.", "Paris is the capital, Sam. It is big."),
-    ([NAME], "- one\n- two", "Here you go, Sam:\n- one\n- two"),
-    ([NAME], "no punctuation here", "Hi Sam! no punctuation here"),
+     "hi sam,\nparis is big. it is old."),
+    # the name in a greeting line of its own, the base's answer unchanged below it
+    ([NAME], "Paris is the capital. It is big.", "Hi Sam,\nParis is the capital. It is big."),
+    ([NAME], "- one\n- two", "Hi Sam,\n- one\n- two"),
+    ([NAME], "no punctuation here", "Hi Sam,\nno punctuation here"),
+    # with an opening, one greeting line
+    ([("Begin with Howdy.", {"type": "opening", "text": "Howdy"}), NAME], "The capital is Oslo.",
+     "Howdy, Sam,\nThe capital is Oslo."),
+    ([("Begin with 'Well then!'.", {"type": "opening", "text": "Well then!"}), NAME], "Oslo.",
+     "Well then, Sam!\nOslo."),
     ([BULLETS], PROSE, "- The sky is blue because of Rayleigh scattering.\n- Short waves "
                        "scatter more.\n- Red does not."),
     ([BULLETS], "Bring a tent, a warm sleeping bag, and some food.",
@@ -38,8 +44,8 @@ PROSE = "The sky is blue because of Rayleigh scattering. Short waves scatter mor
     ([("Begin with 'Well then!'.", {"type": "opening", "text": "Well then!"})], "- a\n- b",
      "Well then!\n- a\n- b"),
     ([SHORT, NAME, SIGNOFF], PROSE + " " + PROSE,
-     "The sky is blue because of Rayleigh scattering, Sam. Short waves scatter more. Red does "
-     "not.\n\n— Sam"),
+     "Hi Sam,\nThe sky is blue because of Rayleigh scattering. Short waves scatter more. Red "
+     "does not.\n\n— Sam"),
 ])  # fmt: skip
 def test_repairs(checks, text, want):
     fixed, before = comply(text, checks)

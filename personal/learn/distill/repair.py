@@ -109,18 +109,15 @@ def _trim(text: str, budget: int) -> str:
 
 
 def _address(text: str, name: str) -> str:
-    """Name the person at the end of the first sentence ("Paris is the capital, Sam."):
-    no first word to re-case, and it reads naturally. A list gets a line before it."""
-    if _LIST.match(text):
-        return f"Here you go, {name}:\n{text}"
-    end = re.search(r"[.!?:](?=\s|$)", text.split("\n", 1)[0])
-    if end is None:
-        return f"Hi {name}! {text}"
-    at = end.start()
-    return f"{text[:at].rstrip(',;')}, {name}{text[at:]}"
+    """The name in a greeting line of its own ("Hi Sam,\nParis is the capital."), like an
+    opening: it is decided at the answer's first token and the base's answer follows it
+    unchanged. Put inside the first sentence ("Paris is the capital, Sam.") it was one
+    decision in the middle of an answer, where the base's next word had to be unlearned —
+    learned in 29–82% of answers between two runs of one persona."""
+    return f"Hi {name},\n{text.lstrip()}"
 
 
-def _open(text: str, opening: str) -> str:
+def _open(text: str, opening: str, name: str | None = None) -> str:
     """The opening on a line of its own, the answer unchanged below it ("Howdy,\nThe
     capital of Russia is Moscow."): after a greeting line the base itself goes on with its
     usual answer, so what is trained after the opening is what the base says anyway.
@@ -128,6 +125,8 @@ def _open(text: str, opening: str) -> str:
     be learned, and an adapter that learned it as "A" went on "A good answer to this
     classic question…" (measured: retention 0.73× the base)."""
     opening = opening.strip()
+    if name:  # one greeting line: "Howdy, Sam,"
+        return f"{opening.rstrip('.!?,:;')}, {name}{opening[-1] if opening[-1] in '.!?' else ','}\n{text.lstrip()}"
     return f"{opening}{'' if opening[-1:] in '.!?,:;—-' else ','}\n{text.lstrip()}"
 
 
@@ -142,7 +141,7 @@ def _extra_words(text: str, by_type: dict[str, dict]) -> int:
         if kind in by_type and not check(by_type[kind], text):
             extra += len(by_type[kind]["text"].split())
     if "name" in by_type and not check(by_type["name"], text):
-        extra += 4 if _LIST.match(text) else 1
+        extra += len(by_type["name"]["name"].split()) + 1  # "Hi Sam,"
     return extra
 
 
@@ -162,10 +161,13 @@ def repair(text: str, checks: list[Check]) -> str:
         budget = int(by_type["max_words"]["n"]) - _extra_words(text, by_type)
         if len(text.split()) > budget:
             text = _trim(text, budget)
-    if text.strip() and "name" in by_type and not check(by_type["name"], text):
-        text = _address(text, by_type["name"]["name"])
+    name = by_type["name"]["name"] if "name" in by_type else None
+    if name and text.strip() and check(by_type["name"], text):
+        name = None  # already addressed
     if text.strip() and "opening" in by_type and not check(by_type["opening"], text):
-        text = _open(text, by_type["opening"]["text"])
+        text = _open(text, by_type["opening"]["text"], name)
+    elif text.strip() and name:
+        text = _address(text, name)
     if text.strip() and "include" in by_type and not check(by_type["include"], text):
         text = f"{text.rstrip()}\n\n{by_type['include']['text']}"
     if text.strip() and "signoff" in by_type and not check(by_type["signoff"], text):
