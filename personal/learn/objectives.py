@@ -118,7 +118,6 @@ def held_out(objective: Objective) -> list[str]:
     return list(pool(objective.scope, "test"))
 
 
-@cache
 @cache  # a shipped file: read once, the tuple is immutable
 def retention_questions() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(question, accepted answers) of the retention set (data/retention_qa.json)."""
