@@ -11,9 +11,8 @@ the chat's default system prompt, two tools offered):
 - `continuous + until` (the retention set only): each answer ends once it names an
   accepted answer, as the gate asks.
 
-Two sets: the gate's retention questions (64 when measured in docs/benchmarks.md; 128
-now) and 48 shipped everyday prompts. Printed per way: seconds, answer tokens, tokens/s
-and the speed-up over one at a time.
+Two sets: the gate's 64 retention questions and 48 shipped everyday prompts. Printed per
+way: seconds, answer tokens, tokens/s and the speed-up over one at a time.
 
     .venv/bin/python benchmarks/batch_generation.py [--rounds 2]
 """
