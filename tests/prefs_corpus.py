@@ -147,7 +147,9 @@ def names(rng: random.Random) -> Iterator[Case]:
                  f"my name is {name}", f"I go by {name}", f"I'd like to be called {name}",
                  f"you can call me {name}", f"please use my name, {name}",
                  f"I prefer to be called {name}", f"just call me {name}",
-                 f"I'd be grateful if you'd call me {name}"]  # fmt: skip
+                 f"I'd be grateful if you'd call me {name}", f"feel free to call me {name}",
+                 f"greet me by name, it's {name}",
+                 f"start every answer by saying my name, {name}"]  # fmt: skip
         for form in rng.sample(forms, 6):
             lead = rng.choice(["", "Hi! ", "By the way, ", "Also, ", "Hey, "])
             tail = rng.choice(["", " from now on", ", please", " in every answer"])
@@ -441,4 +443,6 @@ NOT_PREFERENCES = [
     "Coffee? Never.", "Emojis? Sometimes.", "Do you use emojis? Never.",
     "Would you mind closing this window?", "Mind the gap.", "I'd be happy if you won.",
     "I live in the city.", "I'm new here.", "I lived in Oslo in 2019.",
+    "Feel free to call me later.", "Call me by name.", "Start by saying my name.",
+    "Feel free to ask me questions.",
 ]  # fmt: skip

@@ -211,7 +211,11 @@ def style(x: str) -> Found | None:
 NAME = rx(r"^(?:call me by my (?:nick)?name,?|call(?:ed)? (?:me|the user)|address (?:me|the user)(?: as)?|"
           r"refer to (?:me|the user) as|my name(?:'s| is)|i(?:'m| am) called|"
           r"(?:to be|being) (?:called|addressed as)|i go by|the user's name is|"
-          r"(?:use|say) my name,?|just call me)\s+(?P<x>.+)$")  # fmt: skip
+          r"(?:use|say|using|saying) my name,?|just call me|"
+          # "greet me by name — it's Marisol", "start each answer by saying my name, Ayo"
+          r"(?:greet|address|call) me by (?:my )?name(?:\s*[,:;—–-])?(?:\s+(?:it's|it is|which is))?|"
+          rf"(?:start|begin|open|end|finish)(?: {ANSWERS_NP})? (?:by )?(?:saying|using|with) "
+          r"my name,?)\s+(?P<x>.+)$")  # fmt: skip
 _NAME_WORDS = re.compile(r"^([^\W\d_][\w'’.-]*)((?:\s+[A-Z][\w'’.-]*){0,2})(?P<rest>.*)$")
 NOT_NAMES = set(
     ["a", "an", "the", "that", "this", "it", "so", "me", "my", "back", "later", "again", "now", "soon", "tomorrow", "tonight", "today", "when", "if", "after", "before", "anytime", "whenever", "crazy", "old", "maybe", "please", "not", "on", "in", "at", "by", "to", "what", "whatever", "anything", "something", "up", "out", "over", "just", "only", "still", "also", "sometime", "sometimes", "yesterday", "every", "any", "all", "wrong", "spelled", "written", "important", "secret", "private", "mine", "here", "there"]

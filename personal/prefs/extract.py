@@ -230,7 +230,7 @@ _LEAD = rx(r"^(?:i(?:'d| would)? (?:really )?(?:like|love|want|prefer|need)(?: f
            rf"(?:{_WISH}) if you(?:'d| would| could| will| can)?|"
            r"it(?:'d| would) be (?:great|nice|good|lovely|better|best) if(?: you)?|"
            r"(?:would you |do you )?mind(?= [a-z]+ing\b)|"
-           r"you may|you can|i need you to|"
+           r"you may|you can|i need you to|feel free to|"
            r"i(?:'d| would) rather you|i(?:'d| would) (?:like|love|prefer)(?: it)? if you|"
            r"make sure (?:that )?(?:you |to )?|you should|you must|you can|try to|please|"
            r"kindly|(?:can|could|would|will) you (?:please )?(?:always )?|"
