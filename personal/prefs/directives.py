@@ -75,7 +75,6 @@ _MAX_WORDS = rx(rf"^(?:{_KEEP}(?: short| brief| concise)?,?|limit yourself|(?:an
                 rf"write)(?: me)?|be (?:brief|concise|short),?|use)\s+(?:to |in |with |using )?"
                 rf"{_N_WORDS}(?: in {_WHOLE})?$")  # fmt: skip
 _MAX_WORDS_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_WORDS}$")
-_NUMBERS = {"one": 1, "a single": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _N_SENTENCES = (r"(?:under|at most|no more than|not more than|max(?:imum)?(?: of)?|up to)?\s*"
                 r"(?P<n>\d|one|a single|two|three|four|five)\s+sentences?"
                 rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
@@ -148,7 +147,7 @@ def length(x: str, persistent: bool) -> Found | None:
         return f"Keep answers under {n} words.", "length", {"type": "max_words", "n": n}
     if (m := _MAX_SENTENCES.match(x)) or (persistent and (m := _MAX_SENTENCES_NOUN.match(x))):
         word = m["n"].lower()
-        n = int(word) if word.isdigit() else _NUMBERS[word]
+        n = count("one" if word == "a single" else word)
         text = "Answer in one sentence." if n == 1 else f"Keep answers to {n} sentences."
         return text, "length", {"type": "max_sentences", "n": n}
     short = _SHORT_NOUN.match(x)

@@ -135,10 +135,8 @@ def extract(text: str) -> list[Candidate]:
 # "My goldfish's name? Bubbles.": a noun phrase about the person, asked and answered
 _ASKED = rx(r"^(?:my|our) (?!(?:[a-z'-]+ )*(?:is|are|was|were|do|does|did|have|has)\b)"
             r"(?:[a-z'-]+ ){0,3}[a-z'-]+$")  # fmt: skip
-
-
 _REFUSED = rx(r"^(?:never|no|none|never again|not ever|no more|no thanks?|no thank you)"
-              r"[\s,!]*(?:please|thanks|thank you|ever)?[\s!]*$")  # fmt: skip
+              r"[\s,!]*(?:please|thanks|thank you|ever)?[\s!]*$")  # fmt: skip  ("Emojis? Never.")
 
 
 def _answered(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
@@ -146,23 +144,26 @@ def _answered(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     statement ("My job? Nurse." → "My job is Nurse") when that is a fact or a name."""
     out, i = [], 0
     while i < len(pieces):
-        (said, asked), answer = pieces[i], pieces[i + 1] if i + 1 < len(pieces) else ("", True)
-        word = answer[0].split(" ")[0]  # "My job? Nurse." — a job is not a name
-        joined = f"{said} is {word.lower() if word.lower() in facts.JOBS else word}{answer[0][len(word):]}"
-        thing = _peel(said)
-        refused = _REFUSED.match(answer[0]) and len(thing.split()) <= 4  # "Emojis? Never."
-        if asked and refused and (found := _avoid("Never", f"use {thing}", True)) and found.checker:
-            out.append((f"Never use {thing}", False))
-            i += 2
-        elif (asked and not answer[1] and _ASKED.match(thing) and len(answer[0].split()) <= 4
-                and not _FIRST_PERSON.match(answer[0])
-                and (facts.parse(joined) or directives.name(joined))):  # fmt: skip
-            out.append((joined, False))
-            i += 2
-        else:
-            out.append(pieces[i])
-            i += 1
+        said, asked = pieces[i]
+        reply, reply_asked = pieces[i + 1] if i + 1 < len(pieces) else ("", True)
+        joined = _joined(_peel(said), reply, reply_asked) if asked else None
+        out.append((joined, False) if joined else pieces[i])
+        i += 2 if joined else 1
     return out
+
+
+def _joined(thing: str, reply: str, reply_asked: bool) -> str | None:
+    """A question and its short reply as one statement, or None."""
+    if _REFUSED.match(reply) and len(thing.split()) <= 4:  # "Emojis? Never."
+        found = _avoid("Never", f"use {thing}", True)
+        if found and found.checker:
+            return f"Never use {thing}"
+    if (reply_asked or not _ASKED.match(thing) or len(reply.split()) > 4
+            or _FIRST_PERSON.match(reply)):  # fmt: skip
+        return None
+    word = reply.split(" ")[0]  # "My job? Nurse." — a job is not a name
+    joined = f"{thing} is {word.lower() if word.lower() in facts.JOBS else word}{reply[len(word):]}"
+    return joined if facts.parse(joined) or directives.name(joined) else None
 
 
 # "…, if you would", "if you don't mind, …": politeness, not a condition
@@ -171,10 +172,11 @@ _POLITE_CONDITION = rx(
     r"not) mind)(?: do that| do so)?|possible|(?:that'?s|that is|it'?s|it is) (?:ok(?:ay)?|"
     r"alright|all right|fine|not too much (?:trouble|to ask))|you'?d be so kind|you please)"
     r"(?=[\s,.!?]*$|\s*,)[\s,]*")  # fmt: skip
-_WISH = (r"i(?:'d| would) (?:appreciate it|like it|love it|prefer it|be (?:grateful|glad|happy|"
-         r"thankful|delighted))")  # fmt: skip
-_POLITE_IF = rx(rf"\b(?:{_WISH}|it(?:'d| would) be (?:great|nice|good|lovely|better|best)) "
-                r"if\b")  # fmt: skip
+# "I'd like it if …", "it would be great if …": a wish, not a condition
+_LIKE_IT = r"i(?:'d| would) (?:appreciate it|like it|love it|prefer it)"
+_WISH = rf"(?:{_LIKE_IT}|i(?:'d| would) be (?:grateful|glad|happy|thankful|delighted))"
+_GREAT = r"it(?:'d| would) be (?:great|nice|good|lovely|better|best)"
+_POLITE_IF = rx(rf"\b(?:{_WISH}|{_GREAT}) if\b")
 _CONTEXT = rx(r"^(?:when(?:ever)?|every time|each time|if) you (?:write|draft|compose|send|give "
               r"me) (?:an? |any |my |some )?(?P<what>e-?mails?|letters?|code|scripts?|programs?|"
               r"functions?)(?: for me)?$")  # fmt: skip
@@ -228,7 +230,7 @@ def _clause(
 
 _LEAD = rx(r"^(?:i(?:'d| would)? (?:really )?(?:like|love|want|prefer|need)(?: for)? you to|"
            rf"(?:{_WISH}) if you(?:'d| would| could| will| can)?|"
-           r"it(?:'d| would) be (?:great|nice|good|lovely|better|best) if(?: you)?|"
+           rf"{_GREAT} if(?: you)?|"
            r"(?:would you |do you )?mind(?= [a-z]+ing\b)|"
            r"you may|you can|i need you to|feel free to|"
            r"i(?:'d| would) rather you|i(?:'d| would) (?:like|love|prefer)(?: it)? if you|"
@@ -245,8 +247,7 @@ def _present(x: str) -> str:
 
 
 # a wish about the answers, said with them as the subject
-_RULE_LEAD = rx(r"^(?:always )?(?:make sure|ensure|see to it|i(?:'d| would) (?:like|love|prefer|appreciate) it "
-                r"if|it(?:'d| would) be (?:great|nice|good|lovely|better|best) if)(?: that)? "
+_RULE_LEAD = rx(rf"^(?:always )?(?:make sure|ensure|see to it|{_LIKE_IT} if|{_GREAT} if)(?: that)? "
                 rf"(?P<np>(?:(?:all|every|each|any) (?:of )?(?:your |the )?|your |the ){ANSWERS}"
                 rf"{YOU_SEND}) (?:(?:would|will|could) )?(?P<x>.+)$")  # fmt: skip
 _REMEMBER = rx(r"^(?:remember|keep in mind|bear in mind|don'?t forget|never forget|note|"
