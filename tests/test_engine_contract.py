@@ -8,6 +8,7 @@ random LoRA adapters strong enough to change a greedy answer; the fake engine is
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from personal.engine import AdapterRef, Engine, GenerationParams
+from personal.errors import EngineError
 
 GREEDY = GenerationParams(temperature=0.0, max_tokens=24)
 SYSTEM = {"role": "system", "content": "You are a helpful, concise assistant."}
@@ -189,6 +191,27 @@ def same_start(a: str, b: str, words: int = 3) -> bool:
     return a.split()[:words] == b.split()[:words]
 
 
+NEAR_TIE = 0.5  # nats: two next tokens this close are a coin toss for batched arithmetic
+
+
+def same_or_torn(engine: Engine, conversation: list, a: str, b: str) -> bool:
+    """Two greedy answers to `conversation` that start alike — or, from an engine that
+    reports next-token distributions, part where the model was torn between the two tokens
+    (e.g. " Cor" 2.05 vs " cap" 1.96 after "Il", for "What is the capital of Italy?" on a
+    baseline AVX2 build): one step of arithmetic done in another order flips such a tie."""
+    if same_start(a, b):
+        return True
+    common = os.path.commonprefix([a, b])
+    cut = common[: common.rfind(" ")] if " " in common else ""  # "Il": " Cor…" / " cap…" next
+    try:
+        _, logprobs = engine.next_logprobs(conversation, prefix=cut, adapter=None)
+    except EngineError:
+        return False
+    bos = len(engine.tokenize(""))  # type: ignore[attr-defined]
+    ta, tb = (engine.tokenize(x[len(cut) :])[bos] for x in (a, b))  # type: ignore[attr-defined]
+    return ta != tb and abs(float(logprobs[ta]) - float(logprobs[tb])) < NEAR_TIE
+
+
 def test_an_adapter_per_request_leaves_the_slot_alone(case):
     spec, engine, tmp = case
     one, two = spec.adapter(engine, tmp, 1), spec.adapter(engine, tmp, 3)
@@ -242,8 +265,8 @@ def test_many_conversations_at_once_answer_each_in_order(case):
     one_by_one, many = _alone_and_together(spec, engine, conversations,
                                            [f"You said: {q}" for q in questions])  # fmt: skip
     assert len(many) == len(conversations)
-    for alone, batched in zip(one_by_one, many, strict=True):
-        assert same_start(alone.text, batched.text), (alone.text, batched.text)
+    for conv, alone, batched in zip(conversations, one_by_one, many, strict=True):
+        assert same_or_torn(engine, conv, alone.text, batched.text), (alone.text, batched.text)
         assert batched.usage.finish_reason in ("stop", "length") and batched.adapter is None
     one = spec.adapter(engine, tmp, 1)
     adapted = engine.chat_many(conversations[:2], GREEDY, adapter=one)
