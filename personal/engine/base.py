@@ -260,9 +260,9 @@ class Engine(ABC):
     ) -> list[Completion]:
         """Complete many conversations (no streaming, no cancel), in their order: what the
         learning loop's teacher and gate need. `seeds[i]` seeds conversation i's sampling.
-        `until[i]`: strings that, once one is in answer i's text (casefolded), decide what
-        the caller wants of it: an engine may end the answer there (finish reason "stop"),
-        so its text is a prefix of the full answer that contains the string; this default
+        `until[i]`: strings that, once answer i's text names one (engine/mention.py),
+        decide what the caller wants of it: an engine may end the answer there (finish
+        reason "stop"), so its text is a prefix of the full answer that names it; this default
         generates the whole answer.
         This default runs them one by one; an engine may batch them (llama.cpp does), in
         which case a greedy answer may part from `chat`'s at a near-tie (the arithmetic

@@ -11,7 +11,7 @@ Measured side by side: benchmarks/batch_generation.py.
 
 Generation here is what `Engine.chat` does, minus the interactive parts: stop strings and
 end-of-generation tokens end a sequence; `max_tokens` bounds it; so does, where the caller
-gives them, the first of its `until` strings found (casefolded) in its text (the gate's
+gives them, the first of its `until` strings its text names (engine/mention.py; the gate's
 retention answers: once the answer is there, the rest cannot change the verdict); with
 tools, a started call is generated freely up to its closing tag (no grammar —
 `toolcall.parse` reports a malformed one) instead of under a grammar. Sampling: greedy at temperature 0, else
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from personal.engine.base import Completion, GenerationParams, Usage
+from personal.engine.mention import mentions
 from personal.engine.stops import StopFilter
 from personal.engine.toolcall import CLOSE, OPEN, parse
 
@@ -202,7 +203,7 @@ class BatchContext:
         if stop is not None:
             seq.finish = "stop"
             return True
-        if seq.until and shown and _found(seq.until, "".join(seq.text)):
+        if seq.until and shown and mentions("".join(seq.text), seq.until, complete=False):
             seq.finish = "stop"
             seq.text.append(seq.stops.flush())
             return True
@@ -211,11 +212,6 @@ class BatchContext:
             seq.text.append(seq.stops.flush())
             return True
         return False
-
-
-def _found(strings: tuple[str, ...], text: str) -> bool:
-    low = text.casefold()
-    return any(s in low for s in strings)
 
 
 def _common_prefix(seqs: list[list[int]]) -> int:

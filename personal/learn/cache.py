@@ -3,7 +3,8 @@
 The bare base's answers to the shipped prompts, its answers with an unchanged profile,
 the current revision's answers (it was last night's candidate): the same engine, adapter
 file, prompt and sampling give the same answer, so the learning loop asks for it once.
-Keyed by a hash of all of that (the adapter by its file's SHA-256). Entries not used by a
+Keyed by a hash of all of that (the adapter by its file's SHA-256; an answer cut short at
+an accepted answer, by what counted as one: `mention.RULES`). Entries not used by a
 run are dropped at its end (`prune`), so what a forgotten conversation or a changed
 preference produced does not linger; `clear()` empties it (`personal log forget` does).
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from personal import paths
+from personal.engine import mention
 from personal.engine.base import SLOT, AdapterRef, Completion, Engine, GenerationParams, Usage
 from personal.engine.toolcall import ToolCall
 from personal.fileio import sha256_file
@@ -64,7 +66,7 @@ class GenerationCache:
         ref = engine.adapter if adapter is SLOT else adapter
         common = [engine.info.fingerprint, self._adapter_key(ref), _params(params), tools or []]
         keys = [_digest([*common, conv, (seeds or [params.seed] * len(conversations))[i],
-                         *([list(until[i])] if until else [])])
+                         *([[mention.RULES, *until[i]]] if until else [])])
                 for i, conv in enumerate(conversations)]  # fmt: skip
         found = self._get(keys)
         missing = [i for i, k in enumerate(keys) if k not in found]

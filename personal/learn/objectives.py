@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from personal.engine.mention import mentions
 from personal.prefs import facts
 
 DATA = Path(__file__).parent / "data"
@@ -126,5 +127,5 @@ def retention_questions() -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def answered(answer: str, accepted: tuple[str, ...]) -> bool:
-    low = answer.casefold()
-    return any(a.casefold() in low for a in accepted)
+    """Whether `answer` names an accepted answer (a number only as a whole number)."""
+    return mentions(answer, accepted)

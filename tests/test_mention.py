@@ -1,0 +1,65 @@
+"""Whether an answer names an accepted answer: numbers whole, words as substrings."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from personal.engine.mention import mentions
+from personal.learn.objectives import answered, retention_questions
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted", "named"),
+    [
+        ("There are 7 continents.", ("seven", "7"), True),
+        ("There are seven continents.", ("seven", "7"), True),
+        ("Seven.", ("seven", "7"), True),
+        ("There are 126.7 continents.", ("seven", "7"), False),  # the base's answer, once
+        ("It froze at -10 degrees.", ("0", "zero"), False),
+        ("Water freezes at 0°C.", ("0", "zero"), True),
+        ("Water freezes at 0.", ("0", "zero"), True),
+        ("About 1,000 of them.", ("1",), False),
+        ("It was 1970.", ("7",), False),
+        ("There are seventeen.", ("seven", "7"), False),
+        ("There are seventy.", ("seven",), False),
+        ("It has eighteen legs.", ("eight", "8"), False),
+        ("A spider has eight-legged cousins.", ("eight",), True),
+        ("twenty-four hours", ("24", "twenty-four"), True),
+        ("The answer is 24h.", ("24",), True),
+        ("Caterpillars become butterflies.", ("butterfl",), True),  # a stem stays a stem
+        ("Paris is the capital.", ("paris",), True),
+        ("It is the Parisian style.", ("Paris",), True),  # words: substrings, as before
+        ("H₂O", ("H2O", "H₂O"), True),
+        ("nothing", ("",), False),
+    ],
+)
+def test_numbers_count_only_whole(text, accepted, named):
+    assert mentions(text, accepted) is named
+    assert answered(text, accepted) is named
+
+
+def test_an_unfinished_number_is_not_yet_a_mention():
+    assert not mentions("There are 7", ("7",), complete=False)  # may become 70
+    assert not mentions("There are 7.", ("7",), complete=False)  # may become 7.5
+    assert mentions("There are 7. ", ("7",), complete=False)
+    assert mentions("There are 7", ("7",))  # the whole answer: it ended there
+
+
+@given(st.text(alphabet="0123456789.,- sevnabc", max_size=40), st.data())
+def test_a_mention_decided_early_stays_in_the_whole_text(text, data):
+    """What `until` ends a generation on is named by every longer text it could become."""
+    accepted = data.draw(st.sampled_from([("7",), ("0", "zero"), ("seven",), ("12",), ("ab",)]))
+    cut = data.draw(st.integers(0, len(text)))
+    if mentions(text[:cut], accepted, complete=False):
+        assert mentions(text, accepted)
+
+
+@given(st.integers(0, 10_000), st.integers(0, 10_000))
+def test_one_whole_number_does_not_name_another(n, m):
+    assert mentions(f"The answer is {m}.", (str(n),)) is (n == m)
+
+
+def test_every_shipped_retention_answer_is_named_by_itself():
+    for question, accepted in retention_questions():
+        for a in accepted:
+            assert answered(f"The answer: {a}.", accepted), (question, a)
