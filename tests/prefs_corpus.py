@@ -149,7 +149,11 @@ def names(rng: random.Random) -> Iterator[Case]:
                  f"I prefer to be called {name}", f"just call me {name}",
                  f"I'd be grateful if you'd call me {name}", f"feel free to call me {name}",
                  f"greet me by name, it's {name}",
-                 f"start every answer by saying my name, {name}"]  # fmt: skip
+                 f"start every answer by saying my name, {name}",
+                 # the name first, then what to do with it
+                 f"I'm {name}, please use that name when you talk to me",
+                 f"it's {name}, by the way — use my name when you answer",
+                 f"my name's {name}; call me by that name"]  # fmt: skip
         for form in rng.sample(forms, 6):
             lead = rng.choice(["", "Hi! ", "By the way, ", "Also, ", "Hey, "])
             tail = rng.choice(["", " from now on", ", please", " in every answer"])
@@ -267,6 +271,7 @@ def avoids(rng: random.Random) -> Iterator[Case]:
                            ("Exclamation marks", {"type": "avoid", "text": "!"})):  # fmt: skip
         for no in ("Never.", "Never, please.", "No thanks.", "Never again!"):
             yield f"{thing}? {no}", "avoid", checker
+        yield f"No {thing.lower()} in {rng.choice(ANSWERS)}, ever.", "avoid", checker
 
 
 # (statement, key, value): what a person tells about themselves; `key` names what a later
@@ -445,4 +450,9 @@ NOT_PREFERENCES = [
     "I live in the city.", "I'm new here.", "I lived in Oslo in 2019.",
     "Feel free to call me later.", "Call me by name.", "Start by saying my name.",
     "Feel free to ask me questions.",
+    # a name said first needs what to do with it, a capital, and the person saying it
+    "I'm Noor.", "It's late — call me by my name tomorrow.", "I'm tired, please use that name.",
+    "He's Omar, please use that name when you write to him.", "It's Gwen, by the way.",
+    "If I'm Noor, use that name.", "I'd appreciate it.", "I'd appreciate your help with this.",
+    "Ever since I moved, I answer emails late.", "I doubt I'll ever stop.",
 ]  # fmt: skip

@@ -24,7 +24,7 @@ def test_each_phrasing_gives_its_kind_and_checker(message, kind, checker):
     assert [(c.kind, c.checker) for c in found] == [(kind, checker)], message
 
 
-@pytest.mark.parametrize("message, expected", compounds(40))
+@pytest.mark.parametrize("message, expected", compounds(200))
 def test_two_statements_in_one_message_give_both(message, expected):
     assert [(c.kind, c.checker) for c in extract(message)] == expected, message
 
@@ -165,7 +165,8 @@ WILD = [
     # five ways to give a name, written at the end of the session, run once: one read right
     # ("Dr. Lindqvist"), three missed and fixed by class ("feel free to"; "greet me by name —
     # it's …"; "start each answer by saying my name, …"); "It's Gwen, by the way — use my
-    # name when you answer." is still missed (the name said before what to do with it)
+    # name when you answer." was missed (the name said before what to do with it): fixed
+    # next session with the other misses of that stop, below
     ("Please address me as Dr. Lindqvist in every reply.", "name",
      {"type": "name", "name": "Dr. Lindqvist"}),
     ("Feel free to call me Tomasz from now on.", "name", {"type": "name", "name": "Tomasz"}),
@@ -173,6 +174,16 @@ WILD = [
      {"type": "name", "name": "Marisol"}),
     ("From now on I'd like you to start each answer by saying my name, Ayo.", "name",
      {"type": "name", "name": "Ayo"}),
+    # missed at the end of a session, fixed by class the next: the name said first, then
+    # what to do with it; "I'd appreciate <the answers> …"; a trailing "ever"; "weren't so …"
+    ("It's Gwen, by the way — use my name when you answer.", "name",
+     {"type": "name", "name": "Gwen"}),
+    ("Hey — I'm Noor, please use that name when you talk to me.", "name",
+     {"type": "name", "name": "Noor"}),
+    ("I'd appreciate replies in Italian from now on.", "language",
+     {"type": "language", "language": "it"}),
+    ("No exclamation marks in your replies, ever.", "avoid", {"type": "avoid", "text": "!"}),
+    ("I'd rather you weren't so formal.", "style", None),
 ]  # fmt: skip
 
 

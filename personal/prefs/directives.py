@@ -245,6 +245,29 @@ def name(x: str) -> Found | None:
     return f"Call the user {found}.", "name", {"type": "name", "name": found}
 
 
+# the name said first, then what to do with it: "I'm Noor, please use that name when you talk
+# to me", "It's Gwen, by the way — use my name when you answer" — at the start of a sentence or
+# of a clause after a comma ("…, and I'm Kim, please use that name")
+_NAME_FIRST = rx(r"(?P<pre>^|[,;]\s*(?:(?:and|also|but|plus)[\s,]+)*|\s(?:and|also|but|plus)"
+                 r"[\s,]+)"
+                 r"(?:i'm|i am|it's|it is|my name's|my name is|the name's|this is)\s+"
+                 r"(?P<x>[^,;:—–-]+?)(?:,?\s*by the way)?\s*[,;:—–-]+\s*(?:and\s+|so\s+)?"
+                 r"(?:please\s+|kindly\s+|do\s+)?(?:use (?:that|this|my|the) name|call me (?:that|"
+                 r"by (?:that|this|my) name)|address me (?:by|with) (?:that|this|my) name|"
+                 r"(?:greet|address|call) me by (?:that |this |my )?name|say my name)\b")  # fmt: skip
+
+
+def name_first(x: str) -> str:
+    """`x` with a name said first, then asked to be used, said the usual way round: "I'm
+    Noor, please use that name when …" → "Call me Noor, when …"."""
+
+    def turned(m: re.Match[str]) -> str:  # a name said so is capitalised: not "it's late, …"
+        found = person_name(m["x"]) if m["x"][:1].isupper() else None
+        return f"{m['pre']}call me {found}," if found else m[0]
+
+    return _NAME_FIRST.sub(turned, x)
+
+
 def do_not_call(x: str) -> Found | None:
     m = NAME.match(x)
     if m is None or (found := person_name(m["x"])) is None:
@@ -257,7 +280,7 @@ _NO_LISTS = rx(r"^(?:use |using |put |write |give me |answer (?:in|with) )?(?:an
 _MARKS = {"exclamation marks": "!", "exclamation points": "!", "semicolons": ";",
           "em dashes": "—", "em-dashes": "—", "ellipses": "…", "hashtags": "#"}  # fmt: skip
 _MARK = rx(r"^(?:use |using |put |write |add |adding )?(?:any |so many |too many )?"
-           rf"(?P<m>{'|'.join(_MARKS)})(?: in (?:your )?\w+)?$")  # fmt: skip
+           rf"(?P<m>{'|'.join(_MARKS)})(?: in (?:your )?\w+| in {ANSWERS_NP})?$")  # fmt: skip
 
 
 def avoided_thing(x: str) -> Found | None:

@@ -66,7 +66,7 @@ _DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below)\b"
 _FILLER = rx(r"^(?:just so you know|for the record|fyi|ok(?:ay)?|also|and|but|oh|btw|by the way|"
              r"hey|hi|hello|so|well|actually|"
              r"one more thing|one thing|just|now|alright|right|great|thanks|thank you|cool|"
-             r"fine|sure|yes|yeah|no(?=\s*,)|please note)\b[\s,.!:;-]*")  # fmt: skip
+             r"fine|sure|yes|yeah|no(?=\s*,)|please note)\b[\s,.!:;—–-]*")  # fmt: skip
 # not "What I do for a living is …" (a statement), nor "Do use bullet points" (an emphatic order)
 _QUESTION = rx(r"^(?:what(?! (?:i|we)\b)|why|how|who|whom|whose|where|when(?= (?:is|are|was|were|"
                r"do|does|did|will|would|can|could|should|shall|might|may|am)\b)|which|"
@@ -89,23 +89,25 @@ _PERSIST = (
     rf"in (?:every|each|all (?:of )?(?:your )?){ANSWERS}|for (?:all )?future {ANSWERS}"
 )
 _PERSIST_START = rx(rf"^(?:{_PERSIST})[\s,:]*")
-_PERSIST_END = rx(rf"[\s,]+(?:{_PERSIST})$")
+_PERSIST_END = rx(rf"[\s,]+(?:{_PERSIST}|ever(?: again)?)$")  # "No emojis, ever."
 _POLITENESS = rx(r"(?:^(?:please|kindly|pls)[\s,]+|[\s,]+(?:please|pls|thanks|thank you|"
                  r"again)$)")  # fmt: skip
 _START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answer|reply|"
           r"respond|write|speak|talk|use|keep|be|sign|end|finish|close|format|make sure|"
           r"begin|start|open|kick off|lead|put|preface|add|append|remember|from now on|going forward|"
           r"i'?d|i'm|i (?:really )?(?:prefer|like|love|hate|want)|my name|you can|you should|"
-          r"no more|limit|reply|greet|by default|just so you know|for the record|fyi|by the way|"
+          r"no more|limit|reply|greet|switch to|by default|just so you know|for the record|fyi|by the way|"
+          r"feel free to|it(?:'d| would) be (?:great|nice|good|lovely|better|best) if|"
           r"(?:can|could|would|will) you|the (?:first|last) (?:word|words|line)|one thing|"
           r"i (?:don'?t|do not) (?:want|like)|i go by|just call|no|"
           # a second fact: "I live in Porto and my cat is named Mochi"
           r"my (?:[a-z'-]+ ){1,2}(?:is|are)|i (?:live|work|was born|grew up|come from|moved|own|"
           r"have an?)|i'm (?:from|based|originally|allergic)|home(?: for (?:me|us))? is|"
           r"what i do for a living|for a living|i(?: [a-z'-]+){1,5} for a living|"
-          rf"(?:your|every|each|all(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
+          r"stick to|give|conclude|structure|present|number (?:your|the)|everything you (?:say|write|send)|"
+          rf"(?:your|every|each|(?:all|each|every one)(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
 _CLAUSE_BREAK = rx(rf"\s*,\s*(?:(?:and|but|also|then|plus)[\s,]+)*(?=(?:{_START})\b)|"
-                   rf"\s+(?:and|but|also|plus)\s+(?:also\s+)?(?=(?:{_START})\b)")  # fmt: skip
+                   rf"\s+(?:and|but|also|plus)[\s,]+(?:also[\s,]+)?(?=(?:{_START})\b)")  # fmt: skip
 
 
 def extract(text: str) -> list[Candidate]:
@@ -118,6 +120,8 @@ def extract(text: str) -> list[Candidate]:
         if (not polite and _QUESTION.match(start)) or _HYPOTHETICAL.search(
                 _POLITE_IF.sub(" ", sentence)):  # fmt: skip
             continue
+        if (said := directives.name_first(start)) != start:  # "I'm Noor, use that name"
+            sentence = said  # → "call me Noor,"
         persistent, context = False, ""  # "From now on, A, and B": the marker holds for both
         for clause in split_outside_quotes(sentence, _CLAUSE_BREAK):
             head = _peel(clause)
@@ -259,7 +263,8 @@ _DISLIKE = rx(r"^i (?:really )?(?:hate|dislike|can'?t stand|don'?t like|do not l
 _NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop|avoid|try not to|"
                r"no more|no longer|no)\s+(?P<x>.+)$")  # fmt: skip
 _ALWAYS = rx(r"^always\s+(?P<x>.+)$")
-_WANT = rx(rf"^i(?:'d| would)? (?:really )?(?:like|want|prefer|need) (?P<x>{ANSWERS_NP}\b.+)$")
+_WANT = rx(rf"^i(?:'d| would)? (?:really )?(?:like|want|prefer|need|appreciate|love) "
+           rf"(?P<x>{ANSWERS_NP}\b.+)$")
 _SHOULD = rx(rf"^(?:(?:all |any |each |every )(?:of )?(?:your |the |my )?{ANSWERS}|"
              rf"(?:your |the |my )?(?:answers|replies|responses|messages|texts|outputs)|"
              rf"everything you (?:say|write|send)(?: me)?){YOU_SEND} "
@@ -367,7 +372,7 @@ def _avoid(neg: str, x: str, persistent: bool) -> Candidate | None:
     for found in (directives.do_not_call(x), directives.avoided_thing(x), directives.limit(x)):
         if found:
             return Candidate(*found)
-    if m := re.match(rf"^being (?:so |too )?{directives.ADJ}$", x, re.IGNORECASE):
+    if m := re.match(rf"^(?:being|be) (?:so |too )?{directives.ADJ}$", x, re.IGNORECASE):
         return Candidate(f"Be less {m['adj'].lower()}.", "style")
     if directives.NO_CAPITALS.match(x):  # "no capital letters", "never use caps"
         return Candidate(*directives.lower_case())

@@ -67,7 +67,8 @@ _IRREGULAR = {"went": "go", "goes": "go", "led": "lead", "ran": "run", "wrote": 
               "kept": "keep", "spoke": "speak", "gave": "give", "stuck": "stick", "put": "put",
               "said": "say", "says": "say", "made": "make", "let": "let", "told": "tell",
               "sent": "send", "left": "leave", "quit": "quit", "did": "do", "does": "do",
-              "didn't": "don't", "doesn't": "don't", "wouldn't": "don't", "weren't": "don't",
+              "didn't": "don't", "doesn't": "don't", "wouldn't": "don't", "weren't": "don't be",
+              "wasn't": "don't be",
               "stopped": "stop", "wrapped": "wrap", "skipped": "skip", "dropped": "drop",
               "is": "be", "are": "be", "was": "be", "were": "be"}  # fmt: skip
 _ADVERB = frozenset(["never", "always", "not", "only", "just", "also", "ever", "really"])
