@@ -455,4 +455,5 @@ NOT_PREFERENCES = [
     "He's Omar, please use that name when you write to him.", "It's Gwen, by the way.",
     "If I'm Noor, use that name.", "I'd appreciate it.", "I'd appreciate your help with this.",
     "Ever since I moved, I answer emails late.", "I doubt I'll ever stop.",
+    "Make it short.", "Put it in lowercase.", "Put this in lowercase.", "Make it three sentences.",
 ]  # fmt: skip

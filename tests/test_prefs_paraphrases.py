@@ -184,6 +184,25 @@ WILD = [
      {"type": "language", "language": "it"}),
     ("No exclamation marks in your replies, ever.", "avoid", {"type": "avoid", "text": "!"}),
     ("I'd rather you weren't so formal.", "style", None),
+    # thirty more, written and run once the next session: 24 read right, 'Sign off every
+    # answer with your initials, AI.' read wrong (the literal "your initials, AI"), five
+    # missed — four fixed by class ("make <the answers> …"; "put everything in lowercase";
+    # "whenever you explain something"; "the name's …"), "Write all code in Python." left
+    # out (no kind checks a programming language)
+    ("Make every answer three sentences max.", "length", {"type": "max_sentences", "n": 3}),
+    ("Put everything in lowercase please.", "case", {"type": "case", "case": "lower"}),
+    ("Use numbered steps whenever you explain something.", "format",
+     {"type": "format", "format": "numbered"}),
+    ("Sign off every answer with your initials, AI.", "other", None),
+    ("The name's Bond — James Bond. Please call me that.", "name",
+     {"type": "name", "name": "Bond"}),
+    ("Every reply should open with the words \"Good day\".", "opening",
+     {"type": "opening", "text": "Good day"}),
+    ("Going forward, start your answers with 'Righto'.", "opening",
+     {"type": "opening", "text": "Righto"}),
+    ("Make every reply under 50 words.", "length", {"type": "max_words", "n": 50}),
+    ("I'm a software engineer by trade.", "fact",
+     {"type": "fact", "key": "job", "value": "software engineer"}),
 ]  # fmt: skip
 
 

@@ -46,7 +46,7 @@ _FORMAT_NOUN = rx(rf"^(?:{_WHOLE}\s+(?:formatted |written |structured |laid out 
                   rf"(?:a |an )?{_BULLETS}(?P<only> only)?$")  # fmt: skip
 _NUMBER_POINTS = rx(r"^number (?:your|the) (?:points|steps|items|lists?)$")
 _FORMAT_OTHER = rx(r"^(?:use|answer in|write in|reply in) (?P<f>plain text|markdown|tables)$")
-_KEEP = rf"(?:keep|limit) (?:it|them|things|everything|{_WHOLE})"
+_KEEP = rf"(?:(?:keep|limit) (?:it|them|things|everything|{_WHOLE})|make {_WHOLE})"
 # a bound said after the number: "50 words at most", "two sentences, tops", "3 … or fewer"
 _AT_MOST = r"(?:,? (?:at (?:the )?most|max(?:imum)?|tops|or (?:less|fewer|under|shorter)))?"
 # a word count in words: "sixty", "twenty-five", "a hundred", "two hundred"
@@ -91,7 +91,7 @@ _LONG = rx(rf"^(?:give|write) (?:me )?(?:longer|more detailed|longer, more detai
 _LONG_NOUN = rx(rf"^(?:longer|more detailed) {ANSWERS}$")
 _CASE_WORD = (r"(?P<c>lower[- ]?case(?: letters)?|small letters|upper[- ]?case(?: letters)?|"
               r"(?:all )?caps|all capitals|capital letters|block capitals|capitals)")  # fmt: skip
-_CASE = rx(rf"^(?:(?:answer|reply|respond|write|type|talk|text)(?: {_WHOLE}| me| to me| back)?"
+_CASE = rx(rf"^(?:(?:answer|reply|respond|write|type|talk|text|put)(?: {_WHOLE}| me| to me| back)?"
            rf"(?: only| always)?\s+(?:in|using|with)|use|in|using|stick to)(?: all| only)?\s+"
            rf"{_CASE_WORD}(?: only)?(?: in {_WHOLE}| for {_WHOLE})?$")  # fmt: skip
 _CASE_NOUN = rx(rf"^(?:{_WHOLE} (?:written |typed )?in )?(?:all |(?P<only0>only ))?{_CASE_WORD}"
@@ -208,7 +208,7 @@ def style(x: str) -> Found | None:
 
 # --- the person's name ------------------------------------------------------------------------
 NAME = rx(r"^(?:call me by my (?:nick)?name,?|call(?:ed)? (?:me|the user)|address (?:me|the user)(?: as)?|"
-          r"refer to (?:me|the user) as|my name(?:'s| is)|i(?:'m| am) called|"
+          r"refer to (?:me|the user) as|my name(?:'s| is)|the name's|i(?:'m| am) called|"
           r"(?:to be|being) (?:called|addressed as)|i go by|the user's name is|"
           r"(?:use|say|using|saying) my name,?|just call me|"
           # "greet me by name — it's Marisol", "start each answer by saying my name, Ayo"

@@ -83,6 +83,7 @@ _HYPOTHETICAL = rx(
 _PERSIST = (
     r"from now on|from here on|going forward|moving forward|in (?:the )?future|henceforth|"
     r"when(?:ever)? you (?:answer|reply|respond|write|talk|speak)(?: to me| me)?|"
+    r"when(?:ever)? you (?:explain|describe) (?:something|anything|things|how)|"
     r"(?:every|each) time you (?:answer|reply|respond|write)(?: to me| me)?|"
     r"from here on(?: out)?|by default|every time|each time|at all times|"
     r"when(?:ever)? possible|wherever possible|where possible|whenever you can|"

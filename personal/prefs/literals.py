@@ -132,7 +132,7 @@ def _bare(verbs: str) -> re.Pattern[str]:
 _BARE_END = _bare("end|finish|close|conclude|wrap up|round off|sign off|sign")
 _BARE_START = _bare("begin|start|open|kick off|lead(?: off)?|preface")
 _DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below|a|an|the|some|"
-              r"question|summary|bang)\b")  # fmt: skip
+              r"question|summary|bang|your|my|his|her|their|our)\b")  # fmt: skip  (not "your initials, AI")
 
 
 # An unquoted opening is said as it is written ("begin every answer with Howdy"); a
