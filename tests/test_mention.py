@@ -18,6 +18,10 @@ from personal.learn.objectives import answered, retention_questions
         ("It froze at -10 degrees.", ("0", "zero"), False),
         ("Water freezes at 0°C.", ("0", "zero"), True),
         ("Water freezes at 0.", ("0", "zero"), True),
+        ("It boils at approximately 100.0 degrees Celsius.", ("100",), True),  # the base, once
+        ("It boils at 100.5 degrees.", ("100",), False),
+        ("It is 7.05 or so.", ("7",), False),
+        ("0.0 degrees", ("0",), True),
         ("About 1,000 of them.", ("1",), False),
         ("It was 1970.", ("7",), False),
         ("There are seventeen.", ("seven", "7"), False),
@@ -42,13 +46,17 @@ def test_an_unfinished_number_is_not_yet_a_mention():
     assert not mentions("There are 7", ("7",), complete=False)  # may become 70
     assert not mentions("There are 7.", ("7",), complete=False)  # may become 7.5
     assert mentions("There are 7. ", ("7",), complete=False)
+    assert not mentions("It is 100.0", ("100",), complete=False)  # may become 100.05
+    assert not mentions("It is 100.00", ("100",), complete=False)
+    assert mentions("It is 100.0 degrees", ("100",), complete=False)
     assert mentions("There are 7", ("7",))  # the whole answer: it ended there
 
 
 @given(st.text(alphabet="0123456789.,- sevnabc", max_size=40), st.data())
 def test_a_mention_decided_early_stays_in_the_whole_text(text, data):
     """What `until` ends a generation on is named by every longer text it could become."""
-    accepted = data.draw(st.sampled_from([("7",), ("0", "zero"), ("seven",), ("12",), ("ab",)]))
+    accepted = data.draw(st.sampled_from([("7",), ("0", "zero"), ("seven",), ("12",), ("ab",),
+                                          ("100",)]))  # fmt: skip
     cut = data.draw(st.integers(0, len(text)))
     if mentions(text[:cut], accepted, complete=False):
         assert mentions(text, accepted)

@@ -3,11 +3,12 @@ retention check (learn/objectives.py) both ask.
 
 A string is found case-insensitively anywhere, as a substring ("butterfl" names
 "butterflies") — except a number, which must stand whole: "7" is not in "126.7" or "1970",
-"0" is not in "-10", "seven" is not in "seventeen". A number is a string that begins or ends
-with a digit, or a number word ("zero" … "twenty", the tens, "hundred").
+"0" is not in "-10", "seven" is not in "seventeen"; "100.0" is 100. A number is a string
+that begins or ends with a digit, or a number word ("zero" … "twenty", the tens, "hundred").
 
-`complete=False` reads a text still being generated: a mention that reaches its end is not
-yet decided ("7" may become "70"), so it counts only once two more characters are there.
+`complete=False` reads a text still being generated: a mention is not decided while only
+digits, points and commas follow it ("7" may become "70", "100.0" may become "100.05"),
+so it counts once another character follows.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ _WORDS = (r"zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|
           r"sixty|seventy|eighty|ninety|hundred")  # fmt: skip
 _NUMBER_WORD = re.compile(rf"(?:{_WORDS})(?:[- ](?:{_WORDS}))*")
 # a digit is not whole beside another digit, or beside a decimal point or comma that joins
-# it to one ("126.7", "1,000", "7.5")
+# it to one ("126.7", "1,000", "7.5", "-10") — except a fraction of zeros ("100.0" is 100)
 _DIGIT_BEFORE = r"(?<!\d)(?<!\d[.,])(?<!-)"
-_DIGIT_AFTER = r"(?!\d)(?![.,]\d)"
+_DIGIT_AFTER = r"(?!\d)(?!\.0*[1-9])(?!,\d)"
+_SETTLED = re.compile(r"[^\d.,]")  # a character after a mention that no number continues
 
 
 @cache
@@ -45,7 +47,7 @@ def mentions(text: str, strings: tuple[str, ...], *, complete: bool = True) -> b
         if not s:
             continue
         for m in _pattern(s).finditer(low):
-            if complete or m.end() <= len(low) - 2:
+            if complete or _SETTLED.search(low, m.end()):
                 return True
     return False
 
