@@ -26,6 +26,8 @@ from personal.learn.objectives import answered, retention_questions
         ("It was 1970.", ("7",), False),
         ("There are seventeen.", ("seven", "7"), False),
         ("There are seventy.", ("seven",), False),
+        ("There are thirty-seven.", ("seven",), False),
+        ("A seven-day week.", ("seven",), True),
         ("It has eighteen legs.", ("eight", "8"), False),
         ("A spider has eight-legged cousins.", ("eight",), True),
         ("twenty-four hours", ("24", "twenty-four"), True),

@@ -14,7 +14,7 @@ so it counts once another character follows.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import lru_cache
 
 RULES = "whole numbers"  # what counts as a mention; cached cut answers are keyed by it
 
@@ -29,11 +29,11 @@ _DIGIT_AFTER = r"(?!\d)(?!\.0*[1-9])(?!,\d)"
 _SETTLED = re.compile(r"[^\d.,]")  # a character after a mention that no number continues
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _pattern(s: str) -> re.Pattern[str]:
     body = re.escape(s)
     if _NUMBER_WORD.fullmatch(s):
-        return re.compile(rf"(?<![a-z]){body}(?![a-z])")
+        return re.compile(rf"(?<![a-z])(?<![a-z]-){body}(?![a-z])")  # not in "thirty-seven"
     before = _DIGIT_BEFORE if s[:1].isdigit() else ""
     after = _DIGIT_AFTER if s[-1:].isdigit() else ""
     return re.compile(before + body + after)
