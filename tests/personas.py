@@ -115,6 +115,10 @@ PERSONAS = [
     Persona("pianos", ("What I do for a living is repair pianos, and home for me is Valencia.",),
             (("fact", {"type": "fact", "key": "job", "value": "repair pianos for a living"}),
              ("fact", {"type": "fact", "key": "city", "value": "Valencia"})), tags=("unseen",)),
+    Persona("curious", ('From here on out, every reply of yours needs to end with "Stay curious".',),
+            (("signoff", {"type": "signoff", "text": "Stay curious"}),), tags=("unseen",)),
+    Persona("noor", ("Hey — I'm Noor, please use that name when you talk to me.",),
+            (("name", {"type": "name", "name": "Noor"}),), tags=("unseen",)),
 ]  # fmt: skip
 BY_NAME = {p.name: p for p in PERSONAS}
 
