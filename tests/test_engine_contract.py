@@ -208,7 +208,10 @@ def same_or_torn(engine: Engine, conversation: list, a: str, b: str) -> bool:
     except EngineError:
         return False
     bos = len(engine.tokenize(""))  # type: ignore[attr-defined]
-    ta, tb = (engine.tokenize(x[len(cut) :])[bos] for x in (a, b))  # type: ignore[attr-defined]
+    rests = [engine.tokenize(x[len(cut) :])[bos:] for x in (a, b)]  # type: ignore[attr-defined]
+    if not all(rests):  # one answer is the other's start: no torn token to compare
+        return False
+    ta, tb = rests[0][0], rests[1][0]
     return ta != tb and abs(float(logprobs[ta]) - float(logprobs[tb])) < NEAR_TIE
 
 
