@@ -7,9 +7,9 @@ checker (personal/prefs/check.py).
 
 A statement is read by its structure: lead-ins and persistence markers are peeled off
 ("From now on, I'd like you to …", "… going forward, please": the lexicon is leads.py),
-then what is left is matched
-by what it is about — a literal and where it goes (literals.py), the person's name, the
-language, the format or the length (directives.py), a fact about the person (facts.py).
+then what is left is matched by what it is about — a literal and where it goes
+(literals.py), the person's name, the language, the format or the length (directives.py),
+a fact about the person (facts.py).
 
 It is deliberately cautious: a wrong preference is trained into the adapter, a missed one
 can be added by hand. So questions ("do you remember…?"), hypotheticals ("if…",
