@@ -11,13 +11,13 @@ import pytest
 
 from personal.chat.session import DEFAULT_SYSTEM_PROMPT
 from personal.engine.fake import FakeEngine
-from personal.errors import NotEnoughData
+from personal.errors import NotEnoughData, TrainingError
 from personal.learn import dataset as dataset_mod
 from personal.learn.dataset import load_dataset, summarize, write_dataset
 from personal.learn.distill.build import DistillConfig, build_dataset
 from personal.learn.distill.harvest import CALL_WEIGHT, phrasings
 from personal.learn.distill.retention import load_prompts, partition
-from personal.learn.objectives import POOLS, pool, retention_questions
+from personal.learn.objectives import POOLS, pool, quick_prompts, retention_questions
 from personal.log import Log
 from personal.prefs.check import check
 from personal.prefs.facts import lookalikes, questions
@@ -235,6 +235,29 @@ def test_a_city_trains_beside_questions_of_its_shape_about_anyone_else(rich_log,
     assert {ex["messages"][-2]["content"] for ex in contrast} == set(lookalikes("city"))
     assert len(contrast) == 8 and all(ex["meta"].get("split") != "test" for ex in contrast)
     assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts + 8
+
+
+def test_a_share_of_the_shipped_prompts_are_short_questions(rich_log, tools):
+    """Preferences are taught on short one-fact answers too, not only on explanations."""
+    Preferences(rich_log).add("Always end your answers with — Sam")
+    quick, everyday = set(quick_prompts()), set(pool("answers", "train"))
+    for share in (0.25, 0.5, 0.0):
+        ds = build(rich_log, tools, config=replace(SMALL, preference_prompts=24, quick_share=share))
+        asked = [ex["messages"][-2]["content"] for ex in every(ds)
+                 if ex["kind"] == "preference" and ex["meta"].get("split") != "test"]  # fmt: skip
+        shipped = [q for q in asked if q in quick | everyday]
+        assert shipped and sum(q in quick for q in shipped) == round(len(shipped) * share)
+    with pytest.raises(TrainingError, match="quick_share"):
+        DistillConfig(quick_share=1.5)
+
+
+def test_short_questions_are_neither_asked_by_the_gate_nor_of_its_templates():
+    retention = [q.casefold() for q, _ in retention_questions()]
+    gate = {q.casefold() for part in ("test", "retention") for q in pool("answers", part)}
+    mine = [q.casefold() for q in quick_prompts()]
+    assert len(mine) >= 40 and not set(mine) & (set(retention) | gate)
+    opening = {" ".join(q.split()[:4]) for q in retention}  # "what is the capital", …
+    assert not [q for q in mine if " ".join(q.split()[:4]) in opening]
 
 
 @pytest.mark.parametrize("key", ["city", "home town", "job", "allergy",

@@ -103,6 +103,15 @@ def pool(scope: str, part: str) -> tuple[str, ...]:
     return tuple(p for p in prompts if (part_of(p) in held_out) == (part == "test"))
 
 
+@cache
+def quick_prompts() -> tuple[str, ...]:
+    """Short one-fact questions (data/prompts_quick.txt), all for training: a share of the
+    preference examples, so an adapter sees its preference on short answers too. Their
+    templates are not the retention set's, and a retention question is never among them."""
+    asked = {q.strip().casefold() for q, _ in retention_questions()}
+    return tuple(p for p in _read("prompts_quick.txt") if p.strip().casefold() not in asked)
+
+
 def fact_questions(objective: Objective, part: str) -> list[str]:
     """Ways to ask for a fact: the training phrasings or (part "test") the held-out ones,
     each with its part's lead-ins."""

@@ -46,7 +46,7 @@ from personal.learn.distill import harvest
 from personal.learn.distill.repair import Check, comply
 from personal.learn.distill.retention import retention_examples
 from personal.learn.distill.teacher import Ask, Teacher
-from personal.learn.objectives import Objective, fact_questions, objectives, pool
+from personal.learn.objectives import Objective, fact_questions, objectives, pool, quick_prompts
 from personal.log import Log
 from personal.models.catalog import BaseModel
 from personal.prefs import facts
@@ -65,6 +65,11 @@ class DistillConfig:
         "All checkable preferences apply to every answer at once, so this counts per profile; "
         "~90 compliant examples teach a rank-8 adapter (FACTS.md). With facts alone these are "
         "the base's own answers: they keep the adapter from answering everything with a fact.")
+    quick_share: float = documented(0.25, "Of the shipped prompts for every answer, this share "
+                                    "are short one-fact questions (data/prompts_quick.txt): "
+                                    "without them the adapter learned its preference only on "
+                                    "explanations and answered short questions like one "
+                                    "(docs/benchmarks.md).")
     max_log_prompts: int = documented(30, "Of those, at most this many are log turns (the rest are "
                                  "shipped everyday prompts).")
     test_preference_prompts: int = documented(16, "Held-out everyday prompts answered by the teacher "
@@ -95,6 +100,8 @@ class DistillConfig:
                "valid_fraction") if not 0 <= getattr(self, k) < 1]  # fmt: skip
         bad += [f"{f.name} must be >= 0" for f in fields(self)
                 if isinstance(getattr(self, f.name), int) and getattr(self, f.name) < 0]  # fmt: skip
+        if not 0 <= self.quick_share <= 1:
+            bad.append("quick_share must be in [0, 1]")
         if self.test_fraction + self.valid_fraction >= 1:
             bad.append("test_fraction + valid_fraction must be below 1")
         if bad:
@@ -277,8 +284,13 @@ def _preference_asks(
     for scope in sorted(scopes):
         pool_ = list(pool(scope, "train"))
         random.Random(f"{seed}:prompts:{scope}").shuffle(pool_)
-        room = per_scope - (len(asks) if scope == "answers" else 0)
-        for text in pool_[: max(0, room)]:
+        room = max(0, per_scope - (len(asks) if scope == "answers" else 0))
+        if scope == "answers":
+            quick = list(quick_prompts())
+            random.Random(f"{seed}:prompts:quick").shuffle(quick)
+            n_quick = min(len(quick), round(room * config.quick_share))
+            pool_ = quick[:n_quick] + pool_[: room - n_quick]
+        for text in pool_[:room]:
             asks.append((Ask([*system, {"role": "user", "content": text}], text, scope),
                          {"group": f"prompt:{text}", "key": text, "prompt": text,
                           "scope": scope}, []))  # fmt: skip
