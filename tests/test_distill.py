@@ -219,6 +219,8 @@ def test_facts_train_on_their_own_phrasings_beside_the_bases_own_answers(rich_lo
     anchors = [ex for ex in every(ds) if ex["kind"] == "preference"]
     # a name gets no lookalikes (they cost the name: docs/benchmarks.md)
     assert not any(ex["meta"].get("contrast") for ex in anchors) and not lookalikes("dog's name")
+    # nor short one-fact questions: with no preference to teach they are slots for the fact
+    assert not {ex["messages"][-2]["content"] for ex in anchors} & set(quick_prompts())
     assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts
     assert {ex["messages"][-1]["content"] for ex in anchors} == {
         "It is a good question. Here is the answer."}  # the base's own, unchanged

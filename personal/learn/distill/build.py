@@ -30,7 +30,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -69,7 +69,8 @@ class DistillConfig:
                                     "are short one-fact questions (data/prompts_quick.txt): "
                                     "without them the adapter learned its preference only on "
                                     "explanations and answered short questions like one "
-                                    "(docs/benchmarks.md).")
+                                    "(docs/benchmarks.md). None with facts alone (no "
+                                    "preference to teach; they became slots for the fact).")
     max_log_prompts: int = documented(30, "Of those, at most this many are log turns (the rest are "
                                  "shipped everyday prompts).")
     test_preference_prompts: int = documented(16, "Held-out everyday prompts answered by the teacher "
@@ -147,7 +148,12 @@ def build_dataset(
         scopes = {p.checker.get("scope", "answers") for p in taught} or {"answers"}
         contrast = [q for p in facts_told for q in facts.lookalikes(p.checker["key"])
                     if config.fact_lookalikes]  # fmt: skip
-        asks = _preference_asks(found.prompts, scopes, config, seed, contrast)
+        # short questions teach a preference on short answers; with facts alone there is
+        # none to teach, and they only add one-fact slots a fact fills ("The capital of
+        # France is Porto.": the facts persona's retention 0.71x -> 0.55x with them)
+        quick = config.quick_share if taught else 0.0
+        asks = _preference_asks(found.prompts, scopes, replace(config, quick_share=quick), seed,
+                                contrast)  # fmt: skip
         answers = teacher.answer_all([ask for ask, _, _ in asks])
         sources = sorted({p.source_message_id for p in taught if p.source_message_id})
         for (ask, meta, source), answer in zip(asks, answers, strict=True):
