@@ -429,6 +429,11 @@ NOT_PREFERENCES = [
     "My dog goes by the park every day.", "My cat responds to treats.",
     "My son is known as a troublemaker.", "My daughter answers to no one.",
     "I work as hard as I can.", "I'm working as fast as I can.",
+    # "drop", "skip", a dash, an adverb: the new forms' near-misses
+    "Drop me a line when you can.", "Skip the intro for this one.", "Cut out the jargon.",
+    "Leave out the details this time.", "I just moved to a new flat.", "Greet me as you like.",
+    "It's late — call me tomorrow.", "Do me a favour and summarise this in bullet points.",
+    "Start the meeting by greeting me as chair.",
     "I travel a lot for work.", "I would do anything for a living.",
     "I used to teach for a living.", "My wife teaches for a living.", "I do this for a living.",
     # "over"/"more than" that is not a length; "should" about one answer or not about form

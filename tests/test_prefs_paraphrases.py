@@ -203,6 +203,21 @@ WILD = [
     ("Make every reply under 50 words.", "length", {"type": "max_words", "n": 50}),
     ("I'm a software engineer by trade.", "fact",
      {"type": "fact", "key": "job", "value": "software engineer"}),
+    # twenty more, written and run once (2026-12-01): 14 read right, one unchecked (a name
+    # said as a greeting), five missed — fixed by class: a clause after a dash; "do me a
+    # favour and …"; an adverb before "moved"; "drop/skip/lose/cut out X" as "don't use X";
+    # "greet me as", "start by greeting me as". Left out: "Let's keep things brief: under
+    # 50 words per reply, okay?" (a bare fragment after a colon)
+    ("No bullet lists please — I want plain paragraphs, always.", "format",
+     {"type": "format", "format": "no_lists"}),
+    ("Do me a favour and never say 'As an AI' again.", "avoid", {"type": "avoid", "text": "As an AI"}),
+    ("I recently relocated to Montreal.", "fact",
+     {"type": "fact", "key": "city", "value": "Montreal"}),
+    ("Drop the emojis in your answers, please, always.", "avoid", {"type": "no_emoji"}),
+    ("Start each reply by greeting me as Captain.", "name", {"type": "name", "name": "Captain"}),
+    ("Greet me as Chef from now on.", "name", {"type": "name", "name": "Chef"}),
+    ("I just moved to Lisbon.", "fact", {"type": "fact", "key": "city", "value": "Lisbon"}),
+    ("Going forward, skip the exclamation marks.", "avoid", {"type": "avoid", "text": "!"}),
 ]  # fmt: skip
 
 

@@ -213,6 +213,8 @@ NAME = rx(r"^(?:call me by my (?:nick)?name,?|call(?:ed)? (?:me|the user)|addres
           r"(?:use|say|using|saying) my name,?|just call me|"
           # "greet me by name — it's Marisol", "start each answer by saying my name, Ayo"
           r"(?:greet|address|call) me by (?:my )?name(?:\s*[,:;—–-])?(?:\s+(?:it's|it is|which is))?|"
+          rf"greet me as|(?:start|begin|open)(?: {ANSWERS_NP})? by (?:greeting|calling|addressing) "
+          r"me(?: as)?|"
           rf"(?:start|begin|open|end|finish)(?: {ANSWERS_NP})? (?:by )?(?:saying|using|with) "
           r"my name,?)\s+(?P<x>.+)$")  # fmt: skip
 _NAME_WORDS = re.compile(r"^([^\W\d_][\w'’.-]*)((?:\s+[A-Z][\w'’.-]*){0,2})(?P<rest>.*)$")

@@ -158,6 +158,9 @@ def _present(x: str) -> str:
     return imperative(x, leads.TENSED)
 
 
+_DROP = ("drop", "ditch", "skip", "lose", "cut out", "leave out")
+
+
 def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
     if m := leads.RULE_LEAD.match(s):  # "make sure every reply opens with …": a rule on the answers
         return _statement(f"{m['np']} should {_present(m['x'])}", persistent, context)
@@ -201,10 +204,18 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
         return _avoid("Do not", m["x"], True)
     if m := leads.NEGATIVE.match(s):
         neg = {"stop": "Stop", "avoid": "Avoid"}.get(m["neg"].lower(), "Never")
+        x = m["x"]
+        if m["neg"].lower() in _DROP:  # "drop the emojis": a thing left out of the answers
+            if re.match(r"(?:me|us|you|him|her|it|them|by|in|off|out|to|a|an)\b", x, re.I):
+                return None  # "drop me a line", "skip it", "drop by"
+            x = "use " + re.sub(r"^(?:the|all|any|those|these|your) ", "", x, flags=re.I)
         if m["neg"].lower() in ("don't", "dont", "do not", "no more", "no longer", "no",
-                                "try not to"):  # fmt: skip
+                                "try not to", *_DROP):  # fmt: skip
             neg = "Do not"
-        return _avoid(neg, m["x"], persistent or neg == "Never")
+        found = _avoid(neg, x, persistent or neg == "Never")
+        if found and m["neg"].lower() in _DROP and not (persistent or found.checker):
+            return None  # "cut out the jargon": about this answer, unless said to last
+        return found
     if m := leads.ALWAYS.match(s):
         return _directive(m["x"], True) or _generic("Always", m["x"])
     if leads.ABOUT_ME.search(s) and (fact := _fact(s, checked_only=True)):  # "What I do for a …"

@@ -22,7 +22,7 @@ _WORD = r"(?!(?:who|whose|that|which|is|called|named)\b)[a-z][a-z'-]*"
 _NOUN = rf"(?:{_WORD}(?: {_WORD}){{0,2}})"
 _VALUE = r"(?P<v>[^,;.!?]{1,60}?)"
 _SUBJ_MY = r"(?:my|our|the user's)"
-_ADV = r"(?: (?:currently|now|still|actually|also|presently))?"
+_ADV = r"(?: (?:currently|now|still|actually|also|presently|recently|just|finally|lately))?"
 _SUBJ_I = rf"(?:i|we|the user){_ADV}"
 _BE_I = rf"(?:i'm|i am|we're|we are|the user is){_ADV}"
 NOT_VALUES = {"not", "no", "never", "bit", "little", "lot", "fan", "big", "huge", "sure",
@@ -142,7 +142,8 @@ def parse(sentence: str) -> Fact | None:
     for pattern, key, wording in simple:
         if (m := pattern.match(s)) and (value := _clean(m["v"])) and not (
                 pattern is _FROM and re.search(r"\b(?:born|grew)\b", s, re.I)
-                and _WHEN.match(value)):  # fmt: skip
+                and _WHEN.match(value)) and not (  # "I moved to a new flat": not a place
+                key == "city" and re.match(r"(?:a|an|my|our|this|that|his|her|their)\b", value, re.I)):  # fmt: skip
             return _fact(key, value, wording.format(value))
     for pattern in _JOB:  # "as a nurse", "as nurse" — not "as hard as I can"
         if (m := pattern.match(s)) and (value := _clean(m["v"])) and (

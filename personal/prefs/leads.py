@@ -15,7 +15,7 @@ VERBS = set(
 BARE_DONT = rx(r"(?:use|call|apologi[sz]e|answer|reply|respond|sign|end|start|begin|add|"
                 r"include|say|write|put|mention)\b")  # fmt: skip
 DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below)\b")
-FILLER = rx(r"^(?:just so you know|for the record|fyi|ok(?:ay)?|also|and|but|oh|btw|by the way|"
+FILLER = rx(r"^(?:just so you know|for the record|fyi|do me a favou?r(?: and)?|ok(?:ay)?|also|and|but|oh|btw|by the way|"
              r"hey|hi|hello|so|well|actually|"
              r"one more thing|one thing|just|now|alright|right|great|thanks|thank you|cool|"
              r"fine|sure|yes|yeah|no(?=\s*,)|please note)\b[\s,.!:;—–-]*")  # fmt: skip
@@ -59,7 +59,7 @@ START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answ
           r"what i do for a living|for a living|i(?: [a-z'-]+){1,5} for a living|"
           r"stick to|give|conclude|structure|present|number (?:your|the)|everything you (?:say|write|send)|"
           rf"(?:your|every|each|(?:all|each|every one)(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
-CLAUSE_BREAK = rx(rf"\s*,\s*(?:(?:and|but|also|then|plus)[\s,]+)*(?=(?:{START})\b)|"
+CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus)[\s,]+)*(?=(?:{START})\b)|"
                    rf"\s+(?:and|but|also|plus)[\s,]+(?:also[\s,]+)?(?=(?:{START})\b)")  # fmt: skip
 
 # "My goldfish's name? Bubbles.": a noun phrase about the person, asked and answered
@@ -104,7 +104,7 @@ PREFER = rx(r"^i(?:'d| would)? (?:really |much |definitely |generally )?(?P<v>pr
 DISLIKE = rx(r"^i (?:really )?(?:hate|dislike|can'?t stand|don'?t like|do not like)"
               r"(?: it)?(?: when you)?\s+(?P<x>.+)$")  # fmt: skip
 NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop|avoid|try not to|"
-               r"no more|no longer|no)\s+(?P<x>.+)$")  # fmt: skip
+               r"no more|no longer|no|drop|ditch|skip|lose|cut out|leave out)\s+(?P<x>.+)$")  # fmt: skip
 ALWAYS = rx(r"^always\s+(?P<x>.+)$")
 WANT = rx(rf"^i(?:'d| would)? (?:really )?(?:like|want|prefer|need|appreciate|love) "
            rf"(?P<x>{ANSWERS_NP}\b.+)$")
