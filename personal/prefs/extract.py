@@ -162,7 +162,7 @@ _DROP = ("drop", "ditch", "skip", "lose", "cut out", "leave out")
 
 
 def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
-    if m := leads.RULE_LEAD.match(s):  # "make sure every reply opens with …": a rule on the answers
+    if m := leads.RULE_LEAD.match(s):  # "make sure every reply opens with …": a rule on answers
         return _statement(f"{m['np']} should {_present(m['x'])}", persistent, context)
     if m := leads.LEAD.match(s):
         rest = _present(s[m.end() :])  # "I'd rather you answered in …" → "answer in …"
@@ -173,7 +173,7 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
         x = m["x"]
         if x.lower().startswith("to "):
             return _directive(x[3:], True) or _generic("Always", x[3:])
-        if leads.LEAD.match(x) or leads.PREFER.match(x) or leads.SHOULD.match(x):  # "…: I want you to …"
+        if any(p.match(x) for p in (leads.LEAD, leads.PREFER, leads.SHOULD)):  # "…: I want you to"
             return _statement(x, True)
         if leads.FIRST_PERSON.match(x):  # a fact about the person, not about this chat
             return None if re.search(r"\byou\b", x, re.I) else _fact(x, checked_only=False)

@@ -65,6 +65,7 @@ _LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_SUBJ_I}(?:'ve| ha
 _HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home) is (?:in )?{_CAP_VALUE}$")  # a place
 _FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_MY} home ?town is|{_SUBJ_I} (?:come|comes) from|"
            rf"{_SUBJ_I} grew up in|{_SUBJ_I} (?:was|were) born in) {_VALUE}$")
+_NOT_PLACE = rx(r"(?:a|an|my|our|this|that|his|her|their)\b")  # "I moved to a new flat"
 # "born in 1990", "grew up in the 80s": a time, not a place
 _WHEN = rx(r"^(?:\d|a |an |(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
            r"(?:spring|summer|autumn|fall|winter|hospital|the \d))")  # fmt: skip
@@ -142,8 +143,7 @@ def parse(sentence: str) -> Fact | None:
     for pattern, key, wording in simple:
         if (m := pattern.match(s)) and (value := _clean(m["v"])) and not (
                 pattern is _FROM and re.search(r"\b(?:born|grew)\b", s, re.I)
-                and _WHEN.match(value)) and not (  # "I moved to a new flat": not a place
-                key == "city" and re.match(r"(?:a|an|my|our|this|that|his|her|their)\b", value, re.I)):  # fmt: skip
+                and _WHEN.match(value)) and not (key == "city" and _NOT_PLACE.match(value)):  # fmt: skip
             return _fact(key, value, wording.format(value))
     for pattern in _JOB:  # "as a nurse", "as nurse" — not "as hard as I can"
         if (m := pattern.match(s)) and (value := _clean(m["v"])) and (

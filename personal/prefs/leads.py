@@ -13,18 +13,19 @@ VERBS = set(
     ["use", "answer", "reply", "respond", "write", "include", "add", "start", "begin", "end", "finish", "sign", "give", "show", "tell", "explain", "cite", "mention", "call", "address", "speak", "talk", "keep", "format", "put", "list", "provide", "ask", "kick", "check", "double-check", "offer", "suggest", "say", "apologize", "apologise", "refer", "translate", "spell", "number", "quote", "assume", "recommend", "greet", "summarize", "summarise", "confirm", "wrap", "highlight", "link", "round", "convert", "respect", "remind", "structure", "lead", "open", "close", "avoid", "be", "prefer", "stay", "stick"]
 )
 BARE_DONT = rx(r"(?:use|call|apologi[sz]e|answer|reply|respond|sign|end|start|begin|add|"
-                r"include|say|write|put|mention)\b")  # fmt: skip
+               r"include|say|write|put|mention)\b")  # fmt: skip
 DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below)\b")
-FILLER = rx(r"^(?:just so you know|for the record|fyi|do me a favou?r(?: and)?|ok(?:ay)?|also|and|but|oh|btw|by the way|"
-             r"hey|hi|hello|so|well|actually|"
-             r"one more thing|one thing|just|now|alright|right|great|thanks|thank you|cool|"
-             r"fine|sure|yes|yeah|no(?=\s*,)|please note)\b[\s,.!:;—–-]*")  # fmt: skip
+FILLER = rx(r"^(?:just so you know|for the record|fyi|do me a favou?r(?: and)?|ok(?:ay)?|also|"
+            r"and|but|oh|btw|by the way|"
+            r"hey|hi|hello|so|well|actually|"
+            r"one more thing|one thing|just|now|alright|right|great|thanks|thank you|cool|"
+            r"fine|sure|yes|yeah|no(?=\s*,)|please note)\b[\s,.!:;—–-]*")  # fmt: skip
 # not "What I do for a living is …" (a statement), nor "Do use bullet points" (an emphatic order)
 QUESTION = rx(r"^(?:what(?! (?:i|we)\b)|why|how|who|whom|whose|where|when(?= (?:is|are|was|were|"
-               r"do|does|did|will|would|can|could|should|shall|might|may|am)\b)|which|"
-               rf"do(?!\s+(?:not|{'|'.join(sorted(VERBS))})\b)|does|did|is|"
-               r"are|was|were|am|have|has|had|shall|should|may|might|can|could|would|will|"
-               r"isn't|aren't|didn't|don't you|won't)\b")  # fmt: skip
+              r"do|does|did|will|would|can|could|should|shall|might|may|am)\b)|which|"
+              rf"do(?!\s+(?:not|{'|'.join(sorted(VERBS))})\b)|does|did|is|"
+              r"are|was|were|am|have|has|had|shall|should|may|might|can|could|would|will|"
+              r"isn't|aren't|didn't|don't you|won't)\b")  # fmt: skip
 POLITE = rx(r"^(?:can|could|would|will) you (?:please |kindly )?(?=\w)")
 HYPOTHETICAL = rx(
     r"\b(?:if|unless|suppose|supposing|imagine|pretend|hypothetically|let'?s say|for example|"
@@ -44,29 +45,29 @@ PERSIST = (
 PERSIST_START = rx(rf"^(?:{PERSIST})[\s,:]*")
 PERSIST_END = rx(rf"[\s,]+(?:{PERSIST}|ever(?: again)?)$")  # "No emojis, ever."
 POLITENESS = rx(r"(?:^(?:please|kindly|pls)[\s,]+|[\s,]+(?:please|pls|thanks|thank you|"
-                 r"again)$)")  # fmt: skip
+                r"again)$)")  # fmt: skip
 START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answer|reply|"
-          r"respond|write|speak|talk|use|keep|be|sign|end|finish|close|format|make sure|"
-          r"begin|start|open|kick off|lead|put|preface|add|append|remember|from now on|going forward|"
-          r"i'?d|i'm|i (?:really )?(?:prefer|like|love|hate|want)|my name|you can|you should|"
-          r"no more|limit|reply|greet|switch to|by default|just so you know|for the record|fyi|by the way|"
-          r"feel free to|it(?:'d| would) be (?:great|nice|good|lovely|better|best) if|"
-          r"(?:can|could|would|will) you|the (?:first|last) (?:word|words|line)|one thing|"
-          r"i (?:don'?t|do not) (?:want|like)|i go by|just call|no|"
-          # a second fact: "I live in Porto and my cat is named Mochi"
-          r"my (?:[a-z'-]+ ){1,2}(?:is|are)|i (?:live|work|was born|grew up|come from|moved|own|"
-          r"have an?)|i'm (?:from|based|originally|allergic)|home(?: for (?:me|us))? is|"
-          r"what i do for a living|for a living|i(?: [a-z'-]+){1,5} for a living|"
-          r"stick to|give|conclude|structure|present|number (?:your|the)|everything you (?:say|write|send)|"
-          rf"(?:your|every|each|(?:all|each|every one)(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
+         r"respond|write|speak|talk|use|keep|be|sign|end|finish|close|format|make sure|"
+         r"begin|start|open|kick off|lead|put|preface|add|append|remember|from now on|going forward|"
+         r"i'?d|i'm|i (?:really )?(?:prefer|like|love|hate|want)|my name|you can|you should|"
+         r"no more|limit|reply|greet|switch to|by default|just so you know|for the record|fyi|by the way|"
+         r"feel free to|it(?:'d| would) be (?:great|nice|good|lovely|better|best) if|"
+         r"(?:can|could|would|will) you|the (?:first|last) (?:word|words|line)|one thing|"
+         r"i (?:don'?t|do not) (?:want|like)|i go by|just call|no|"
+         # a second fact: "I live in Porto and my cat is named Mochi"
+         r"my (?:[a-z'-]+ ){1,2}(?:is|are)|i (?:live|work|was born|grew up|come from|moved|own|"
+         r"have an?)|i'm (?:from|based|originally|allergic)|home(?: for (?:me|us))? is|"
+         r"what i do for a living|for a living|i(?: [a-z'-]+){1,5} for a living|"
+         r"stick to|give|conclude|structure|present|number (?:your|the)|everything you (?:say|write|send)|"
+         rf"(?:your|every|each|(?:all|each|every one)(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
 CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus)[\s,]+)*(?=(?:{START})\b)|"
-                   rf"\s+(?:and|but|also|plus)[\s,]+(?:also[\s,]+)?(?=(?:{START})\b)")  # fmt: skip
+                  rf"\s+(?:and|but|also|plus)[\s,]+(?:also[\s,]+)?(?=(?:{START})\b)")  # fmt: skip
 
 # "My goldfish's name? Bubbles.": a noun phrase about the person, asked and answered
 ASKED = rx(r"^(?:my|our) (?!(?:[a-z'-]+ )*(?:is|are|was|were|do|does|did|have|has)\b)"
-            r"(?:[a-z'-]+ ){0,3}[a-z'-]+$")  # fmt: skip
+           r"(?:[a-z'-]+ ){0,3}[a-z'-]+$")  # fmt: skip
 REFUSED = rx(r"^(?:never|no|none|never again|not ever|no more|no thanks?|no thank you)"
-              r"[\s,!]*(?:please|thanks|thank you|ever)?[\s!]*$")  # fmt: skip  ("Emojis? Never.")
+             r"[\s,!]*(?:please|thanks|thank you|ever)?[\s!]*$")  # fmt: skip  ("Emojis? Never.")
 # "…, if you would", "if you don't mind, …": politeness, not a condition
 POLITE_CONDITION = rx(
     r"(?:^|[\s,]+)if (?:you (?:would|could|can|will|please|may|(?:don'?t|do not|wouldn'?t|would "
@@ -79,43 +80,43 @@ WISH = rf"(?:{LIKE_IT}|i(?:'d| would) be (?:grateful|glad|happy|thankful|delight
 GREAT = r"it(?:'d| would) be (?:great|nice|good|lovely|better|best)"
 POLITE_IF = rx(rf"\b(?:{WISH}|{GREAT}) if\b")
 CONTEXT = rx(r"^(?:when(?:ever)?|every time|each time|if) you (?:write|draft|compose|send|give "
-              r"me) (?:an? |any |my |some )?(?P<what>e-?mails?|letters?|code|scripts?|programs?|"
-              r"functions?)(?: for me)?$")  # fmt: skip
+             r"me) (?:an? |any |my |some )?(?P<what>e-?mails?|letters?|code|scripts?|programs?|"
+             r"functions?)(?: for me)?$")  # fmt: skip
 LEAD = rx(r"^(?:i(?:'d| would)? (?:really )?(?:like|love|want|prefer|need)(?: for)? you to|"
-           rf"(?:{WISH}) if you(?:'d| would| could| will| can)?|"
-           rf"{GREAT} if(?: you)?|"
-           r"(?:would you |do you )?mind(?= [a-z]+ing\b)|"
-           r"you may|you can|i need you to|feel free to|"
-           r"i(?:'d| would) rather you|i(?:'d| would) (?:like|love|prefer)(?: it)? if you|"
-           r"make sure (?:that )?(?:you |to )?|you should|you must|you can|try to|please|"
-           r"kindly|(?:can|could|would|will) you (?:please )?(?:always )?|"
-           r"do(?= (?!not\b|you\b|i\b|we\b)[a-z]))\b\s*")  # fmt: skip  ("do address me as …")
+          rf"(?:{WISH}) if you(?:'d| would| could| will| can)?|"
+          rf"{GREAT} if(?: you)?|"
+          r"(?:would you |do you )?mind(?= [a-z]+ing\b)|"
+          r"you may|you can|i need you to|feel free to|"
+          r"i(?:'d| would) rather you|i(?:'d| would) (?:like|love|prefer)(?: it)? if you|"
+          r"make sure (?:that )?(?:you |to )?|you should|you must|you can|try to|please|"
+          r"kindly|(?:can|could|would|will) you (?:please )?(?:always )?|"
+          r"do(?= (?!not\b|you\b|i\b|we\b)[a-z]))\b\s*")  # fmt: skip  ("do address me as …")
 # verbs a wish or rule is said with beside VERBS: "… if you never went past two sentences"
 TENSED = frozenset([*VERBS, "go", "run", "exceed", "limit", "switch", "stop", "let", "leave",
                      "drop", "skip", "type", "stay", "send", "conclude"])  # fmt: skip
 # a wish about the answers, said with them as the subject
 RULE_LEAD = rx(rf"^(?:always )?(?:make sure|ensure|see to it|{LIKE_IT} if|{GREAT} if)(?: that)? "
-                rf"(?P<np>(?:(?:all|every|each|any) (?:of )?(?:your |the )?|your |the ){ANSWERS}"
-                rf"{YOU_SEND}) (?:(?:would|will|could) )?(?P<x>.+)$")  # fmt: skip
+               rf"(?P<np>(?:(?:all|every|each|any) (?:of )?(?:your |the )?|your |the ){ANSWERS}"
+               rf"{YOU_SEND}) (?:(?:would|will|could) )?(?P<x>.+)$")  # fmt: skip
 REMEMBER = rx(r"^(?:remember|keep in mind|bear in mind|don'?t forget|never forget|note|"
-               r"for the record|fyi|just so you know)(?:\s*[:,]\s*|\s+that\s+|\s+)(?P<x>.+)$")  # fmt: skip
+              r"for the record|fyi|just so you know)(?:\s*[:,]\s*|\s+that\s+|\s+)(?P<x>.+)$")  # fmt: skip
 PREFER = rx(r"^i(?:'d| would)? (?:really |much |definitely |generally )?(?P<v>prefer|like|love)"
-             r"\s+(?P<x>.+)$")  # fmt: skip
+            r"\s+(?P<x>.+)$")  # fmt: skip
 DISLIKE = rx(r"^i (?:really )?(?:hate|dislike|can'?t stand|don'?t like|do not like)"
-              r"(?: it)?(?: when you)?\s+(?P<x>.+)$")  # fmt: skip
+             r"(?: it)?(?: when you)?\s+(?P<x>.+)$")  # fmt: skip
 NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop|avoid|try not to|"
-               r"no more|no longer|no|drop|ditch|skip|lose|cut out|leave out)\s+(?P<x>.+)$")  # fmt: skip
+              r"no more|no longer|no|drop|ditch|skip|lose|cut out|leave out)\s+(?P<x>.+)$")  # fmt: skip
 ALWAYS = rx(r"^always\s+(?P<x>.+)$")
 WANT = rx(rf"^i(?:'d| would)? (?:really )?(?:like|want|prefer|need|appreciate|love) "
-           rf"(?P<x>{ANSWERS_NP}\b.+)$")
+          rf"(?P<x>{ANSWERS_NP}\b.+)$")
 SHOULD = rx(rf"^(?:(?:all |any |each |every )(?:of )?(?:your |the |my )?{ANSWERS}|"
-             rf"(?:your |the |my )?(?:answers|replies|responses|messages|texts|outputs)|"
-             rf"everything you (?:say|write|send)(?: me)?){YOU_SEND} "
-             r"(?:should|must|shall|need to|have to|ought to|are to|will)(?: always|"
-             r"(?P<neg> never| not))? (?P<x>(?!have been\b).+)$")  # fmt: skip
+            rf"(?:your |the |my )?(?:answers|replies|responses|messages|texts|outputs)|"
+            rf"everything you (?:say|write|send)(?: me)?){YOU_SEND} "
+            r"(?:should|must|shall|need to|have to|ought to|are to|will)(?: always|"
+            r"(?P<neg> never| not))? (?P<x>(?!have been\b).+)$")  # fmt: skip
 NO_MORE_THAN = rx(r"^(?:no|not) more than\b")
 ABOUT_ME = rx(r"\b(?:i|i'm|i've|my|me|we|we're|our|us)\b")
 FIRST_PERSON = rx(r"^(?:i|i'm|i've|i'd|i'll|my|me|mine|we|we've|we're|our)\b")
 END_WITH = rx(r"^(?:end|finish|close|conclude|wrap up)\b.*?\b(?:with|by saying)\s+(?P<x>.+)$")
 EMOJI = rx(rf"^(?:(?:use|add|include|put|using|adding|including|send|sending) )?(?:any |the )?"
-            rf"(?:emojis?|emoticons|smileys)(?: in (?:your )?{ANSWERS})?$")  # fmt: skip
+           rf"(?:emojis?|emoticons|smileys)(?: in (?:your )?{ANSWERS})?$")  # fmt: skip
