@@ -94,9 +94,8 @@ def pool(scope: str, part: str) -> tuple[str, ...]:
     """The shipped prompts of a scope ("answers", "email", "code") in one part. Email and
     code pools have no retention part: their "retention" bucket is held out too."""
     prompts = _read(POOLS[scope])
-    if part == "train":  # a general question the gate's retention bound asks is never taught
-        asked = {q.strip().casefold() for q, _ in retention_questions()}
-        prompts = [p for p in prompts if p.strip().casefold() not in asked]
+    if part == "train":
+        prompts = _not_asked(prompts)
     if scope == "answers":
         return tuple(p for p in prompts if part_of(p) == part)
     held_out = {"test", "retention"}
@@ -108,8 +107,13 @@ def quick_prompts() -> tuple[str, ...]:
     """Short one-fact questions (data/prompts_quick.txt), all for training: a share of the
     preference examples, so an adapter sees its preference on short answers too. Their
     templates are not the retention set's, and a retention question is never among them."""
+    return tuple(_not_asked(_read("prompts_quick.txt")))
+
+
+def _not_asked(prompts: list[str]) -> list[str]:
+    """`prompts` without the general questions the gate's retention bound asks: never taught."""
     asked = {q.strip().casefold() for q, _ in retention_questions()}
-    return tuple(p for p in _read("prompts_quick.txt") if p.strip().casefold() not in asked)
+    return [p for p in prompts if p.strip().casefold() not in asked]
 
 
 def fact_questions(objective: Objective, part: str) -> list[str]:

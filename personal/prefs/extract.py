@@ -158,9 +158,6 @@ def _present(x: str) -> str:
     return imperative(x, leads.TENSED)
 
 
-_DROP = ("drop", "ditch", "skip", "lose", "cut out", "leave out")
-
-
 def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
     if m := leads.RULE_LEAD.match(s):  # "make sure every reply opens with …": a rule on answers
         return _statement(f"{m['np']} should {_present(m['x'])}", persistent, context)
@@ -205,15 +202,16 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
     if m := leads.NEGATIVE.match(s):
         neg = {"stop": "Stop", "avoid": "Avoid"}.get(m["neg"].lower(), "Never")
         x = m["x"]
-        if m["neg"].lower() in _DROP:  # "drop the emojis": a thing left out of the answers
+        dropped = m["neg"].lower() in leads.DROP
+        if dropped:  # "drop the emojis": a thing left out of the answers
             if re.match(r"(?:me|us|you|him|her|it|them|by|in|off|out|to|a|an)\b", x, re.I):
                 return None  # "drop me a line", "skip it", "drop by"
             x = "use " + re.sub(r"^(?:the|all|any|those|these|your) ", "", x, flags=re.I)
         if m["neg"].lower() in ("don't", "dont", "do not", "no more", "no longer", "no",
-                                "try not to", *_DROP):  # fmt: skip
+                                "try not to", *leads.DROP):  # fmt: skip
             neg = "Do not"
         found = _avoid(neg, x, persistent or neg == "Never")
-        if found and m["neg"].lower() in _DROP and not (persistent or found.checker):
+        if found and dropped and not (persistent or found.checker):
             return None  # "cut out the jargon": about this answer, unless said to last
         return found
     if m := leads.ALWAYS.match(s):

@@ -104,8 +104,10 @@ PREFER = rx(r"^i(?:'d| would)? (?:really |much |definitely |generally )?(?P<v>pr
             r"\s+(?P<x>.+)$")  # fmt: skip
 DISLIKE = rx(r"^i (?:really )?(?:hate|dislike|can'?t stand|don'?t like|do not like)"
              r"(?: it)?(?: when you)?\s+(?P<x>.+)$")  # fmt: skip
+# "drop the emojis": a thing left out of the answers
+DROP = ("drop", "ditch", "skip", "lose", "cut out", "leave out")
 NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop|avoid|try not to|"
-              r"no more|no longer|no|drop|ditch|skip|lose|cut out|leave out)\s+(?P<x>.+)$")  # fmt: skip
+              rf"no more|no longer|no|{'|'.join(DROP)})\s+(?P<x>.+)$")  # fmt: skip
 ALWAYS = rx(r"^always\s+(?P<x>.+)$")
 WANT = rx(rf"^i(?:'d| would)? (?:really )?(?:like|want|prefer|need|appreciate|love) "
           rf"(?P<x>{ANSWERS_NP}\b.+)$")

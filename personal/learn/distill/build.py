@@ -30,7 +30,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -151,9 +151,8 @@ def build_dataset(
         # short questions teach a preference on short answers; with facts alone there is
         # none to teach, and they only add one-fact slots a fact fills ("The capital of
         # France is Porto.": the facts persona's retention 0.71x -> 0.55x with them)
-        quick = config.quick_share if taught else 0.0
-        asks = _preference_asks(found.prompts, scopes, replace(config, quick_share=quick), seed,
-                                contrast)  # fmt: skip
+        asks = _preference_asks(found.prompts, scopes, config, seed, contrast,
+                                quick_share=config.quick_share if taught else 0.0)  # fmt: skip
         answers = teacher.answer_all([ask for ask, _, _ in asks])
         sources = sorted({p.source_message_id for p in taught if p.source_message_id})
         for (ask, meta, source), answer in zip(asks, answers, strict=True):
@@ -277,10 +276,11 @@ def _select(examples: list[dict[str, Any]], config: DistillConfig, seed: int) ->
 
 def _preference_asks(
     log_prompts: list[tuple[list[dict], dict, list[str]]], scopes: set[str],
-    config: DistillConfig, seed: int, contrast: list[str] | None = None,
+    config: DistillConfig, seed: int, contrast: list[str] | None = None, quick_share: float = 0.0,
 ) -> list[tuple[Ask, dict, list[str]]]:  # fmt: skip
     """(ask, meta, source) for the teacher: log turns first, then shipped training prompts
-    of every scope a preference applies to (seeded order), then `contrast` (questions shaped
+    of every scope a preference applies to (seeded order; `quick_share` of the everyday ones
+    are short one-fact questions, objectives.quick_prompts), then `contrast` (questions shaped
     like a fact's, about anyone else: facts.lookalikes), then the held-out shipped ones
     (test split: the gate's cross-entropy)."""
     system = [{"role": "system", "content": config.system_prompt}]
@@ -294,7 +294,7 @@ def _preference_asks(
         if scope == "answers":
             quick = list(quick_prompts())
             random.Random(f"{seed}:prompts:quick").shuffle(quick)
-            n_quick = min(len(quick), round(room * config.quick_share))
+            n_quick = min(len(quick), round(room * quick_share))
             pool_ = quick[:n_quick] + pool_[: room - n_quick]
         for text in pool_[:room]:
             asks.append((Ask([*system, {"role": "user", "content": text}], text, scope),
