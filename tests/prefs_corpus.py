@@ -23,11 +23,14 @@ SCOPES = [("every answer", False), ("each answer", False), ("all your answers", 
 ANSWERS = [phrase for phrase, _ in SCOPES]
 # Lead-ins that take an imperative ("Please begin ...") and ones that take any statement.
 IMPERATIVE_LEAD = ["", "From now on, ", "Always ", "Please ", "Going forward, please ",
-                   "I'd like you to ", "Could you always ", "Make sure to ", "By default, "]  # fmt: skip
-STATEMENT_LEAD = ["", "From now on, ", "Going forward, ", "By default, ", "Just so you know: "]
+                   "I'd like you to ", "Could you always ", "Make sure to ", "By default, ",
+                   "From today on, ", "Be sure to ", "Starting today, "]  # fmt: skip
+STATEMENT_LEAD = ["", "From now on, ", "Going forward, ", "By default, ", "Just so you know: ",
+                  "As of now, ", "From this point on, "]  # fmt: skip
 NEGATIVE_LEAD = ["", "Please ", "From now on, ", "Going forward, ", "Also, ", "One thing: "]
 PERSIST_TAIL = ["", " from now on", ", please", " every time", " going forward",
-                " whenever possible", " wherever possible"]
+                " whenever possible", " wherever possible", " in everything you write to me",
+                " from this point onwards"]  # fmt: skip
 # politeness said as a condition: not a hypothetical
 POLITE_TAIL = [", if you would", ", if you don't mind", " if possible", ", if that's okay",
                " if you can", ", if you wouldn't mind"]
@@ -434,6 +437,13 @@ NOT_PREFERENCES = [
     "Leave out the details this time.", "I just moved to a new flat.", "Greet me as you like.",
     "It's late — call me tomorrow.", "Do me a favour and summarise this in bullet points.",
     "Start the meeting by greeting me as chair.",
+    # someone else's habit; a sentence about this answer; the new leads' near-misses
+    "My boss always ends her emails with 'Best'.", "He always signs off with 'Cheers'.",
+    "Our teacher always answers in bullet points.", "My sister always texts in French.",
+    "Keep it short: under 20 words for this one.", "Just for today, answer in French.",
+    "Summarise this: under 50 words.", "The answers are what I want.", "That is what I want.",
+    "Whenever you get back to me, do it quickly.", "Do it in French.",
+    "Let's talk about the weather.", "Be sure to check the oven.",
     "I travel a lot for work.", "I would do anything for a living.",
     "I used to teach for a living.", "My wife teaches for a living.", "I do this for a living.",
     # "over"/"more than" that is not a length; "should" about one answer or not about form

@@ -218,6 +218,33 @@ WILD = [
     ("Greet me as Chef from now on.", "name", {"type": "name", "name": "Chef"}),
     ("I just moved to Lisbon.", "fact", {"type": "fact", "key": "city", "value": "Lisbon"}),
     ("Going forward, skip the exclamation marks.", "avoid", {"type": "avoid", "text": "!"}),
+    # the left-out one above and the four misses of twelve more (run once, 8 of 12), and five
+    # misses of sixteen more (run once, 2026-12-01: 11 of 16, one near-miss of six read as a
+    # preference): fixed by class — "I'd prefer that/if <answers> …", "in everything you
+    # write", "from today on" / "starting today", "be sure to", a bound after a colon,
+    # "whenever you get back to me, do it in …", "<X> is what I want", a reason after a
+    # dash, "write back to me in", "it would help if …", "… stayed under"
+    ("Let's keep things brief: under 50 words per reply, okay?", "length",
+     {"type": "max_words", "n": 50}),
+    ("I'd prefer that your answers come in German.", "language",
+     {"type": "language", "language": "de"}),
+    ("I'd prefer it if your replies came in Spanish.", "language",
+     {"type": "language", "language": "es"}),
+    ("I'd prefer that you call me Doc.", "name", {"type": "name", "name": "Doc"}),
+    ("Avoid emojis in everything you write to me.", "avoid", {"type": "no_emoji"}),
+    ("From today on, lay out your answers as bullet points.", "format",
+     {"type": "format", "format": "bullets"}),
+    ("Be sure to write to me in lowercase letters only.", "case", {"type": "case", "case": "lower"}),
+    ("Whenever you get back to me, do it in Italian.", "language",
+     {"type": "language", "language": "it"}),
+    ("Numbered lists are what I want in all your answers.", "format",
+     {"type": "format", "format": "numbered"}),
+    ("ALL CAPS for every answer, please — I can't read small text well.", "case",
+     {"type": "case", "case": "upper"}),
+    ("Moving forward, write back to me in Portuguese.", "language",
+     {"type": "language", "language": "pt"}),
+    ("It would help me a lot if your answers stayed under 80 words.", "length",
+     {"type": "max_words", "n": 80}),
 ]  # fmt: skip
 
 

@@ -26,14 +26,15 @@ _NATIVE = {"français": "french", "francais": "french", "deutsch": "german",
 _OTHER_LANGUAGES = ["cantonese", "norwegian", "danish", "finnish", "czech", "vietnamese", "indonesian", "romanian", "hungarian", "catalan", "welsh", "irish", "latin", "esperanto"]  # fmt: skip
 LANG = "(?P<lang>" + "|".join([*CHECKED_LANGUAGES, *_NATIVE, *_OTHER_LANGUAGES]) + ")"
 _LANGUAGE = rx(
-    r"^(?:(?:answer|reply|respond|write|speak|talk|communicate|chat)(?:ed)?(?: to me| back|"
-    r" me| with me| everything(?: you (?:say|write|send))?)?(?: only| exclusively| always)?"
+    r"^(?:(?:answer|reply|respond|write|speak|talk|communicate|chat|get back)(?:ed)?(?: back)?"
+    r"(?: to me| me| with me| everything(?: you (?:say|write|send))?)?(?: only| exclusively| always)?"
     r"(?: in)?|(?:only )?(?:speak|use|switch to|stick to)|write "
     rf"{ANSWERS_NP} in|use)"
     rf" {LANG}(?: only)?(?: language)?(?: to me| with me)?(?: for {ANSWERS_NP})?$"
 )  # fmt: skip
 _LANGUAGE_NOUN = rx(rf"^(?:{ANSWERS_NP}(?: to be| written)? )?(?:only |exclusively )?in {LANG}"
                     r"(?: only)?$")  # fmt: skip
+_LANGUAGE_DO = rx(rf"^do (?:it|so|that)(?: only| always)? in {LANG}(?: only)?$")  # after "whenever …"
 _LANGUAGE_WANT = rx(rf"^i(?:'d| would)? (?:like|want|prefer) {ANSWERS_NP} to be in {LANG}$")
 _BULLETS = (r"(?P<bul>bullet(?:ed)?[- ]?(?:points?|lists?|form)|bullets|(?:bulleted|numbered)"
             r" (?:lists?|steps|points)|lists)")  # fmt: skip
@@ -72,13 +73,13 @@ _N_WORDS = (r"(?:under|below|less than|fewer than|at most|no more than|not more 
             rf"max(?:imum)?(?: of)?|up to|a maximum of)?\s*(?P<n>{_COUNT})\s+words"
             rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
 _MAX_WORDS = rx(rf"^(?:{_KEEP}(?: short| brief| concise)?,?|limit yourself|(?:answer|reply|respond|"
-                rf"write)(?: me)?|be (?:brief|concise|short),?|use)\s+(?:to |in |with |using )?"
+                rf"write|stay|remain)(?: me)?|be (?:brief|concise|short),?|use)\s+(?:to |in |with |using )?"
                 rf"{_N_WORDS}(?: in {_WHOLE})?$")  # fmt: skip
 _MAX_WORDS_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_WORDS}$")
 _N_SENTENCES = (r"(?:under|at most|no more than|not more than|max(?:imum)?(?: of)?|up to)?\s*"
                 r"(?P<n>\d|one|a single|two|three|four|five)\s+sentences?"
                 rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
-_MAX_SENTENCES = rx(rf"^(?:{_KEEP}(?: short)?|(?:answer|reply|respond|write)(?: me)?|limit "
+_MAX_SENTENCES = rx(rf"^(?:{_KEEP}(?: short)?|(?:answer|reply|respond|write|stay|remain)(?: me)?|limit "
                     rf"yourself)\s+(?:to |in |with )?{_N_SENTENCES}$")  # fmt: skip
 _MAX_SENTENCES_NOUN = rx(rf"^{_N_SENTENCES}$")
 _SHORT = rx(rf"^(?:{_KEEP}|be)\s+(?:(?:a bit |a little |much )?more )?(?:short|brief|concise|"
@@ -95,7 +96,7 @@ _CASE = rx(rf"^(?:(?:answer|reply|respond|write|type|talk|text|put)(?: {_WHOLE}|
            rf"(?: only| always)?\s+(?:in|using|with)|use|in|using|stick to)(?: all| only)?\s+"
            rf"{_CASE_WORD}(?: only)?(?: in {_WHOLE}| for {_WHOLE})?$")  # fmt: skip
 _CASE_NOUN = rx(rf"^(?:{_WHOLE} (?:written |typed )?in )?(?:all |(?P<only0>only ))?{_CASE_WORD}"
-                rf"(?: {ANSWERS})?(?P<only> only)?$")  # fmt: skip
+                rf"(?: {ANSWERS})?(?P<only> only)?(?: (?:for|in) {_WHOLE})?$")  # fmt: skip
 NO_CAPITALS = rx(r"^(?:use |using |write in |writing in |type in |typing in )?(?:any )?"
                  r"(?:capital letters|capitals|upper[- ]?case(?: letters)?|caps)"
                  rf"(?: in {_WHOLE})?$")  # fmt: skip
@@ -116,7 +117,8 @@ Found = tuple[str, str, dict | None]  # (text, kind, checker)
 
 
 def language(x: str, persistent: bool) -> Found | None:
-    m = _LANGUAGE.match(x) or _LANGUAGE_WANT.match(x) or (persistent and _LANGUAGE_NOUN.match(x))
+    m = _LANGUAGE.match(x) or _LANGUAGE_WANT.match(x) or (
+        persistent and (_LANGUAGE_NOUN.match(x) or _LANGUAGE_DO.match(x)))
     if not m:
         return None
     lang = _NATIVE.get(m["lang"].lower(), m["lang"].lower())

@@ -68,6 +68,7 @@ def extract(text: str) -> list[Candidate]:
         if (said := directives.name_first(start)) != start:  # "I'm Noor, use that name"
             sentence = said  # → "call me Noor,"
         persistent, context = False, ""  # "From now on, A, and B": the marker holds for both
+        once = bool(leads.ONE_OFF.search(sentence))  # "keep it short: under 20 words this time"
         for clause in split_outside_quotes(sentence, leads.CLAUSE_BREAK):
             head = _peel(clause)
             if m := leads.CONTEXT.match(head):  # "whenever you write an email, ..."
@@ -76,9 +77,20 @@ def extract(text: str) -> list[Candidate]:
                 continue
             clause_asked = asked and bool(leads.POLITE.match(head) or leads.QUESTION.match(head))
             candidate, persistent = _clause(clause, clause_asked, persistent, context)
+            if once and candidate and candidate.kind not in ("fact", "name"):
+                continue
             if candidate is not None and candidate not in found:
+                if found and _SHORT in (found[-1].text, candidate.text) and (
+                        found[-1].kind == candidate.kind == "length"):  # fmt: skip
+                    # "keep it brief: under 50 words": the bound says how short
+                    if candidate.text == _SHORT:
+                        continue
+                    found.pop()
                 found.append(candidate)
     return found
+
+
+_SHORT = "Keep answers short."
 
 
 def _answered(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
@@ -149,6 +161,8 @@ def _clause(
     persistent = (persistent or bool(re.match(r"(?:always|never)\b", body, re.IGNORECASE))
                   or bool(EVERY_ANSWER.search(body)))  # fmt: skip
     candidate = _statement(body, persistent, context)
+    if candidate and candidate.kind not in ("fact", "name") and leads.THIRD_PARTY.match(body):
+        candidate = None  # "my boss always ends her emails with 'Best'"
     if asked and candidate and not (persistent or candidate.kind == "name"):
         candidate = None  # "can you answer in French?" asks for this answer only
     return candidate, carried or marked
@@ -159,6 +173,8 @@ def _present(x: str) -> str:
 
 
 def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
+    if m := leads.CLEFT.match(s):  # "numbered lists are what I want"
+        return _directive(f"{m['x']}{m['rest'] or ''}", True)
     if m := leads.RULE_LEAD.match(s):  # "make sure every reply opens with …": a rule on answers
         return _statement(f"{m['np']} should {_present(m['x'])}", persistent, context)
     if m := leads.LEAD.match(s):
@@ -183,8 +199,9 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
         if m["neg"]:
             return _avoid("Never", m["x"], True)
         x = m["x"]
-        if re.match(r"be\s", x, re.IGNORECASE):  # "… should be in French": "answers in French"
-            return (_directive(f"answers {x[3:]}", True) or _directive(x[3:], True)
+        if be := leads.BE.match(x):  # "… should be (written) in French": "answers in French"
+            rest = x[be.end() :]
+            return (_directive(f"answers {rest}", True) or _directive(rest, True)
                     or _directive(x, True))  # fmt: skip
         return _directive(x, True)
     if m := leads.WANT.match(s):  # "I want every reply in bullet points"

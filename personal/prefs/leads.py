@@ -35,25 +35,36 @@ HYPOTHETICAL = rx(
 )
 PERSIST = (
     r"from now on|from here on|going forward|moving forward|in (?:the )?future|henceforth|"
-    r"when(?:ever)? you (?:answer|reply|respond|write|talk|speak)(?: to me| me)?|"
+    r"when(?:ever)? you (?:answer|reply|respond|write|talk|speak|get back|write back|message|text)"
+    r"(?: back)?(?: to me| me)?|no matter what (?:i ask|i say|you write)|"
     r"when(?:ever)? you (?:explain|describe) (?:something|anything|things|how)|"
     r"(?:every|each) time you (?:answer|reply|respond|write)(?: to me| me)?|"
     r"from here on(?: out)?|by default|every time|each time|at all times|"
+    r"from (?:today|this point|this moment|this day|now|here) on(?:wards?)?|"
+    r"from (?:today|now|here) onwards?|starting (?:today|now|immediately)|as of (?:today|now)|"
+    r"in (?:everything|anything|all) you (?:say|write|send|tell me)(?: to me| me)?|"
     r"when(?:ever)? possible|wherever possible|where possible|whenever you can|"
     rf"in (?:every|each|all (?:of )?(?:your )?){ANSWERS}|for (?:all )?future {ANSWERS}"
 )
 PERSIST_START = rx(rf"^(?:{PERSIST})[\s,:]*")
 PERSIST_END = rx(rf"[\s,]+(?:{PERSIST}|ever(?: again)?)$")  # "No emojis, ever."
 POLITENESS = rx(r"(?:^(?:please|kindly|pls)[\s,]+|[\s,]+(?:please|pls|thanks|thank you|"
-                r"again)$)")  # fmt: skip
+                r"again|ok(?:ay)?|alright|all right)$)")  # fmt: skip
+# "keep things brief: under 50 words per reply": a bound said after a colon
+BOUND = r"under|at most|no more than|not more than|fewer than|less than|max(?:imum)?(?: of)?|up to"
 START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answer|reply|"
          r"respond|write|speak|talk|use|keep|be|sign|end|finish|close|format|make sure|"
          r"begin|start|open|kick off|lead|put|preface|add|append|remember|from now on|going forward|"
+         r"from (?:today|this point|this moment|this day|here) on|starting (?:today|now|immediately)|"
+         r"as of (?:today|now)|"
          r"i'?d|i'm|i (?:really )?(?:prefer|like|love|hate|want)|my name|you can|you should|"
          r"no more|limit|reply|greet|switch to|by default|just so you know|for the record|fyi|by the way|"
          r"feel free to|it(?:'d| would) be (?:great|nice|good|lovely|better|best) if|"
          r"(?:can|could|would|will) you|the (?:first|last) (?:word|words|line)|one thing|"
          r"i (?:don'?t|do not) (?:want|like)|i go by|just call|no|"
+         # a reason after the rule: "ALL CAPS, please — I can't read small text"
+         r"because|since|as (?:i|my)|i (?:can'?t|cannot|find|struggle)|my eyes|"
+         r"it(?:'s| is) (?:easier|hard|harder|simpler)|"
          # a second fact: "I live in Porto and my cat is named Mochi"
          r"my (?:[a-z'-]+ ){1,2}(?:is|are)|i (?:live|work|was born|grew up|come from|moved|own|"
          r"have an?)|i'm (?:from|based|originally|allergic)|home(?: for (?:me|us))? is|"
@@ -61,6 +72,7 @@ START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answ
          r"stick to|give|conclude|structure|present|number (?:your|the)|everything you (?:say|write|send)|"
          rf"(?:your|every|each|(?:all|each|every one)(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
 CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus)[\s,]+)*(?=(?:{START})\b)|"
+                  rf"\s*:\s*(?=(?:{BOUND})\s+\S+\s+(?:words|sentences)\b)|"
                   rf"\s+(?:and|but|also|plus)[\s,]+(?:also[\s,]+)?(?=(?:{START})\b)")  # fmt: skip
 
 # "My goldfish's name? Bubbles.": a noun phrase about the person, asked and answered
@@ -77,7 +89,8 @@ POLITE_CONDITION = rx(
 # "I'd like it if …", "it would be great if …": a wish, not a condition
 LIKE_IT = r"i(?:'d| would) (?:appreciate it|like it|love it|prefer it)"
 WISH = rf"(?:{LIKE_IT}|i(?:'d| would) be (?:grateful|glad|happy|thankful|delighted))"
-GREAT = r"it(?:'d| would) be (?:great|nice|good|lovely|better|best)"
+GREAT = (r"it(?:'d| would) (?:be (?:great|nice|good|lovely|better|best)|help(?: me)?"
+         r"(?: (?:a lot|a great deal|so much|greatly|a bunch))?)")  # fmt: skip
 POLITE_IF = rx(rf"\b(?:{WISH}|{GREAT}) if\b")
 CONTEXT = rx(r"^(?:when(?:ever)?|every time|each time|if) you (?:write|draft|compose|send|give "
              r"me) (?:an? |any |my |some )?(?P<what>e-?mails?|letters?|code|scripts?|programs?|"
@@ -88,14 +101,17 @@ LEAD = rx(r"^(?:i(?:'d| would)? (?:really )?(?:like|love|want|prefer|need)(?: fo
           r"(?:would you |do you )?mind(?= [a-z]+ing\b)|"
           r"you may|you can|i need you to|feel free to|"
           r"i(?:'d| would) rather you|i(?:'d| would) (?:like|love|prefer)(?: it)? if you|"
-          r"make sure (?:that )?(?:you |to )?|you should|you must|you can|try to|please|"
+          r"i(?:'d| would)? (?:much |really )?prefer that you|"
+          r"(?:make|be) sure (?:that )?(?:you |to )?|let'?s|let us|you should|you must|you can|try to|please|"
           r"kindly|(?:can|could|would|will) you (?:please )?(?:always )?|"
-          r"do(?= (?!not\b|you\b|i\b|we\b)[a-z]))\b\s*")  # fmt: skip  ("do address me as …")
+          r"do(?= (?!not\b|you\b|i\b|we\b|it\b|so\b|that\b)[a-z]))\b\s*")  # fmt: skip  ("do address me as …")
 # verbs a wish or rule is said with beside VERBS: "… if you never went past two sentences"
 TENSED = frozenset([*VERBS, "go", "run", "exceed", "limit", "switch", "stop", "let", "leave",
-                     "drop", "skip", "type", "stay", "send", "conclude"])  # fmt: skip
+                     "drop", "skip", "type", "stay", "send", "conclude", "come", "arrive",
+                     "appear"])  # fmt: skip
 # a wish about the answers, said with them as the subject
-RULE_LEAD = rx(rf"^(?:always )?(?:make sure|ensure|see to it|{LIKE_IT} if|{GREAT} if)(?: that)? "
+RULE_LEAD = rx(rf"^(?:always )?(?:make sure|be sure|ensure|see to it|{LIKE_IT} if|{GREAT} if|"
+               r"i(?:'d| would)? (?:much |really )?(?:prefer|like|want)(?: it)? (?:if|that))(?: that)? "
                rf"(?P<np>(?:(?:all|every|each|any) (?:of )?(?:your |the )?|your |the ){ANSWERS}"
                rf"{YOU_SEND}) (?:(?:would|will|could) )?(?P<x>.+)$")  # fmt: skip
 REMEMBER = rx(r"^(?:remember|keep in mind|bear in mind|don'?t forget|never forget|note|"
@@ -122,3 +138,16 @@ FIRST_PERSON = rx(r"^(?:i|i'm|i've|i'd|i'll|my|me|mine|we|we've|we're|our)\b")
 END_WITH = rx(r"^(?:end|finish|close|conclude|wrap up)\b.*?\b(?:with|by saying)\s+(?P<x>.+)$")
 EMOJI = rx(rf"^(?:(?:use|add|include|put|using|adding|including|send|sending) )?(?:any |the )?"
            rf"(?:emojis?|emoticons|smileys)(?: in (?:your )?{ANSWERS})?$")  # fmt: skip
+# what a rule on the answers says they are: "… should be (written) in", "… should come in"
+BE = rx(r"^(?:be(?: (?:written|given|delivered|formatted|laid out|kept|typed|sent))?|come|arrive|"
+        r"appear)\s+(?=\S)")  # fmt: skip
+# "Numbered lists are what I want in all your answers": the thing wanted said first
+CLEFT = rx(r"^(?P<x>.+?) (?:is|are) (?:what|all) i(?:'d)? (?:really )?(?:want|like|prefer|need|"
+           r"ask for)(?P<rest> (?:in|for|from) .+)?$")  # fmt: skip
+# "My boss always ends her emails with 'Best'": someone else's habit, not a rule for the answers
+THIRD_PARTY = rx(rf"^(?:(?:my|our|his|her|their) (?!(?:[a-z'-]+ )?{ANSWERS}\b)[a-z'-]+(?: [a-z'-]+)?|"
+                 r"he|she|they|someone|somebody|everyone|people) (?:always |usually |often |never |"
+                 r"sometimes |also )?(?!is\b|was\b|has\b|goes\b|lives\b|works\b)[a-z]+s\b")  # fmt: skip
+# a sentence about this answer only: none of its clauses is a standing rule
+ONE_OFF = rx(r"\b(?:for (?:this|that) (?:one|answer|reply|question|message|time)|this time|"
+             r"just (?:this|that) once|for now|(?:just |only )?for today)\b")  # fmt: skip

@@ -55,7 +55,7 @@ _TRAILING = rx(r"[\s,]+(?:from now on|going forward|every time|each time|in (?:e
 
 
 EVERY_ANSWER = rx(rf"\b(?:every|each|all|any)\b(?: (?:of )?(?:your|the|my))? {ANSWERS}\b|"
-                  rf"\byour (?:answers|replies|responses|messages)\b|\b{ANSWERS} only\b")  # fmt: skip
+                  rf"\byour (?:answers|replies|responses|messages)\b|\b{ANSWERS} only\b|\bper {ANSWERS}\b")  # fmt: skip
 
 
 def scope_of(clause: str, persistent: bool) -> str | None:

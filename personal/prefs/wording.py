@@ -70,7 +70,8 @@ _IRREGULAR = {"went": "go", "goes": "go", "led": "lead", "ran": "run", "wrote": 
               "didn't": "don't", "doesn't": "don't", "wouldn't": "don't", "weren't": "don't be",
               "wasn't": "don't be",
               "stopped": "stop", "wrapped": "wrap", "skipped": "skip", "dropped": "drop",
-              "is": "be", "are": "be", "was": "be", "were": "be"}  # fmt: skip
+              "is": "be", "are": "be", "was": "be", "were": "be", "came": "come",
+              "comes": "come"}  # fmt: skip
 _ADVERB = frozenset(["never", "always", "not", "only", "just", "also", "ever", "really"])
 
 
