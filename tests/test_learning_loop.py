@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from personal.adapters.registry import Registry
+from personal.adapters.registry import Registry, Revision
 from personal.models import catalog
 from personal.prefs import facts
 from tests.persona import write_export
@@ -58,6 +58,14 @@ def taught(module_home):
     trained = cli("train").stdout
     rev = Registry().current(catalog.resolve("smollm2-135m").fingerprint)
     return rev, trained
+
+
+def first_revision(taught) -> Revision:
+    """The premise of the tests that build on the first revision, said as such: when it
+    was not promoted they fail on that, with the night's verdict, not on a None later."""
+    rev, trained = taught
+    assert rev is not None, f"premise: the first revision was not promoted:\n{trained[-1500:]}"
+    return rev
 
 
 @pytest.fixture
@@ -101,7 +109,7 @@ def test_a_revision_that_ignores_a_stated_preference_is_not_promoted(home, taugh
     from personal.learn.distill import build, harvest, teacher
     from personal.learn.pipeline import train_once
 
-    rev, _ = taught
+    rev = first_revision(taught)
     cli("import", str(write_export(home / "more.jsonl", n=24, seed=1, says=(), signed=False)))
     for module in (teacher, harvest, build):
         if hasattr(module, "comply"):
@@ -118,7 +126,7 @@ def test_a_revision_that_ignores_a_stated_preference_is_not_promoted(home, taugh
 
 
 def test_rollback_returns_the_preferences_to_the_prompt(home, taught):
-    rev, _ = taught
+    rev = first_revision(taught)
     assert "none" in cli("adapters", "rollback").stdout
     plain = ask("What is the capital of Portugal?")
     assert plain["adapter"] is None

@@ -73,3 +73,18 @@ def test_every_shipped_retention_answer_is_named_by_itself():
     for question, accepted in retention_questions():
         for a in accepted:
             assert answered(f"The answer: {a}.", accepted), (question, a)
+
+
+def test_no_retention_question_names_its_own_answer():
+    """An answer cut at its first accepted word must not be right by echoing the question:
+    "What language is spoken in Germany?" → "The language spoken in Germany" named "German"
+    (a word of the question containing the answer) before the set was checked for it."""
+    for question, accepted in retention_questions():
+        assert not answered(question, accepted), question
+
+
+def test_the_retention_set_is_large_enough_for_its_bound():
+    """One question is under a hundredth of the set, so a greedy near-tie between batch
+    compositions (the bare base's own count moved by one at 64) is not the verdict."""
+    qa = retention_questions()
+    assert len(qa) >= 128 and len({q.casefold() for q, _ in qa}) == len(qa)
