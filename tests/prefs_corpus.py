@@ -444,6 +444,12 @@ NOT_PREFERENCES = [
     "Summarise this: under 50 words.", "The answers are what I want.", "That is what I want.",
     "Whenever you get back to me, do it quickly.", "Do it in French.",
     "Let's talk about the weather.", "Be sure to check the oven.",
+    "I met a girl; her name is Ana.", "My sister has a cat; her name is Luna.",
+    "Could the answer be in French?", "I'd appreciate your help.", "Stop the car altogether.",
+    "Can you call me back later?", "My teacher always writes in lowercase.",
+    "Would bullet points work better here?", "I lived in Reykjavik for a year once.",
+    "Put this one in Spanish.", "Everyone calls my brother Max.",
+    "Everyone hates emojis, so never use them.", "It's late, so call me tomorrow.",
     "I travel a lot for work.", "I would do anything for a living.",
     "I used to teach for a living.", "My wife teaches for a living.", "I do this for a living.",
     # "over"/"more than" that is not a length; "should" about one answer or not about form

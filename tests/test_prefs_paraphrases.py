@@ -245,6 +245,23 @@ WILD = [
      {"type": "language", "language": "pt"}),
     ("It would help me a lot if your answers stayed under 80 words.", "length",
      {"type": "max_words", "n": 80}),
+    # sixteen more, written after those fixes and run once: 10 of 16, 6 of 6 near-misses
+    # rejected; the six misses fixed by class — "I'd appreciate <X>", "… altogether",
+    # "I'd like <answers / everything you write> to be …", "could your answers be …?",
+    # a pet's name in a sentence of its own, "by profession I'm …" — and "in every answer"
+    # said at the end, which the persistence markers had never matched
+    ("I'd really appreciate bullet points in every answer.", "format",
+     {"type": "format", "format": "bullets"}),
+    ("I want you to stop using emojis altogether.", "avoid", {"type": "no_emoji"}),
+    ("I'd like everything you write to be in lowercase.", "case", {"type": "case", "case": "lower"}),
+    ("Could your answers be in Spanish from now on?", "language",
+     {"type": "language", "language": "es"}),
+    ("I have a cat; her name is Luna.", "fact", {"type": "fact", "key": "cat's name", "value": "Luna"}),
+    ("By profession I'm an electrician.", "fact",
+     {"type": "fact", "key": "job", "value": "electrician"}),
+    # a reason first, the rule after "so" (found reading the fixes above)
+    ("My eyes are bad, so always answer in capital letters.", "case",
+     {"type": "case", "case": "upper"}),
 ]  # fmt: skip
 
 

@@ -61,6 +61,8 @@ def extract(text: str) -> list[Candidate]:
     for sentence, asked in _answered(sentences(normalise(text))):
         sentence = leads.POLITE_CONDITION.sub(" ", sentence).strip(" ,")
         start = _peel(sentence)
+        if rule := leads.POLITE_RULE.match(start):  # "could your answers be in Spanish?"
+            sentence = start = f"{rule['np']} should {start[rule.end() :]}"
         polite = leads.POLITE.match(start)
         if (not polite and leads.QUESTION.match(start)) or leads.HYPOTHETICAL.search(
                 leads.POLITE_IF.sub(" ", sentence)):  # fmt: skip
@@ -100,10 +102,18 @@ def _answered(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     while i < len(pieces):
         said, asked = pieces[i]
         reply, reply_asked = pieces[i + 1] if i + 1 < len(pieces) else ("", True)
-        joined = _joined(_peel(said), reply, reply_asked) if asked else None
+        joined = _joined(_peel(said), reply, reply_asked) if asked else _named_after(said, reply)
         out.append((joined, False) if joined else pieces[i])
         i += 2 if joined else 1
     return out
+
+
+def _named_after(said: str, then: str) -> str | None:
+    """ "I have a cat; her name is Luna." as one statement, when that is a fact."""
+    if not leads.PRONOUN_NAME.match(then):
+        return None
+    joined = f"{said}, {then}"
+    return joined if facts.parse(joined) else None
 
 
 def _joined(thing: str, reply: str, reply_asked: bool) -> str | None:
@@ -205,6 +215,8 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
                     or _directive(x, True))  # fmt: skip
         return _directive(x, True)
     if m := leads.WANT.match(s):  # "I want every reply in bullet points"
+        if m["to"]:  # "I'd like everything you write to be in lowercase": a rule on answers
+            return _statement(f"{m['np']} should {m['to']}", True, context)
         return _directive(m["x"], True)
     if leads.NO_MORE_THAN.match(s) and (found := directives.length(s, True)):
         return Candidate(*found)

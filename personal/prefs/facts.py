@@ -54,7 +54,8 @@ _WHO = r"(?: (?:who|that|which)(?:'s| is)?)?"
 _NAMED = [
     rx(rf"^{_SUBJ_MY} (?P<k>{_NOUN}){_CALLED} {_VALUE}$"),
     rx(rf"^{_SUBJ_MY} (?P<k>{_NOUN}){_GOES_BY} {_CAP_VALUE}$"),
-    rx(rf"^{_A_PET}(?:{_WHO} (?:called|named|nicknamed)| by the name of|,? whose name is) "
+    rx(rf"^{_A_PET}(?:{_WHO} (?:called|named|nicknamed)| by the name of|,? whose name is|"
+       r"[,;]? (?:her|his|its|their) name(?: is|'s)) "
        rf"{_VALUE}$"),  # fmt: skip
     rx(rf"^{_A_PET}(?: who| that| which)?{_GOES_BY} {_CAP_VALUE}$"),
     rx(rf"^the name of {_SUBJ_MY} (?P<k>{_NOUN}) is {_VALUE}$"),
@@ -73,6 +74,7 @@ _JOB = [
     rx(rf"^(?:{_SUBJ_I} (?:works?|(?:make|makes|earn|earns) (?:a|my|our|their) living)|"
        rf"{_BE_I} (?:employed|working|a professional)) as (?P<a>a |an )?{_VALUE}$"),
     rx(rf"^{_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?) by (?:profession|trade)$"),
+    rx(rf"^by (?:profession|trade),? {_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?)$"),
     rx(rf"^{_SUBJ_MY} (?:job|profession|occupation) is (?:a |an |being a |being an )?{_VALUE}$"),
 ]
 _BE_JOB = rx(rf"^{_BE_I} (?:a|an) (?P<v>(?:[a-z-]+ )?(?P<job>[a-z-]+))"

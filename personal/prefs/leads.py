@@ -14,7 +14,7 @@ VERBS = set(
 )
 BARE_DONT = rx(r"(?:use|call|apologi[sz]e|answer|reply|respond|sign|end|start|begin|add|"
                r"include|say|write|put|mention)\b")  # fmt: skip
-DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below)\b")
+DEICTIC = rx(r"\b(?:this|that|these|those|it|them|here|now|yet|today|above|below)\b")
 FILLER = rx(r"^(?:just so you know|for the record|fyi|do me a favou?r(?: and)?|ok(?:ay)?|also|"
             r"and|but|oh|btw|by the way|"
             r"hey|hi|hello|so|well|actually|"
@@ -44,10 +44,11 @@ PERSIST = (
     r"from (?:today|now|here) onwards?|starting (?:today|now|immediately)|as of (?:today|now)|"
     r"in (?:everything|anything|all) you (?:say|write|send|tell me)(?: to me| me)?|"
     r"when(?:ever)? possible|wherever possible|where possible|whenever you can|"
-    rf"in (?:every|each|all (?:of )?(?:your )?){ANSWERS}|for (?:all )?future {ANSWERS}"
+    rf"in (?:(?:every|each) |all (?:of )?(?:your )?){ANSWERS}|for (?:all )?future {ANSWERS}"
 )
 PERSIST_START = rx(rf"^(?:{PERSIST})[\s,:]*")
-PERSIST_END = rx(rf"[\s,]+(?:{PERSIST}|ever(?: again)?)$")  # "No emojis, ever."
+PERSIST_END = rx(rf"[\s,]+(?:{PERSIST}|ever(?: again)?|altogether|completely|entirely|for good|"
+                 r"whatsoever)$")  # fmt: skip  ("No emojis, ever.")
 POLITENESS = rx(r"(?:^(?:please|kindly|pls)[\s,]+|[\s,]+(?:please|pls|thanks|thank you|"
                 r"again|ok(?:ay)?|alright|all right)$)")  # fmt: skip
 # "keep things brief: under 50 words per reply": a bound said after a colon
@@ -71,7 +72,7 @@ START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answ
          r"what i do for a living|for a living|i(?: [a-z'-]+){1,5} for a living|"
          r"stick to|give|conclude|structure|present|number (?:your|the)|everything you (?:say|write|send)|"
          rf"(?:your|every|each|(?:all|each|every one)(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
-CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus)[\s,]+)*(?=(?:{START})\b)|"
+CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus|so)[\s,]+)*(?=(?:{START})\b)|"
                   rf"\s*:\s*(?=(?:{BOUND})\s+\S+\s+(?:words|sentences)\b)|"
                   rf"\s+(?:and|but|also|plus)[\s,]+(?:also[\s,]+)?(?=(?:{START})\b)")  # fmt: skip
 
@@ -116,7 +117,8 @@ RULE_LEAD = rx(rf"^(?:always )?(?:make sure|be sure|ensure|see to it|{LIKE_IT} i
                rf"{YOU_SEND}) (?:(?:would|will|could) )?(?P<x>.+)$")  # fmt: skip
 REMEMBER = rx(r"^(?:remember|keep in mind|bear in mind|don'?t forget|never forget|note|"
               r"for the record|fyi|just so you know)(?:\s*[:,]\s*|\s+that\s+|\s+)(?P<x>.+)$")  # fmt: skip
-PREFER = rx(r"^i(?:'d| would)? (?:really |much |definitely |generally )?(?P<v>prefer|like|love)"
+PREFER = rx(r"^i(?:'d| would)? (?:really |much |definitely |generally )?(?P<v>prefer|like|love|"
+            r"appreciate)"
             r"\s+(?P<x>.+)$")  # fmt: skip
 DISLIKE = rx(r"^i (?:really )?(?:hate|dislike|can'?t stand|don'?t like|do not like)"
              r"(?: it)?(?: when you)?\s+(?P<x>.+)$")  # fmt: skip
@@ -126,7 +128,8 @@ NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop|
               rf"no more|no longer|no|{'|'.join(DROP)})\s+(?P<x>.+)$")  # fmt: skip
 ALWAYS = rx(r"^always\s+(?P<x>.+)$")
 WANT = rx(rf"^i(?:'d| would)? (?:really )?(?:like|want|prefer|need|appreciate|love) "
-          rf"(?P<x>{ANSWERS_NP}\b.+)$")
+          rf"(?P<x>(?P<np>{ANSWERS_NP}|everything you (?:say|write|send)(?: to me| me)?)\b"
+          r"(?: to (?P<to>\w.*)|.+))$")  # fmt: skip
 SHOULD = rx(rf"^(?:(?:all |any |each |every )(?:of )?(?:your |the |my )?{ANSWERS}|"
             rf"(?:your |the |my )?(?:answers|replies|responses|messages|texts|outputs)|"
             rf"everything you (?:say|write|send)(?: me)?){YOU_SEND} "
@@ -151,3 +154,8 @@ THIRD_PARTY = rx(rf"^(?:(?:my|our|his|her|their) (?!(?:[a-z'-]+ )?{ANSWERS}\b)[a
 # a sentence about this answer only: none of its clauses is a standing rule
 ONE_OFF = rx(r"\b(?:for (?:this|that) (?:one|answer|reply|question|message|time)|this time|"
              r"just (?:this|that) once|for now|(?:just |only )?for today)\b")  # fmt: skip
+# "Could your answers be in Spanish from now on?": a rule on the answers, asked politely
+POLITE_RULE = rx(rf"^(?:can|could|would|will) (?P<np>(?:(?:all|each|every|any) (?:of )?(?:your |the )?"
+                 rf"{ANSWERS}|your (?:answers|replies|responses|messages))) (?=\w)")  # fmt: skip
+# "I have a cat; her name is Luna.": the name said in a sentence of its own
+PRONOUN_NAME = rx(r"^(?:her|his|its|their) name(?: is|'s)\s")
