@@ -477,4 +477,14 @@ NOT_PREFERENCES = [
     "If I'm Noor, use that name.", "I'd appreciate it.", "I'd appreciate your help with this.",
     "Ever since I moved, I answer emails late.", "I doubt I'll ever stop.",
     "Make it short.", "Put it in lowercase.", "Put this in lowercase.", "Make it three sentences.",
+    # the 2026-12-01 set's near-misses, and those of its fixes: a ban on something else,
+    # "for me" on a one-off, a named pet of someone else, a quoted "if", a past home
+    "My sister ends every text with 'xoxo'.", "Can you start the dishwasher?",
+    "Translate this sentence into Portuguese.", "Keep this one under 20 words.",
+    "I used to live in Nairobi.", "Write me a numbered list of ten fruits.",
+    "Smoking is banned.", "Phones are banned in my school.", "Write a poem for me.",
+    "The word 'literally' is forbidden in my house.", "Your dog? His name is Rex.",
+    "Steer clear of the motorway.", "Kick things off with a summary of this article.",
+    "Don't sign off this letter with 'Cheers'.", "Nothing you write about me should be shared.",
+    "My partner reads your answers too.", "Do you always answer in French?",
 ]  # fmt: skip

@@ -262,6 +262,37 @@ WILD = [
     # a reason first, the rule after "so" (found reading the fixes above)
     ("My eyes are bad, so always answer in capital letters.", "case",
      {"type": "case", "case": "upper"}),
+    # sixteen more, written before running them and run once (2026-12-01): 8 of 16, 6 of 6
+    # near-misses rejected; fixed by class — "kick things off", "do me a kindness and",
+    # "everything you tell me", "nothing you write should …", "steer clear of", "… for me"
+    # at the end, a pet asked about and named by a pronoun, "no more signing off with 'X'"
+    # (a withdrawal, not a ban), a value said "for me (these days)" — and the two misses of
+    # the last set: a quoted "for now" is not "for now", "<X> are banned"
+    ("Whenever you respond, kick things off with 'Greetings'.", "opening",
+     {"type": "opening", "text": "Greetings"}),
+    ("Do me a kindness and put 'Yours truly, Bot' at the bottom of each reply.", "signoff",
+     {"type": "signoff", "text": "Yours truly, Bot"}),
+    ("I want everything you tell me laid out as a numbered list.", "format",
+     {"type": "format", "format": "numbered"}),
+    ("Nothing you write me should run past 40 words.", "length", {"type": "max_words", "n": 40}),
+    ("Steer clear of the word 'actually' when you talk to me.", "avoid",
+     {"type": "avoid", "text": "actually"}),
+    ("Type everything in uppercase for me, always.", "case", {"type": "case", "case": "upper"}),
+    ("Home is Nairobi for me these days.", "fact", {"type": "fact", "key": "city", "value": "Nairobi"}),
+    ("Our hamster? His name is Peanut.", "fact",
+     {"type": "fact", "key": "hamster's name", "value": "Peanut"}),
+    ("No more signing off with 'Cheers', please.", "withdraw", {"type": "withdraw", "kind": "signoff"}),
+    ("You can stop starting every answer with 'Indeed' now.", "withdraw",
+     {"type": "withdraw", "kind": "opening"}),
+    ("Every message you send me should finish with 'Ciao for now'.", "signoff",
+     {"type": "signoff", "text": "Ciao for now"}),
+    ("Emojis are banned from your answers, always.", "avoid", {"type": "no_emoji"}),
+    ("The word 'basically' is banned.", "avoid", {"type": "avoid", "text": "basically"}),
+    ("I can't read small text, so please always use capital letters.", "case",
+     {"type": "case", "case": "upper"}),
+    ("My partner reads your answers too, so always answer in English.", "language",
+     {"type": "language", "language": "en"}),
+    ("I live in Lima for now.", "fact", {"type": "fact", "key": "city", "value": "Lima"}),
 ]  # fmt: skip
 
 
@@ -289,4 +320,6 @@ def test_a_stored_preference_reads_back_as_itself():
 
     for message, _, _ in CASES + WILD:
         for candidate in extract(message):
+            if candidate.kind == "withdraw":  # switches a stored one off; never stored
+                continue
             assert classify(candidate.text) == (candidate.kind, candidate.checker), candidate

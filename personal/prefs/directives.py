@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from personal.prefs.literals import ANSWERS, ANSWERS_NP
+from personal.prefs.literals import ANSWERS, ANSWERS_NP, EVERYTHING
 from personal.prefs.text import as_sentence, quoted, rx, unquote
 from personal.prefs.wording import third_person
 
@@ -38,7 +38,7 @@ _LANGUAGE_DO = rx(rf"^do (?:it|so|that)(?: only| always)? in {LANG}(?: only)?$")
 _LANGUAGE_WANT = rx(rf"^i(?:'d| would)? (?:like|want|prefer) {ANSWERS_NP} to be in {LANG}$")
 _BULLETS = (r"(?P<bul>bullet(?:ed)?[- ]?(?:points?|lists?|form)|bullets|(?:bulleted|numbered)"
             r" (?:lists?|steps|points)|lists)")  # fmt: skip
-_WHOLE = rf"(?:{ANSWERS_NP}|everything)"
+_WHOLE = rf"(?:{ANSWERS_NP}|{EVERYTHING}|everything)"
 _FORMAT = rx(rf"^(?:(?:answer|reply|respond|write|format|put|give(?: me)?|structure|present|"
              rf"(?:lay|set)(?: {_WHOLE})? out)(?: {_WHOLE})?\s+(?:in|as|with|using|into)|use|in|as|"
              r"with|using)"
@@ -176,11 +176,13 @@ def limit(x: str) -> Found | None:
     return length(f"at most {m['rest']}", True) if (m := _OVER.match(x)) else None
 
 
-def letter_case(x: str, persistent: bool) -> Found | None:
+def letter_case(x: str, persistent: bool, always: bool = False) -> Found | None:
+    """A letter case for every answer. `always`: said with "always" ("always use capitals")."""
     noun = _CASE_NOUN.match(x)
     m = _CASE.match(x) or ((persistent or (noun and (noun["only"] or noun["only0"]))) and noun)
-    if not m or (x.lower().startswith("use ") and not re.search(r"\b(?:all|only)\b|case", x, re.I)):
-        return None  # "use capitals" says where, not always ("use all caps" does)
+    if not m or (x.lower().startswith("use ") and not always
+                 and not re.search(r"\b(?:all|only)\b|case", x, re.I)):  # fmt: skip
+        return None  # "use capitals" says where, not always ("use all caps", "always use …" do)
     return lower_case() if m["c"].lower().startswith(("lower", "small")) else (
         "Write in capital letters only.", "case", {"type": "case", "case": "upper"})  # fmt: skip
 

@@ -37,8 +37,10 @@ from personal.prefs.text import (
     QUOTES,
     as_sentence,
     normalise,
+    outside_quotes,
     sentences,
     split_outside_quotes,
+    unquote,
 )
 from personal.prefs.withdraw import withdrawal
 from personal.prefs.wording import imperative, third_person
@@ -64,13 +66,14 @@ def extract(text: str) -> list[Candidate]:
         if rule := leads.POLITE_RULE.match(start):  # "could your answers be in Spanish?"
             sentence = start = f"{rule['np']} should {start[rule.end() :]}"
         polite = leads.POLITE.match(start)
+        said = outside_quotes(sentence)  # what was said around the literals
         if (not polite and leads.QUESTION.match(start)) or leads.HYPOTHETICAL.search(
-                leads.POLITE_IF.sub(" ", sentence)):  # fmt: skip
+                leads.POLITE_IF.sub(" ", said)):  # fmt: skip
             continue
         if (said := directives.name_first(start)) != start:  # "I'm Noor, use that name"
             sentence = said  # → "call me Noor,"
         persistent, context = False, ""  # "From now on, A, and B": the marker holds for both
-        once = bool(leads.ONE_OFF.search(sentence))  # "keep it short: under 20 words this time"
+        once = bool(leads.ONE_OFF.search(outside_quotes(sentence)))  # "keep it short: under 20 words this time"
         for clause in split_outside_quotes(sentence, leads.CLAUSE_BREAK):
             head = _peel(clause)
             if m := leads.CONTEXT.match(head):  # "whenever you write an email, ..."
@@ -122,6 +125,9 @@ def _joined(thing: str, reply: str, reply_asked: bool) -> str | None:
         found = _avoid("Never", f"use {thing}", True)
         if found and found.checker:
             return f"Never use {thing}"
+    if not reply_asked and (pronoun := leads.PRONOUN_NAME.match(reply)):  # "Our cat? Her name's Io."
+        joined = f"{thing}'s name is {reply[pronoun.end() :]}"
+        return joined if leads.ASKED.match(thing) and facts.parse(joined) else None
     if (reply_asked or not leads.ASKED.match(thing) or len(reply.split()) > 4
             or leads.FIRST_PERSON.match(reply)):  # fmt: skip
         return None
@@ -205,8 +211,12 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
         return _directive(x, True)
     if found := _literal(s, persistent, context):
         return found
+    if m := leads.BANNED.match(s):  # "emojis are banned (from your answers)"
+        x = m["x"][:1].lower() + m["x"][1:] if m["x"][1:2].islower() else m["x"]
+        found = _avoid("Never", f"use {x}", True)
+        return found if found and (m["scope"] or found.checker) else None
     if m := leads.SHOULD.match(s):  # "your answers should (never) …": a standing rule
-        if m["neg"]:
+        if m["neg"] or m["none"]:  # "… should never …", "nothing you write should …"
             return _avoid("Never", m["x"], True)
         x = m["x"]
         if be := leads.BE.match(x):  # "… should be (written) in French": "answers in French"
@@ -244,6 +254,8 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
             return None  # "cut out the jargon": about this answer, unless said to last
         return found
     if m := leads.ALWAYS.match(s):
+        if found := directives.letter_case(m["x"], True, always=True):  # "always use capitals"
+            return Candidate(*found)
         return _directive(m["x"], True) or _generic("Always", m["x"])
     if leads.ABOUT_ME.search(s) and (fact := _fact(s, checked_only=True)):  # "What I do for a …"
         return fact
@@ -297,6 +309,7 @@ def _avoid(neg: str, x: str, persistent: bool) -> Candidate | None:
     if m := re.match(r"^(?:say|saying|use|using|write|writing|include|including)\s+the "
                      r"(?:word|phrase|expression)s?\s+(?P<lit>\S.{0,40})$", x, re.I):  # fmt: skip
         literal = m["lit"].strip().rstrip(".")
+        literal = unquote(literal) or literal  # "the word 'basically' is banned"
         if len(literal.split()) <= 4:
             return Candidate(f"Never say {directives.quoted(literal)}.", "avoid",
                              {"type": "avoid", "text": literal})  # fmt: skip

@@ -103,19 +103,22 @@ _LEAD = rx(r"^(?:actually|fyi|btw|by the way|for the record|just so you know|oh|
            r"now|so|remember(?: that)?|note that|as of (?:now|today)|these days|nowadays|"
            r"currently|at the moment|right now|lately|since (?:last|this) \w+)[\s,:]+")  # fmt: skip
 # when, after the value: "I moved to Tallinn last spring", "I've lived in Oslo since 2019"
-_SINCE = rx(r"\s+(?:now|these days|nowadays|anymore|too|as well|recently|lately|at the moment|"
+_SINCE = rx(r"\s+(?:for (?:now|the time being|the moment)|at present|now|these days|nowadays|"
+            r"anymore|too|as well|recently|lately|at the moment|"
             r"(?:last|this|next) (?:year|month|week|spring|summer|autumn|fall|winter)|"
             r"in (?:\d{4}|the (?:spring|summer|autumn|fall|winter))|since (?:\d{4}|last \w+)|"
             r"(?:\d+|a|an|one|two|three|four|five|six|a few|several) (?:years?|months?|weeks?|"
             r"days?) ago|a (?:while|year|month) (?:ago|back)|for (?:\d+|a|an|one|two|three|a few|"
             r"several) (?:years?|months?|weeks?))$")  # fmt: skip
+_FOR_ME = rx(r"\s+(?:for (?:me|us)|to me)$")  # "home is Nairobi for me"
 # an afterthought about the subject: "My daughter is called Ines, and she is six"
 _AFTERTHOUGHT = rx(r",\s*(?:and |but )?(?:he|she|it|they|we|who|which|whom)\b.*$")
 
 
 def _clean(value: str) -> str | None:
     value = value.strip().strip("\"'“”‘’").strip()
-    value = _SINCE.sub("", value)
+    while (shorter := _FOR_ME.sub("", _SINCE.sub("", value))) != value:
+        value = shorter  # "Nairobi for me these days"
     words = value.lower().split()
     proper = value[:1].isupper() and len(words) > 1  # "New York", "The Hague"
     if not words or (words[0] in NOT_VALUES and not proper) or len(words) > 6:

@@ -6,7 +6,7 @@ holds what is done with it."""
 
 from __future__ import annotations
 
-from personal.prefs.literals import ANSWERS, ANSWERS_NP, YOU_SEND
+from personal.prefs.literals import ANSWERS, ANSWERS_NP, EVERYTHING, YOU_SEND
 from personal.prefs.text import rx
 
 VERBS = set(
@@ -15,7 +15,8 @@ VERBS = set(
 BARE_DONT = rx(r"(?:use|call|apologi[sz]e|answer|reply|respond|sign|end|start|begin|add|"
                r"include|say|write|put|mention)\b")  # fmt: skip
 DEICTIC = rx(r"\b(?:this|that|these|those|it|them|here|now|yet|today|above|below)\b")
-FILLER = rx(r"^(?:just so you know|for the record|fyi|do me a favou?r(?: and)?|ok(?:ay)?|also|"
+FILLER = rx(r"^(?:just so you know|for the record|fyi|do me a (?:favou?r|kindness)(?: and)?|"
+            r"humou?r me(?: and)?|ok(?:ay)?|also|"
             r"and|but|oh|btw|by the way|"
             r"hey|hi|hello|so|well|actually|"
             r"one more thing|one thing|just|now|alright|right|great|thanks|thank you|cool|"
@@ -31,7 +32,7 @@ HYPOTHETICAL = rx(
     r"\b(?:if|unless|suppose|supposing|imagine|pretend|hypothetically|let'?s say|for example|"
     r"for instance|e\.g|such as|in the story|roleplay|role-play|told me to|asked me to|"
     r"(?:he|she|they|someone|somebody|people|(?:my|his|her|their|the|a|an|this|that) \w+) "
-    r"(?:said|says|told|tells|asked|asks|wrote|writes|wants|wanted|reads|read))\b"
+    r"(?:said|says|told|tells|asked|asks|wrote|writes|wants|wanted))\b"
 )
 PERSIST = (
     r"from now on|from here on|going forward|moving forward|in (?:the )?future|henceforth|"
@@ -47,15 +48,15 @@ PERSIST = (
     rf"in (?:(?:every|each) |all (?:of )?(?:your )?){ANSWERS}|for (?:all )?future {ANSWERS}"
 )
 PERSIST_START = rx(rf"^(?:{PERSIST})[\s,:]*")
-PERSIST_END = rx(rf"[\s,]+(?:{PERSIST}|ever(?: again)?|altogether|completely|entirely|for good|"
+PERSIST_END = rx(rf"[\s,]+(?:{PERSIST}|ever(?: again)?|always|altogether|completely|entirely|for good|"
                  r"whatsoever)$")  # fmt: skip  ("No emojis, ever.")
 POLITENESS = rx(r"(?:^(?:please|kindly|pls)[\s,]+|[\s,]+(?:please|pls|thanks|thank you|"
-                r"again|ok(?:ay)?|alright|all right)$)")  # fmt: skip
+                r"again|ok(?:ay)?|alright|all right|for me)$)")  # fmt: skip
 # "keep things brief: under 50 words per reply": a bound said after a colon
 BOUND = r"under|at most|no more than|not more than|fewer than|less than|max(?:imum)?(?: of)?|up to"
 START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answer|reply|"
          r"respond|write|speak|talk|use|keep|be|sign|end|finish|close|format|make sure|"
-         r"begin|start|open|kick off|lead|put|preface|add|append|remember|from now on|going forward|"
+         r"begin|start|open|kick(?: things)? off|lead|put|preface|add|append|remember|from now on|going forward|"
          r"from (?:today|this point|this moment|this day|here) on|starting (?:today|now|immediately)|"
          r"as of (?:today|now)|"
          r"i'?d|i'm|i (?:really )?(?:prefer|like|love|hate|want)|my name|you can|you should|"
@@ -70,7 +71,8 @@ START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answ
          r"my (?:[a-z'-]+ ){1,2}(?:is|are)|i (?:live|work|was born|grew up|come from|moved|own|"
          r"have an?)|i'm (?:from|based|originally|allergic)|home(?: for (?:me|us))? is|"
          r"what i do for a living|for a living|i(?: [a-z'-]+){1,5} for a living|"
-         r"stick to|give|conclude|structure|present|number (?:your|the)|everything you (?:say|write|send)|"
+         r"stick to|give|conclude|structure|present|number (?:your|the)|"
+         rf"{EVERYTHING}|nothing you (?:say|write|send)|"
          rf"(?:your|every|each|(?:all|each|every one)(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
 CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus|so)[\s,]+)*(?=(?:{START})\b)|"
                   rf"\s*:\s*(?=(?:{BOUND})\s+\S+\s+(?:words|sentences)\b)|"
@@ -125,14 +127,16 @@ DISLIKE = rx(r"^i (?:really )?(?:hate|dislike|can'?t stand|don'?t like|do not li
 # "drop the emojis": a thing left out of the answers
 DROP = ("drop", "ditch", "skip", "lose", "cut out", "leave out")
 NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop|avoid|try not to|"
+              r"steer clear of|stay away from|refrain from|"
               rf"no more|no longer|no|{'|'.join(DROP)})\s+(?P<x>.+)$")  # fmt: skip
 ALWAYS = rx(r"^always\s+(?P<x>.+)$")
 WANT = rx(rf"^i(?:'d| would)? (?:really )?(?:like|want|prefer|need|appreciate|love) "
-          rf"(?P<x>(?P<np>{ANSWERS_NP}|everything you (?:say|write|send)(?: to me| me)?)\b"
+          rf"(?P<x>(?P<np>{ANSWERS_NP}|{EVERYTHING})\b"
           r"(?: to (?P<to>\w.*)|.+))$")  # fmt: skip
 SHOULD = rx(rf"^(?:(?:all |any |each |every )(?:of )?(?:your |the |my )?{ANSWERS}|"
             rf"(?:your |the |my )?(?:answers|replies|responses|messages|texts|outputs)|"
-            rf"everything you (?:say|write|send)(?: me)?){YOU_SEND} "
+            rf"{EVERYTHING}|(?P<none>nothing you (?:say|write|send|tell|give)(?: to me| me)?))"
+            rf"{YOU_SEND} "
             r"(?:should|must|shall|need to|have to|ought to|are to|will)(?: always|"
             r"(?P<neg> never| not))? (?P<x>(?!have been\b).+)$")  # fmt: skip
 NO_MORE_THAN = rx(r"^(?:no|not) more than\b")
@@ -147,6 +151,9 @@ BE = rx(r"^(?:be(?: (?:written|given|delivered|formatted|laid out|kept|typed|sen
 # "Numbered lists are what I want in all your answers": the thing wanted said first
 CLEFT = rx(r"^(?P<x>.+?) (?:is|are) (?:what|all) i(?:'d)? (?:really )?(?:want|like|prefer|need|"
            r"ask for)(?P<rest> (?:in|for|from) .+)?$")  # fmt: skip
+# "Emojis are banned from your answers": a thing not allowed in them, said of the thing
+BANNED = rx(rf"^(?P<x>.{{1,40}}?) (?:are|is) (?:banned|forbidden|prohibited|not allowed|"
+            rf"off[- ]limits|not welcome)(?P<scope> (?:from|in) (?:{ANSWERS_NP}|{EVERYTHING}))?$")  # fmt: skip
 # "My boss always ends her emails with 'Best'": someone else's habit, not a rule for the answers
 THIRD_PARTY = rx(rf"^(?:(?:my|our|his|her|their) (?!(?:[a-z'-]+ )?{ANSWERS}\b)[a-z'-]+(?: [a-z'-]+)?|"
                  r"he|she|they|someone|somebody|everyone|people) (?:always |usually |often |never |"

@@ -22,15 +22,18 @@ from personal.prefs.text import literals, quoted, rx, unquote
 ANSWERS = r"(?:answers?|replies|reply|responses?|messages?|texts?|outputs?)"
 # "every answer", "all of your replies", "each message you send"
 YOU_SEND = r"(?: you (?:send|write|give)(?: me)?)?"  # "each message you send"
+# "everything you write me", "anything you tell me": the answers, said as what is written
+EVERYTHING = r"(?:every|any)thing you (?:say|write|send|tell|give)(?: to me| me)?"
 ANSWERS_NP = rf"(?:(?:all |every |each |any )?(?:of )?(?:your |the |my )?{ANSWERS}{YOU_SEND})"
 EMAILS = r"(?:e-?mails?|letters?)"
 CODES = r"(?:code|scripts?|programs?|functions?|snippets?)"
 _NEGATION = rx(r"\b(?:never|don'?t|do not|does not|doesn'?t|avoid|avoiding|stop|quit|no "
-               r"longer|no more|without|not want|n't want|hate|dislike|can'?t stand)\b")  # fmt: skip
+               r"longer|no more|without|not want|n't want|hate|dislike|can'?t stand|"
+               r"steer clear|stay away|refrain|banned|forbidden|prohibited|not allowed)\b")  # fmt: skip
 _START = rx(r"\b(?:begin|begins|began|beginning|start|starts|started|starting|open|opens|opened|"
             r"opening|greet|"
             r"first (?:word|words|line|thing)|top|preface|prefix|lead(?:s|ing)?(?: off)?|"
-            r"kick(?:s|ed|ing)? off)\b")  # fmt: skip
+            r"kick(?:s|ed|ing)?(?: (?:things|it|them))? off)\b")  # fmt: skip
 _END = rx(r"\b(?:end|ends|ended|ending|finish|finishes|finished|close|closes|closed|closing|"
           r"conclude|concludes|signed|"
           r"wrap (?:up|it up)|sign(?:[- ]?off)?|signs|signature|last (?:word|words|line|thing)|"
@@ -38,7 +41,7 @@ _END = rx(r"\b(?:end|ends|ended|ending|finish|finishes|finished|close|closes|clo
 _INCLUDE = rx(r"\b(?:include|includes|mention|mentions|use|uses|say|says|write|add|put|"
               r"contain|contains|insert)\b")  # fmt: skip
 _SCOPE_ANSWERS = rx(rf"\b(?:every|each|all|any)\b(?: (?:of )?(?:your|the|my))? {ANSWERS}\b|"
-                    rf"\byour {ANSWERS}\b|\beach {ANSWERS} you\b|\b(?:any|every)thing you (?:say|write|send)\b|"
+                    rf"\byour {ANSWERS}\b|\beach {ANSWERS} you\b|\b{EVERYTHING}\b|"
                     r"\bwhenever you (?:answer|reply|respond|write)\b")  # fmt: skip
 _SCOPE_EMAILS = rx(r"\b(?:every|each|all|any)\b(?: (?:of )?(?:your|the|my))? (?:e-?mails?|letters?)\b|"
                    r"\b(?:my |your |the )?(?:e-?mails|letters)\b")  # fmt: skip
@@ -130,7 +133,7 @@ def _bare(verbs: str) -> re.Pattern[str]:
 
 
 _BARE_END = _bare("end|finish|close|conclude|wrap up|round off|sign off|sign")
-_BARE_START = _bare("begin|start|open|kick off|lead(?: off)?|preface")
+_BARE_START = _bare("begin|start|open|kick(?: things)? off|lead(?: off)?|preface")
 _DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below|a|an|the|some|"
               r"question|summary|bang|your|my|his|her|their|our)\b")  # fmt: skip  (not "your initials, AI")
 

@@ -61,6 +61,16 @@ def quote_spans(s: str) -> list[tuple[int, int]]:
     return spans
 
 
+def outside_quotes(s: str) -> str:
+    """`s` with each quotation replaced by an empty pair of quotes: what the person said
+    around a literal ("finish with 'Ciao for now'" is not "for now")."""
+    out, at = [], 0
+    for a, b in quote_spans(s):
+        out.append(s[at:a] + '""')
+        at = b
+    return "".join(out) + s[at:]
+
+
 def split_outside_quotes(s: str, separator: re.Pattern[str]) -> list[str]:
     spans = quote_spans(s)
     pieces, at = [], 0

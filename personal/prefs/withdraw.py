@@ -10,7 +10,12 @@ from personal.prefs.text import rx
 _LANGUAGES = ("english", "french", "german", "spanish", "italian", "portuguese", "dutch",
               "swedish", "polish", "turkish", "japanese", "chinese", "korean", "russian")  # fmt: skip
 
-_STOP = r"(?:stop|quit|no longer|don'?t|do not|you (?:can|may) stop|there'?s no need to|no need to)"
+_STOP = r"(?:stop|quit|no longer|no more|don'?t|do not|you (?:can|may) stop|there'?s no need to|no need to)"
+# "stop signing off with 'Cheers'": the habit named by its literal — taken back, not banned
+# ("don't sign off with 'Cheers'" is a rule against it: literals.py)
+_HABIT = r"(?:stop|quit|no longer|no more|you (?:can|may) stop)"
+_QUOTED = r"[\"'“‘«].{1,60}[\"'”’»]"
+_EACH = r"(?:(?:your|every|each|all your) \w+ )?"
 _DROP = r"(?:drop|remove|forget|lose|skip|get rid of|ditch|leave out|leave off)"
 _ANYMORE = r"(?:\s+(?:anymore|any more|from now on|now|again))?"
 _PATTERNS = {
@@ -20,6 +25,7 @@ _PATTERNS = {
         rf"signature|line)){_ANYMORE}$",
         rf"^{_DROP} (?:the|that|your|my) (?:sign-?off|signature|closing line){_ANYMORE}$",
         rf"^no more (?:sign-?offs|signatures){_ANYMORE}$",
+        rf"^{_HABIT} (?:signing off |(?:ending|closing|finishing) {_EACH})with {_QUOTED}{_ANYMORE}$",
     ],
     "opening": [
         rf"^{_STOP} (?:starting|beginning|opening) (?:(?:your|every|each) \w+ )?with (?:that|"
@@ -27,6 +33,7 @@ _PATTERNS = {
         rf"^{_STOP} greeting me(?: like that| that way)?{_ANYMORE}$",
         rf"^{_DROP} (?:the|that|your|my) (?:greeting|opening(?: line| word)?){_ANYMORE}$",
         rf"^no more greetings{_ANYMORE}$",
+        rf"^{_HABIT} (?:starting|beginning|opening) {_EACH}with {_QUOTED}{_ANYMORE}$",
     ],
     "name": [
         rf"^{_STOP} (?:calling me (?:that|by (?:that|my) name)|using my name){_ANYMORE}$",
