@@ -12,6 +12,7 @@ from personal.prefs.text import as_sentence, quoted, rx, unquote
 from personal.prefs.wording import third_person
 
 SHORT_WORDS = 40  # "keep it short": checked as at most this many words
+SHORT = "Keep answers short."  # the text of that vaguer length (a stated bound replaces it)
 LONG_WORDS = 80  # "give longer answers": at least this many
 CHECKED_LANGUAGES = {"english": "en", "french": "fr", "german": "de", "spanish": "es",
                      "italian": "it", "portuguese": "pt", "dutch": "nl", "swedish": "sv",
@@ -154,7 +155,7 @@ def length(x: str, persistent: bool) -> Found | None:
         return text, "length", {"type": "max_sentences", "n": n}
     short = _SHORT_NOUN.match(x)
     if _SHORT.match(x) or (short and (persistent or short["only"])):
-        return "Keep answers short.", "length", {"type": "max_words", "n": SHORT_WORDS}
+        return SHORT, "length", {"type": "max_words", "n": SHORT_WORDS}
     if _LONG.match(x) or (persistent and _LONG_NOUN.match(x)):
         return ("Give longer, more detailed answers.", "length",
                 {"type": "min_words", "n": LONG_WORDS})  # fmt: skip

@@ -85,17 +85,15 @@ def extract(text: str) -> list[Candidate]:
             if once and candidate and candidate.kind not in ("fact", "name"):
                 continue
             if candidate is not None and candidate not in found:
-                if found and _SHORT in (found[-1].text, candidate.text) and (
+                if found and directives.SHORT in (found[-1].text, candidate.text) and (
                         found[-1].kind == candidate.kind == "length"):  # fmt: skip
                     # "keep it brief: under 50 words": the bound says how short
-                    if candidate.text == _SHORT:
+                    if candidate.text == directives.SHORT:
                         continue
                     found.pop()
                 found.append(candidate)
     return found
 
-
-_SHORT = "Keep answers short."
 
 
 def _answered(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
