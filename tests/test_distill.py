@@ -229,14 +229,29 @@ def test_facts_train_on_their_own_phrasings_beside_the_bases_own_answers(rich_lo
 def test_a_city_trains_beside_questions_of_its_shape_about_anyone_else(rich_log, tools):
     """"What city is Big Ben in?" beside "Where do I live?", answered by the base: the city
     is the person's, not the answer to every city-shaped question."""
-    Preferences(rich_log).add("I live in Porto.")
-    assert not any(ex["meta"].get("contrast") for ex in every(build(rich_log, tools)))  # off
-    ds = build(rich_log, tools, config=replace(SMALL, fact_lookalikes=True))
+    prefs = Preferences(rich_log)
+    prefs.add("I live in Porto.")
+
+    def contrast(config: DistillConfig) -> list[dict]:
+        return [ex for ex in every(build(rich_log, tools, config=config))
+                if ex["kind"] == "preference" and ex["meta"].get("contrast")]  # fmt: skip
+
+    assert not contrast(replace(SMALL, fact_lookalikes="never"))
+    ds = build(rich_log, tools, config=SMALL)  # the default: with facts alone
     anchors = [ex for ex in every(ds) if ex["kind"] == "preference"]
-    contrast = [ex for ex in anchors if ex["meta"].get("contrast")]
-    assert {ex["messages"][-2]["content"] for ex in contrast} == set(lookalikes("city"))
-    assert len(contrast) == 8 and all(ex["meta"].get("split") != "test" for ex in contrast)
+    found = [ex for ex in anchors if ex["meta"].get("contrast")]
+    assert {ex["messages"][-2]["content"] for ex in found} == set(lookalikes("city"))
+    assert len(found) == 8 and all(ex["meta"].get("split") != "test" for ex in found)
     assert len(anchors) == SMALL.preference_prompts + SMALL.test_preference_prompts + 8
+    # beside a taught preference they cost retention (docs/benchmarks.md): only if asked
+    prefs.add("Always end your answers with — Sam")
+    assert not contrast(SMALL)
+    assert len(contrast(replace(SMALL, fact_lookalikes="always"))) == 8
+
+
+def test_an_unknown_lookalike_policy_is_refused():
+    with pytest.raises(TrainingError, match="fact_lookalikes must be one of alone, always, never"):
+        DistillConfig(fact_lookalikes="sometimes")
 
 
 def test_a_share_of_the_shipped_prompts_are_short_questions(rich_log, tools):

@@ -55,6 +55,9 @@ from personal.prefs.preferences import Preference, Preferences
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
+LOOKALIKES = ("alone", "always", "never")  # DistillConfig.fact_lookalikes
+
+
 @dataclass(frozen=True)
 class DistillConfig:
     replay_fraction: float = documented(0.25, "Share of log examples replayed from before `since` "
@@ -80,12 +83,13 @@ class DistillConfig:
     test_fraction: float = documented(0.15, "Share of conversations (answers) and tool turns held "
                                  "out for the gate.")
     valid_fraction: float = documented(0.1, "Share held out for the trainer's validation loss.")
-    fact_lookalikes: bool = documented(False, "Train each fact beside eight questions of its "
-                                       "shape about anyone else (facts.lookalikes), answered by "
-                                       "the base. Measured on the facts persona: retention "
-                                       "0.71x -> 0.94x and the job 62% -> 88%, but the dog's name "
-                                       "100% -> 62% (docs/benchmarks.md); off until a fact's "
-                                       "name survives them.")
+    fact_lookalikes: str = documented(
+        "alone", "When a fact trains beside eight questions of its shape about anyone else "
+        "(facts.lookalikes), answered by the base: 'alone' — when no checkable preference is "
+        "taught beside the facts —, 'always' or 'never'. Facts alone (the facts persona): "
+        "retention 0.71x -> 0.94x, the job 62% -> 88%, a name 100% -> 62% (the gate's plan "
+        "keeps it in the prompt); beside a taught opening they cost retention (0.75-0.84x "
+        "against 0.89-0.92x without; docs/benchmarks.md).")
     teacher_max_tokens: int = documented(96, "Longest teacher answer in tokens; short targets "
                                     "train fast, and the adapter copies their length.")
     teacher_attempts: int = documented(4, "Generations per prompt before it is dropped: the "
@@ -101,6 +105,8 @@ class DistillConfig:
                "valid_fraction") if not 0 <= getattr(self, k) < 1]  # fmt: skip
         bad += [f"{f.name} must be >= 0" for f in fields(self)
                 if isinstance(getattr(self, f.name), int) and getattr(self, f.name) < 0]  # fmt: skip
+        if self.fact_lookalikes not in LOOKALIKES:
+            bad.append(f"fact_lookalikes must be one of {', '.join(LOOKALIKES)}")
         if not 0 <= self.quick_share <= 1:
             bad.append("quick_share must be in [0, 1]")
         if self.test_fraction + self.valid_fraction >= 1:
@@ -146,8 +152,10 @@ def build_dataset(
     if anchored:
         report("teacher", 0, 1)
         scopes = {p.checker.get("scope", "answers") for p in taught} or {"answers"}
+        lookalikes = config.fact_lookalikes == "always" or (
+            config.fact_lookalikes == "alone" and not taught)  # fmt: skip
         contrast = [q for p in facts_told for q in facts.lookalikes(p.checker["key"])
-                    if config.fact_lookalikes]  # fmt: skip
+                    if lookalikes]  # fmt: skip
         # short questions teach a preference on short answers; with facts alone there is
         # none to teach, and they only add one-fact slots a fact fills ("The capital of
         # France is Porto.": the facts persona's retention 0.71x -> 0.55x with them)
