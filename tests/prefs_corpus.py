@@ -487,4 +487,6 @@ NOT_PREFERENCES = [
     "Steer clear of the motorway.", "Kick things off with a summary of this article.",
     "Don't sign off this letter with 'Cheers'.", "Nothing you write about me should be shared.",
     "My partner reads your answers too.", "Do you always answer in French?",
+    "Could you open the window?", "My dad always signs off with 'Love, Dad'.",
+    "Use bullet points for this summary.",
 ]  # fmt: skip

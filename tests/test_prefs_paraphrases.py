@@ -293,6 +293,25 @@ WILD = [
     ("My partner reads your answers too, so always answer in English.", "language",
      {"type": "language", "language": "en"}),
     ("I live in Lima for now.", "fact", {"type": "fact", "key": "city", "value": "Lima"}),
+    # the two sets' wordings read right on first sight
+    ("Refer to me as Captain from here on.", "name", {"type": "name", "name": "Captain"}),
+    ("All your replies need to be in Portuguese going forward.", "language",
+     {"type": "language", "language": "pt"}),
+    ("I'm a firefighter by trade.", "fact", {"type": "fact", "key": "job", "value": "firefighter"}),
+    ("Sign off every email you draft for me with 'Kind regards, Lena'.", "signoff",
+     {"type": "signoff", "text": "Kind regards, Lena", "scope": "email"}),
+    ("First word of every reply: 'Ahoy'.", "opening", {"type": "opening", "text": "Ahoy"}),
+    ("Respond in bullet form from now on.", "format", {"type": "format", "format": "bullets"}),
+    ("Please address me as Dr. Okafor.", "name", {"type": "name", "name": "Dr. Okafor"}),
+    ("Going forward I'd love it if you answered in Swedish.", "language",
+     {"type": "language", "language": "sv"}),
+    ("Please call me Coach in every reply.", "name", {"type": "name", "name": "Coach"}),
+    ("Use a numbered list whenever you answer me.", "format",
+     {"type": "format", "format": "numbered"}),
+    ("Keep each reply below 30 words, please.", "length", {"type": "max_words", "n": 30}),
+    ("Open every answer with the phrase 'Right then'.", "opening",
+     {"type": "opening", "text": "Right then"}),
+    ("My parrot goes by Kiwi.", "fact", {"type": "fact", "key": "parrot's name", "value": "Kiwi"}),
 ]  # fmt: skip
 
 
