@@ -488,5 +488,8 @@ NOT_PREFERENCES = [
     "Don't sign off this letter with 'Cheers'.", "Nothing you write about me should be shared.",
     "My partner reads your answers too.", "Do you always answer in French?",
     "Could you open the window?", "My dad always signs off with 'Love, Dad'.",
-    "Use bullet points for this summary.",
+    "Use bullet points for this summary.", "Start the timer for ten minutes.",
+    "My son only speaks Dutch at school.", "Do you know any jokes with the word 'delve'?",
+    "Put a bullet point here.", "Lowercase everything in this paragraph.", "Dutch?",
+    "I'm tired — I need a break.",
 ]  # fmt: skip

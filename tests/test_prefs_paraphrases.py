@@ -312,6 +312,28 @@ WILD = [
     ("Open every answer with the phrase 'Right then'.", "opening",
      {"type": "opening", "text": "Right then"}),
     ("My parrot goes by Kiwi.", "fact", {"type": "fact", "key": "parrot's name", "value": "Kiwi"}),
+    # twelve more after those fixes, run once: 7 of 12, 4 of 4 near-misses rejected; fixed by
+    # class — a bare language ("Dutch only"), a marker said last after a comma ("Bullet
+    # points, always — I skim"), a reason after a dash that starts with "I", "lowercase
+    # everything", "…, in case that helps", "I don't need it anymore" after a withdrawal
+    ("Can every answer you give me start with 'Well now'?", "opening",
+     {"type": "opening", "text": "Well now"}),
+    ("Make 'Peace out' the last thing in all your replies.", "signoff",
+     {"type": "signoff", "text": "Peace out"}),
+    ("I go by Jo, so use that, please.", "name", {"type": "name", "name": "Jo"}),
+    ("Dutch only from now on, please.", "language", {"type": "language", "language": "nl"}),
+    ("Bullet points, always — I skim.", "format", {"type": "format", "format": "bullets"}),
+    ("Two sentences max per answer.", "length", {"type": "max_sentences", "n": 2}),
+    ("I really don't want to see the word 'delve' in your replies.", "avoid",
+     {"type": "avoid", "text": "delve"}),
+    ("lowercase everything from here on out, thanks", "case", {"type": "case", "case": "lower"}),
+    ("My daughter is named Ines.", "fact",
+     {"type": "fact", "key": "daughter's name", "value": "Ines"}),
+    ("These days I'm living in Tbilisi.", "fact", {"type": "fact", "key": "city", "value": "Tbilisi"}),
+    ("I'm an accountant, in case that helps.", "fact",
+     {"type": "fact", "key": "job", "value": "accountant"}),
+    ("Forget the sign-off, I don't need it anymore.", "withdraw",
+     {"type": "withdraw", "kind": "signoff"}),
 ]  # fmt: skip
 
 

@@ -33,8 +33,8 @@ _LANGUAGE = rx(
     rf"{ANSWERS_NP} in|use)"
     rf" {LANG}(?: only)?(?: language)?(?: to me| with me)?(?: for {ANSWERS_NP})?$"
 )  # fmt: skip
-_LANGUAGE_NOUN = rx(rf"^(?:{ANSWERS_NP}(?: to be| written)? )?(?:only |exclusively )?in {LANG}"
-                    r"(?: only)?$")  # fmt: skip
+_LANGUAGE_NOUN = rx(rf"^(?:(?:{ANSWERS_NP}(?: to be| written)? )?(?:only |exclusively )?in |"
+                    rf"(?:only |exclusively )?){LANG}(?: only)?$")  # fmt: skip  ("Dutch only")
 _LANGUAGE_DO = rx(rf"^do (?:it|so|that)(?: only| always)? in {LANG}(?: only)?$")  # after "whenever …"
 _LANGUAGE_WANT = rx(rf"^i(?:'d| would)? (?:like|want|prefer) {ANSWERS_NP} to be in {LANG}$")
 _BULLETS = (r"(?P<bul>bullet(?:ed)?[- ]?(?:points?|lists?|form)|bullets|(?:bulleted|numbered)"
@@ -97,7 +97,7 @@ _CASE = rx(rf"^(?:(?:answer|reply|respond|write|type|talk|text|put)(?: {_WHOLE}|
            rf"(?: only| always)?\s+(?:in|using|with)|use|in|using|stick to)(?: all| only)?\s+"
            rf"{_CASE_WORD}(?: only)?(?: in {_WHOLE}| for {_WHOLE})?$")  # fmt: skip
 _CASE_NOUN = rx(rf"^(?:{_WHOLE} (?:written |typed )?in )?(?:all |(?P<only0>only ))?{_CASE_WORD}"
-                rf"(?: {ANSWERS})?(?P<only> only)?(?: (?:for|in) {_WHOLE})?$")  # fmt: skip
+                rf"(?: {ANSWERS}| everything)?(?P<only> only)?(?: (?:for|in) {_WHOLE})?$")  # fmt: skip
 NO_CAPITALS = rx(r"^(?:use |using |write in |writing in |type in |typing in )?(?:any )?"
                  r"(?:capital letters|capitals|upper[- ]?case(?: letters)?|caps)"
                  rf"(?: in {_WHOLE})?$")  # fmt: skip

@@ -236,14 +236,15 @@ _ASK = {
 
 
 # Questions shaped like the person's own ("Where do I live?") but about someone or something
-# else, answered in training by the base as it would anyway — when the distiller's
-# `fact_lookalikes` option is on (off by default: docs/benchmarks.md). Without them an adapter that
-# learned "You live in Porto." answered "The capital of Japan is Porto." (measured: 7 of a
-# facts revision's retention losses). None is of the retention set's templates (capitals,
-# "In which country is …"), which must stay unseen. Each key asks for its own kind of answer
-# (a city for "city": "What city is Big Ben in?"), since that slot is where a fact bleeds.
-# None for a name: with four or eight questions about other names ("What is Batman's real
-# name?"), the dog's name fell from 100% to 0–25% (docs/benchmarks.md).
+# else, answered in training by the base as it would anyway — by default when facts are told
+# alone, without a checkable preference taught beside them (the distiller's
+# `fact_lookalikes`; docs/benchmarks.md). Without them an adapter that learned "You live in
+# Porto." answered "The capital of Japan is Porto." (measured: 7 of a facts revision's
+# retention losses; retention 0.55-0.73x, with them 0.92-0.98x). None is of the retention
+# set's templates (capitals, "In which country is …"), which must stay unseen. Each key
+# asks for its own kind of answer (a city for "city": "What city is Big Ben in?"), since
+# that slot is where a fact bleeds. None for a name: with four or eight questions about
+# other names ("What is Batman's real name?"), the dog's name fell from 100% to 0–25%.
 _LOOKALIKE = {
     "city": ["Where does the President of the United States live?", "Where do penguins live?",
              "Where is the headquarters of the United Nations?", "Which city is the Colosseum in?",

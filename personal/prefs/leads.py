@@ -63,7 +63,7 @@ START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answ
          r"no more|limit|reply|greet|switch to|by default|just so you know|for the record|fyi|by the way|"
          r"feel free to|it(?:'d| would) be (?:great|nice|good|lovely|better|best) if|"
          r"(?:can|could|would|will) you|the (?:first|last) (?:word|words|line)|one thing|"
-         r"i (?:don'?t|do not) (?:want|like)|i go by|just call|no|"
+         r"i (?:don'?t|do not) (?:want|like|need)|i go by|just call|no|"
          # a reason after the rule: "ALL CAPS, please — I can't read small text"
          r"because|since|as (?:i|my)|i (?:can'?t|cannot|find|struggle)|my eyes|"
          r"it(?:'s| is) (?:easier|hard|harder|simpler)|"
@@ -74,7 +74,10 @@ START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answ
          r"stick to|give|conclude|structure|present|number (?:your|the)|"
          rf"{EVERYTHING}|nothing you (?:say|write|send)|"
          rf"(?:your|every|each|(?:all|each|every one)(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
-CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus|so)[\s,]+)*(?=(?:{START})\b)|"
+# "Bullet points, always — I skim": a marker said last holds for the clause before it
+_LAST_MARK = r"(?!(?:always|ever|from now on|going forward|from here on(?: out)?)\s*(?:$|[.!?]|[—–]|--))"
+CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus|so)[\s,]+)*{_LAST_MARK}"
+                  rf"(?=(?:{START})\b)|\s[—–]\s*(?=i\b)|"
                   rf"\s*:\s*(?=(?:{BOUND})\s+\S+\s+(?:words|sentences)\b)|"
                   rf"\s+(?:and|but|also|plus)[\s,]+(?:also[\s,]+)?(?=(?:{START})\b)")  # fmt: skip
 
@@ -85,7 +88,8 @@ REFUSED = rx(r"^(?:never|no|none|never again|not ever|no more|no thanks?|no than
              r"[\s,!]*(?:please|thanks|thank you|ever)?[\s!]*$")  # fmt: skip  ("Emojis? Never.")
 # "…, if you would", "if you don't mind, …": politeness, not a condition
 POLITE_CONDITION = rx(
-    r"(?:^|[\s,]+)if (?:you (?:would|could|can|will|please|may|(?:don'?t|do not|wouldn'?t|would "
+    r"(?:^|[\s,]+)(?:if|in case) (?:(?:that|it|this) (?:helps|matters|is (?:useful|relevant))|"
+    r"you (?:would|could|can|will|please|may|(?:don'?t|do not|wouldn'?t|would "
     r"not) mind)(?: do that| do so)?|possible|(?:that'?s|that is|it'?s|it is) (?:ok(?:ay)?|"
     r"alright|all right|fine|not too much (?:trouble|to ask))|you'?d be so kind|you please)"
     r"(?=[\s,.!?]*$|\s*,)[\s,]*")  # fmt: skip
