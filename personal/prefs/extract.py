@@ -66,14 +66,15 @@ def extract(text: str) -> list[Candidate]:
         if rule := leads.POLITE_RULE.match(start):  # "could your answers be in Spanish?"
             sentence = start = f"{rule['np']} should {start[rule.end() :]}"
         polite = leads.POLITE.match(start)
-        said = outside_quotes(sentence)  # what was said around the literals
+        around = outside_quotes(sentence)  # the person's own words, around any literal
         if (not polite and leads.QUESTION.match(start)) or leads.HYPOTHETICAL.search(
-                leads.POLITE_IF.sub(" ", said)):  # fmt: skip
+                leads.POLITE_IF.sub(" ", around)):  # fmt: skip
             continue
         if (said := directives.name_first(start)) != start:  # "I'm Noor, use that name"
             sentence = said  # → "call me Noor,"
         persistent, context = False, ""  # "From now on, A, and B": the marker holds for both
-        once = bool(leads.ONE_OFF.search(outside_quotes(sentence)))  # "keep it short: under 20 words this time"
+        # "keep it short: under 20 words this time" (not "end with 'Ciao for now'")
+        once = bool(leads.ONE_OFF.search(outside_quotes(sentence)))
         for clause in split_outside_quotes(sentence, leads.CLAUSE_BREAK):
             head = _peel(clause)
             if m := leads.CONTEXT.match(head):  # "whenever you write an email, ..."
@@ -93,7 +94,6 @@ def extract(text: str) -> list[Candidate]:
                     found.pop()
                 found.append(candidate)
     return found
-
 
 
 def _answered(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
@@ -123,7 +123,7 @@ def _joined(thing: str, reply: str, reply_asked: bool) -> str | None:
         found = _avoid("Never", f"use {thing}", True)
         if found and found.checker:
             return f"Never use {thing}"
-    if not reply_asked and (pronoun := leads.PRONOUN_NAME.match(reply)):  # "Our cat? Her name's Io."
+    if not reply_asked and (pronoun := leads.PRONOUN_NAME.match(reply)):  # "Our cat? Her name's …"
         joined = f"{thing}'s name is {reply[pronoun.end() :]}"
         return joined if leads.ASKED.match(thing) and facts.parse(joined) else None
     if (reply_asked or not leads.ASKED.match(thing) or len(reply.split()) > 4

@@ -240,8 +240,8 @@ _ASK = {
 # alone, without a checkable preference taught beside them (the distiller's
 # `fact_lookalikes`; docs/benchmarks.md). Without them an adapter that learned "You live in
 # Porto." answered "The capital of Japan is Porto." (measured: 7 of a facts revision's
-# retention losses; retention 0.55-0.73x, with them 0.92-0.98x). None is of the retention
-# set's templates (capitals, "In which country is …"), which must stay unseen. Each key
+# retention losses; the facts persona's retention 0.55-0.73x, with them 0.92-0.98x). None
+# is of the retention set's templates (capitals, "In which country is …"), which must stay unseen. Each key
 # asks for its own kind of answer (a city for "city": "What city is Big Ben in?"), since
 # that slot is where a fact bleeds. None for a name: with four or eight questions about
 # other names ("What is Batman's real name?"), the dog's name fell from 100% to 0–25%.

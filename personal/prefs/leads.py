@@ -48,8 +48,8 @@ PERSIST = (
     rf"in (?:(?:every|each) |all (?:of )?(?:your )?){ANSWERS}|for (?:all )?future {ANSWERS}"
 )
 PERSIST_START = rx(rf"^(?:{PERSIST})[\s,:]*")
-PERSIST_END = rx(rf"[\s,]+(?:{PERSIST}|ever(?: again)?|always|altogether|completely|entirely|for good|"
-                 r"whatsoever)$")  # fmt: skip  ("No emojis, ever.")
+PERSIST_END = rx(rf"[\s,]+(?:{PERSIST}|ever(?: again)?|always|altogether|completely|entirely|"
+                 r"for good|whatsoever)$")  # fmt: skip  ("No emojis, ever.")
 POLITENESS = rx(r"(?:^(?:please|kindly|pls)[\s,]+|[\s,]+(?:please|pls|thanks|thank you|"
                 r"again|ok(?:ay)?|alright|all right|for me)$)")  # fmt: skip
 # "keep things brief: under 50 words per reply": a bound said after a colon
@@ -75,7 +75,8 @@ START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answ
          rf"{EVERYTHING}|nothing you (?:say|write|send)|"
          rf"(?:your|every|each|(?:all|each|every one)(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
 # "Bullet points, always — I skim": a marker said last holds for the clause before it
-_LAST_MARK = r"(?!(?:always|ever|from now on|going forward|from here on(?: out)?)\s*(?:$|[.!?]|[—–]|--))"
+_LAST_MARK = (r"(?!(?:always|ever|from now on|going forward|from here on(?: out)?)"
+              r"\s*(?:$|[.!?]|[—–]|--))")
 CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus|so)[\s,]+)*{_LAST_MARK}"
                   rf"(?=(?:{START})\b)|\s[—–]\s*(?=i\b)|"
                   rf"\s*:\s*(?=(?:{BOUND})\s+\S+\s+(?:words|sentences)\b)|"
@@ -157,7 +158,8 @@ CLEFT = rx(r"^(?P<x>.+?) (?:is|are) (?:what|all) i(?:'d)? (?:really )?(?:want|li
            r"ask for)(?P<rest> (?:in|for|from) .+)?$")  # fmt: skip
 # "Emojis are banned from your answers": a thing not allowed in them, said of the thing
 BANNED = rx(rf"^(?P<x>.{{1,40}}?) (?:are|is) (?:banned|forbidden|prohibited|not allowed|"
-            rf"off[- ]limits|not welcome)(?P<scope> (?:from|in) (?:{ANSWERS_NP}|{EVERYTHING}))?$")  # fmt: skip
+            rf"off[- ]limits|not welcome)"
+            rf"(?P<scope> (?:from|in) (?:{ANSWERS_NP}|{EVERYTHING}))?$")  # fmt: skip
 # "My boss always ends her emails with 'Best'": someone else's habit, not a rule for the answers
 THIRD_PARTY = rx(rf"^(?:(?:my|our|his|her|their) (?!(?:[a-z'-]+ )?{ANSWERS}\b)[a-z'-]+(?: [a-z'-]+)?|"
                  r"he|she|they|someone|somebody|everyone|people) (?:always |usually |often |never |"

@@ -29,7 +29,8 @@ EMAILS = r"(?:e-?mails?|letters?)"
 CODES = r"(?:code|scripts?|programs?|functions?|snippets?)"
 _NEGATION = rx(r"\b(?:never|don'?t|do not|does not|doesn'?t|avoid|avoiding|stop|quit|no "
                r"longer|no more|without|not want|n't want|hate|dislike|can'?t stand|"
-               r"steer clear|stay away|refrain|banned|forbidden|prohibited|not allowed)\b")  # fmt: skip
+               r"steer clear|stay away|refrain|banned|forbidden|prohibited|"
+               r"not allowed)\b")  # fmt: skip
 _START = rx(r"\b(?:begin|begins|began|beginning|start|starts|started|starting|open|opens|opened|"
             r"opening|greet|"
             r"first (?:word|words|line|thing)|top|preface|prefix|lead(?:s|ing)?(?: off)?|"

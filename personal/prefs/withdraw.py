@@ -10,7 +10,8 @@ from personal.prefs.text import rx
 _LANGUAGES = ("english", "french", "german", "spanish", "italian", "portuguese", "dutch",
               "swedish", "polish", "turkish", "japanese", "chinese", "korean", "russian")  # fmt: skip
 
-_STOP = r"(?:stop|quit|no longer|no more|don'?t|do not|you (?:can|may) stop|there'?s no need to|no need to)"
+_STOP = (r"(?:stop|quit|no longer|no more|don'?t|do not|you (?:can|may) stop|there'?s no need to|"
+         r"no need to)")
 # "stop signing off with 'Cheers'": the habit named by its literal — taken back, not banned
 # ("don't sign off with 'Cheers'" is a rule against it: literals.py)
 _HABIT = r"(?:stop|quit|no longer|no more|you (?:can|may) stop)"
@@ -25,7 +26,8 @@ _PATTERNS = {
         rf"signature|line)){_ANYMORE}$",
         rf"^{_DROP} (?:the|that|your|my) (?:sign-?off|signature|closing line){_ANYMORE}$",
         rf"^no more (?:sign-?offs|signatures){_ANYMORE}$",
-        rf"^{_HABIT} (?:signing off |(?:ending|closing|finishing) {_EACH})with {_QUOTED}{_ANYMORE}$",
+        rf"^{_HABIT} (?:signing off |(?:ending|closing|finishing) {_EACH})with {_QUOTED}"
+        rf"{_ANYMORE}$",
     ],
     "opening": [
         rf"^{_STOP} (?:starting|beginning|opening) (?:(?:your|every|each) \w+ )?with (?:that|"
