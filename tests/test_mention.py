@@ -82,3 +82,8 @@ def test_no_retention_question_names_its_own_answer():
     for question, accepted in retention_questions():
         assert not answered(question, accepted), question
 
+
+def test_no_retention_question_is_asked_twice():
+    """A question asked twice would count twice against the bound."""
+    qa = retention_questions()
+    assert len({q.casefold() for q, _ in qa}) == len(qa)
