@@ -75,8 +75,7 @@ START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answ
          rf"{EVERYTHING}|nothing you (?:say|write|send)|"
          rf"(?:your|every|each|(?:all|each|every one)(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
 # "Bullet points, always — I skim": a marker said last holds for the clause before it
-_LAST_MARK = (r"(?!(?:always|ever|from now on|going forward|from here on(?: out)?)"
-              r"\s*(?:$|[.!?]|[—–]|--))")
+_LAST_MARK = rf"(?!(?:{PERSIST}|always|ever)\s*(?:$|[.!?]|[—–]|--))"
 CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus|so)[\s,]+)*{_LAST_MARK}"
                   rf"(?=(?:{START})\b)|\s[—–]\s*(?=i\b)|"
                   rf"\s*:\s*(?=(?:{BOUND})\s+\S+\s+(?:words|sentences)\b)|"
