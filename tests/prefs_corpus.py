@@ -492,4 +492,9 @@ NOT_PREFERENCES = [
     "My son only speaks Dutch at school.", "Do you know any jokes with the word 'delve'?",
     "Put a bullet point here.", "Lowercase everything in this paragraph.", "Dutch?",
     "I'm tired — I need a break.",
+    "Stick the kettle on.", "My tortoise is old.", "Aim for the stars.",
+    "Leave the door open when you go.", "Take 'Dear' off the letter.",
+    "Remove 'honestly' from this paragraph.", "Aim for 25 words in the essay.",
+    "I keep to Italian recipes.", "Leave the word 'honestly' in.",
+    "Keep the speech under 300 words.", "Shoot for the moon.",
 ]  # fmt: skip

@@ -334,6 +334,33 @@ WILD = [
      {"type": "fact", "key": "job", "value": "accountant"}),
     ("Forget the sign-off, I don't need it anymore.", "withdraw",
      {"type": "withdraw", "kind": "signoff"}),
+    # twelve more, run once on that code: 9 of 12, 4 of 4 near-misses rejected; fixed by
+    # class — "keep to / stay with" a language, a length aimed for ("aim for / target /
+    # shoot for …"), a literal between a verb and its particle ("leave 'X' out of …")
+    ("Could you please always open with 'Good day to you'?", "opening",
+     {"type": "opening", "text": "Good day to you"}),
+    ("Stick 'Best, the bot' at the end of everything you send me.", "signoff",
+     {"type": "signoff", "text": "Best, the bot"}),
+    ("Address me as Professor Lee, if you don't mind.", "name",
+     {"type": "name", "name": "Professor Lee"}),
+    ("Please keep to Italian when you answer me from now on.", "language",
+     {"type": "language", "language": "it"}),
+    ("Numbered steps every time, please.", "format", {"type": "format", "format": "numbered"}),
+    ("Aim for fewer than 25 words in each answer.", "length", {"type": "max_words", "n": 25}),
+    ("Leave the word 'honestly' out of your answers.", "avoid",
+     {"type": "avoid", "text": "honestly"}),
+    ("ALL CAPS from here on out.", "case", {"type": "case", "case": "upper"}),
+    ("My tortoise is called Shelly.", "fact",
+     {"type": "fact", "key": "tortoise's name", "value": "Shelly"}),
+    ("I've been living in Montreal since 2020.", "fact",
+     {"type": "fact", "key": "city", "value": "Montreal"}),
+    ("I work as a paramedic these days.", "fact",
+     {"type": "fact", "key": "job", "value": "paramedic"}),
+    ("You can drop the greeting now.", "withdraw", {"type": "withdraw", "kind": "opening"}),
+    ("Shoot for two sentences or fewer.", "length", {"type": "max_sentences", "n": 2}),
+    ("Keep 'basically' out of every reply.", "avoid", {"type": "avoid", "text": "basically"}),
+    ("Remove 'Hope this helps' from your answers.", "avoid",
+     {"type": "avoid", "text": "Hope this helps"}),
 ]  # fmt: skip
 
 

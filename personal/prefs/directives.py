@@ -29,7 +29,7 @@ LANG = "(?P<lang>" + "|".join([*CHECKED_LANGUAGES, *_NATIVE, *_OTHER_LANGUAGES])
 _LANGUAGE = rx(
     r"^(?:(?:answer|reply|respond|write|speak|talk|communicate|chat|get back)(?:ed)?(?: back)?"
     r"(?: to me| me| with me| everything(?: you (?:say|write|send))?)?(?: only| exclusively| always)?"
-    r"(?: in)?|(?:only )?(?:speak|use|switch to|stick to)|write "
+    r"(?: in)?|(?:only )?(?:speak|use|switch to|stick to|keep to|stay with)|write "
     rf"{ANSWERS_NP} in|use)"
     rf" {LANG}(?: only)?(?: language)?(?: to me| with me)?(?: for {ANSWERS_NP})?$"
 )  # fmt: skip
@@ -70,18 +70,19 @@ def count(words: str) -> int:
     return sum(_TENS.get(x, 0) + _ONES.get(x, 0) for x in w)
 
 
+_AIM = r"(?:aim|shoot|go|try)(?: for)?|target|stick to"  # "aim for fewer than 25 words"
 _N_WORDS = (r"(?:under|below|less than|fewer than|at most|no more than|not more than|within|"
             rf"max(?:imum)?(?: of)?|up to|a maximum of)?\s*(?P<n>{_COUNT})\s+words"
             rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
 _MAX_WORDS = rx(rf"^(?:{_KEEP}(?: short| brief| concise)?,?|limit yourself|(?:answer|reply|respond|"
-                rf"write|stay|remain)(?: me)?|be (?:brief|concise|short),?|use)\s+(?:to |in |with |using )?"
+                rf"write|stay|remain)(?: me)?|be (?:brief|concise|short),?|use|{_AIM})\s+(?:to |in |with |using )?"
                 rf"{_N_WORDS}(?: in {_WHOLE})?$")  # fmt: skip
 _MAX_WORDS_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_WORDS}$")
 _N_SENTENCES = (r"(?:under|at most|no more than|not more than|max(?:imum)?(?: of)?|up to)?\s*"
                 r"(?P<n>\d|one|a single|two|three|four|five)\s+sentences?"
                 rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
 _MAX_SENTENCES = rx(rf"^(?:{_KEEP}(?: short)?|(?:answer|reply|respond|write|stay|remain)(?: me)?|limit "
-                    rf"yourself)\s+(?:to |in |with )?{_N_SENTENCES}$")  # fmt: skip
+                    rf"yourself|{_AIM})\s+(?:to |in |with )?{_N_SENTENCES}$")  # fmt: skip
 _MAX_SENTENCES_NOUN = rx(rf"^{_N_SENTENCES}$")
 _SHORT = rx(rf"^(?:{_KEEP}|be)\s+(?:(?:a bit |a little |much )?more )?(?:short|brief|concise|"
             r"succinct|to the point|terse)"

@@ -31,6 +31,9 @@ _NEGATION = rx(r"\b(?:never|don'?t|do not|does not|doesn'?t|avoid|avoiding|stop|
                r"longer|no more|without|not want|n't want|hate|dislike|can'?t stand|"
                r"steer clear|stay away|refrain|banned|forbidden|prohibited|"
                r"not allowed)\b")  # fmt: skip
+# "leave the word 'honestly' out of your answers": a verb and its particle around the literal
+_OUT_VERB = rx(r"\b(?:leave|keep|cut|strip|take|remove|drop|omit)\b")
+_OUT_OF = rx(r"^\s*(?:out(?: of)?|from|off)\b")
 _START = rx(r"\b(?:begin|begins|began|beginning|start|starts|started|starting|open|opens|opened|"
             r"opening|greet|"
             r"first (?:word|words|line|thing)|top|preface|prefix|lead(?:s|ing)?(?: off)?|"
@@ -99,7 +102,7 @@ def literal_preference(
         return None
     before, literal, after = found
     around = f"{context} {before} {after}"
-    negative = bool(_NEGATION.search(before))
+    negative = bool(_NEGATION.search(before) or (_OUT_VERB.search(before) and _OUT_OF.match(after)))
     implied = negative or bool(_IMPLIES_ANSWERS.search(around))  # "sign off with", "never say"
     scope = scope_of(around, persistent or implied)
     if scope is None:
