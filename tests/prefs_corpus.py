@@ -497,4 +497,9 @@ NOT_PREFERENCES = [
     "Remove 'honestly' from this paragraph.", "Aim for 25 words in the essay.",
     "I keep to Italian recipes.", "Leave the word 'honestly' in.",
     "Keep the speech under 300 words.", "Shoot for the moon.",
+    "Put the kettle on, please.", "My horse is fast.", "Cap the bottle tightly.",
+    "Could you write a poem in lower case?", "There's no need for a sign-off on this one.",
+    "No need for details.", "I'd rather have tea.", "I'd like to see Paris one day.",
+    "Put 'PS' after the letter.", "I like what you write.", "Cap it at 50 words for this one.",
+    "The word 'literally' is forbidden in my house.", "'Delve' can't appear in my essay.",
 ]  # fmt: skip

@@ -361,6 +361,36 @@ WILD = [
     ("Keep 'basically' out of every reply.", "avoid", {"type": "avoid", "text": "basically"}),
     ("Remove 'Hope this helps' from your answers.", "avoid",
      {"type": "avoid", "text": "Hope this helps"}),
+    # twelve more, written before those fixes were run: 7 of 12, 4 of 4 near-misses
+    # rejected; fixed by class — a position said by a preposition ("put 'X' under / after /
+    # above every answer"), "I'd rather get / have / see …", "cap … at N words", a ban said
+    # after the literal ("'X' should never appear"), "what you write" as the answers, "no
+    # need for the <thing> anymore" (a withdrawal; "… on this one" is a one-off)
+    ("From here on, every response of yours should kick off with 'Greetings'.", "opening",
+     {"type": "opening", "text": "Greetings"}),
+    ("Put '-- your helper' under every answer.", "signoff",
+     {"type": "signoff", "text": "-- your helper"}),
+    ("The name's Theo; please use it when you reply.", "name", {"type": "name", "name": "Theo"}),
+    ("Respond only in Portuguese, if that's alright.", "language",
+     {"type": "language", "language": "pt"}),
+    ("I'd rather get my answers as bullet points.", "format",
+     {"type": "format", "format": "bullets"}),
+    ("Please cap your replies at 40 words.", "length", {"type": "max_words", "n": 40}),
+    ("The phrase 'as an AI' should never appear in what you write.", "avoid",
+     {"type": "avoid", "text": "as an AI"}),
+    ("Could you write everything in lower case from now on?", "case",
+     {"type": "case", "case": "lower"}),
+    ("My horse's name is Thunder.", "fact",
+     {"type": "fact", "key": "horse's name", "value": "Thunder"}),
+    ("I moved to Lisbon last spring.", "fact", {"type": "fact", "key": "city", "value": "Lisbon"}),
+    ("I earn my living as a plumber.", "fact", {"type": "fact", "key": "job", "value": "plumber"}),
+    ("No need for the 'Indeed' at the start anymore.", "withdraw",
+     {"type": "withdraw", "kind": "opening"}),
+    ("Add 'Regards' after each reply.", "signoff", {"type": "signoff", "text": "Regards"}),
+    ("I'd like to get my answers in French.", "language", {"type": "language", "language": "fr"}),
+    ("The word 'delve' must not appear in your replies.", "avoid",
+     {"type": "avoid", "text": "delve"}),
+    ("No need for bullet points anymore.", "withdraw", {"type": "withdraw", "kind": "format"}),
 ]  # fmt: skip
 
 

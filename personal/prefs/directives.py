@@ -48,7 +48,7 @@ _FORMAT_NOUN = rx(rf"^(?:{_WHOLE}\s+(?:formatted |written |structured |laid out 
                   rf"(?:a |an )?{_BULLETS}(?P<only> only)?$")  # fmt: skip
 _NUMBER_POINTS = rx(r"^number (?:your|the) (?:points|steps|items|lists?)$")
 _FORMAT_OTHER = rx(r"^(?:use|answer in|write in|reply in) (?P<f>plain text|markdown|tables)$")
-_KEEP = rf"(?:(?:keep|limit) (?:it|them|things|everything|{_WHOLE})|make {_WHOLE})"
+_KEEP = rf"(?:(?:keep|limit|cap) (?:it|them|things|everything|{_WHOLE})|make {_WHOLE})"
 # a bound said after the number: "50 words at most", "two sentences, tops", "3 … or fewer"
 _AT_MOST = r"(?:,? (?:at (?:the )?most|max(?:imum)?|tops|or (?:less|fewer|under|shorter)))?"
 # a word count in words: "sixty", "twenty-five", "a hundred", "two hundred"
@@ -75,14 +75,14 @@ _N_WORDS = (r"(?:under|below|less than|fewer than|at most|no more than|not more 
             rf"max(?:imum)?(?: of)?|up to|a maximum of)?\s*(?P<n>{_COUNT})\s+words"
             rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
 _MAX_WORDS = rx(rf"^(?:{_KEEP}(?: short| brief| concise)?,?|limit yourself|(?:answer|reply|respond|"
-                rf"write|stay|remain)(?: me)?|be (?:brief|concise|short),?|use|{_AIM})\s+(?:to |in |with |using )?"
+                rf"write|stay|remain)(?: me)?|be (?:brief|concise|short),?|use|{_AIM})\s+(?:to |in |with |using |at )?"
                 rf"{_N_WORDS}(?: in {_WHOLE})?$")  # fmt: skip
 _MAX_WORDS_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_WORDS}$")
 _N_SENTENCES = (r"(?:under|at most|no more than|not more than|max(?:imum)?(?: of)?|up to)?\s*"
                 r"(?P<n>\d|one|a single|two|three|four|five)\s+sentences?"
                 rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
 _MAX_SENTENCES = rx(rf"^(?:{_KEEP}(?: short)?|(?:answer|reply|respond|write|stay|remain)(?: me)?|limit "
-                    rf"yourself|{_AIM})\s+(?:to |in |with )?{_N_SENTENCES}$")  # fmt: skip
+                    rf"yourself|{_AIM})\s+(?:to |in |with |at )?{_N_SENTENCES}$")  # fmt: skip
 _MAX_SENTENCES_NOUN = rx(rf"^{_N_SENTENCES}$")
 _SHORT = rx(rf"^(?:{_KEEP}|be)\s+(?:(?:a bit |a little |much )?more )?(?:short|brief|concise|"
             r"succinct|to the point|terse)"

@@ -228,6 +228,8 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
         return _directive(m["x"], True)
     if leads.NO_MORE_THAN.match(s) and (found := directives.length(s, True)):
         return Candidate(*found)
+    if (m := leads.GET.match(s)) and (found := _directive(m["x"], True)):
+        return found
     if m := leads.PREFER.match(s):
         x = re.sub(r"^it when you\s+", "", m["x"], flags=re.IGNORECASE)
         found = _directive(x, True)

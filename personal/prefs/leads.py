@@ -123,6 +123,9 @@ RULE_LEAD = rx(rf"^(?:always )?(?:make sure|be sure|ensure|see to it|{LIKE_IT} i
                rf"{YOU_SEND}) (?:(?:would|will|could) )?(?P<x>.+)$")  # fmt: skip
 REMEMBER = rx(r"^(?:remember|keep in mind|bear in mind|don'?t forget|never forget|note|"
               r"for the record|fyi|just so you know)(?:\s*[:,]\s*|\s+that\s+|\s+)(?P<x>.+)$")  # fmt: skip
+# "I'd rather get my answers as bullet points": how the answers are wanted, said as receiving them
+GET = rx(r"^i(?:'d| would)? (?:much |really )?(?:rather|like to|prefer to|want to|love to) "
+         r"(?:get|have|receive|see|read) (?P<x>.+)$")  # fmt: skip
 PREFER = rx(r"^i(?:'d| would)? (?:really |much |definitely |generally )?(?P<v>prefer|like|love|"
             r"appreciate)"
             r"\s+(?P<x>.+)$")  # fmt: skip
@@ -164,7 +167,7 @@ THIRD_PARTY = rx(rf"^(?:(?:my|our|his|her|their) (?!(?:[a-z'-]+ )?{ANSWERS}\b)[a
                  r"he|she|they|someone|somebody|everyone|people) (?:always |usually |often |never |"
                  r"sometimes |also )?(?!is\b|was\b|has\b|goes\b|lives\b|works\b)[a-z]+s\b")  # fmt: skip
 # a sentence about this answer only: none of its clauses is a standing rule
-ONE_OFF = rx(r"\b(?:for (?:this|that) (?:one|answer|reply|question|message|time)|this time|"
+ONE_OFF = rx(r"\b(?:(?:for|on|in) (?:this|that) (?:one|answer|reply|question|message|time)|this time|"
              r"just (?:this|that) once|for now|(?:just |only )?for today)\b")  # fmt: skip
 # "Could your answers be in Spanish from now on?": a rule on the answers, asked politely
 POLITE_RULE = rx(rf"^(?:can|could|would|will) (?P<np>(?:(?:all|each|every|any) (?:of )?(?:your |the )?"

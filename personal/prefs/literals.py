@@ -34,11 +34,14 @@ _NEGATION = rx(r"\b(?:never|don'?t|do not|does not|doesn'?t|avoid|avoiding|stop|
 # "leave the word 'honestly' out of your answers": a verb and its particle around the literal
 _OUT_VERB = rx(r"\b(?:leave|keep|cut|strip|take|remove|drop|omit)\b")
 _OUT_OF = rx(r"^\s*(?:out(?: of)?|from|off)\b")
+# "the phrase 'as an AI' should never appear …": the ban said after the literal
+_BANNED_AFTER = rx(r"^\s*(?:should|must|shall|may|can|will|is to|are to)(?:n'?t| not| never)\b")
 _START = rx(r"\b(?:begin|begins|began|beginning|start|starts|started|starting|open|opens|opened|"
-            r"opening|greet|"
+            r"opening|greet|(?:above|before|ahead of) (?=(?:every|each|all|any|your|the) )|"
             r"first (?:word|words|line|thing)|top|preface|prefix|lead(?:s|ing)?(?: off)?|"
             r"kick(?:s|ed|ing)?(?: (?:things|it|them))? off)\b")  # fmt: skip
 _END = rx(r"\b(?:end|ends|ended|ending|finish|finishes|finished|close|closes|closed|closing|"
+          r"(?:under|underneath|beneath|below|after) (?=(?:every|each|all|any|your|the) )|"
           r"conclude|concludes|signed|"
           r"wrap (?:up|it up)|sign(?:[- ]?off)?|signs|signature|last (?:word|words|line|thing)|"
           r"bottom|append|tail)\b")  # fmt: skip
@@ -46,7 +49,8 @@ _INCLUDE = rx(r"\b(?:include|includes|mention|mentions|use|uses|say|says|write|a
               r"contain|contains|insert)\b")  # fmt: skip
 _SCOPE_ANSWERS = rx(rf"\b(?:every|each|all|any)\b(?: (?:of )?(?:your|the|my))? {ANSWERS}\b|"
                     rf"\byour {ANSWERS}\b|\beach {ANSWERS} you\b|\b{EVERYTHING}\b|"
-                    r"\bwhenever you (?:answer|reply|respond|write)\b")  # fmt: skip
+                    r"\bwhenever you (?:answer|reply|respond|write)\b|"
+                    r"\bwhat(?:ever)? you (?:say|write|send)\b")  # fmt: skip
 _SCOPE_EMAILS = rx(r"\b(?:every|each|all|any)\b(?: (?:of )?(?:your|the|my))? (?:e-?mails?|letters?)\b|"
                    r"\b(?:my |your |the )?(?:e-?mails|letters)\b")  # fmt: skip
 _SCOPE_CODE = rx(rf"\b(?:every|each|all|any|your|the)\b(?: (?:of )?(?:your|the|my))? {CODES}\b|"
@@ -102,7 +106,8 @@ def literal_preference(
         return None
     before, literal, after = found
     around = f"{context} {before} {after}"
-    negative = bool(_NEGATION.search(before) or (_OUT_VERB.search(before) and _OUT_OF.match(after)))
+    negative = bool(_NEGATION.search(before) or _BANNED_AFTER.match(after)
+                    or (_OUT_VERB.search(before) and _OUT_OF.match(after)))
     implied = negative or bool(_IMPLIES_ANSWERS.search(around))  # "sign off with", "never say"
     scope = scope_of(around, persistent or implied)
     if scope is None:

@@ -5,6 +5,7 @@ without them and the gate checks the behaviour is gone."""
 
 from __future__ import annotations
 
+from personal.prefs.leads import ONE_OFF
 from personal.prefs.text import rx
 
 _LANGUAGES = ("english", "french", "german", "spanish", "italian", "portuguese", "dutch",
@@ -59,6 +60,9 @@ _PATTERNS = {
     ],
 }
 _COMPILED = {kind: [rx(p) for p in patterns] for kind, patterns in _PATTERNS.items()}
+# "no need for the 'Indeed' at the start anymore": the thing taken back named by what it was
+_NO_NEED = rx(rf"^(?:there'?s |you have )?no (?:need|use) for (?:(?:the|that|your|a|those|these|any) )?"
+              rf"(?P<x>.+?){_ANYMORE}$")  # fmt: skip
 _FACT = rx(rf"^{_DROP} (?:that|what i (?:said|told you) about)\s+(?P<x>.+)$")
 # "forget the thing about calling me Sam", "never mind what I asked about bullet points"
 _ABOUT = rx(rf"^(?:{_DROP}|never mind|ignore|scrap|cancel|undo) (?:the (?:thing|part|bit|rule|"
@@ -67,9 +71,10 @@ _ABOUT = rx(rf"^(?:{_DROP}|never mind|ignore|scrap|cancel|undo) (?:the (?:thing|
 _TOPICS = {  # what the thing taken back was about → the kind of preference
     "name": rx(r"\b(?:call(?:ing)? me|my name|addressing me|address me)\b"),
     "signoff": rx(r"\b(?:sign(?:ing)?[- ]?offs?|signatures?|sign(?:ing)? (?:your|the|my|every|"
-                  r"each)|end(?:ing)? (?:your|every|each|with)|clos(?:e|ing) (?:line|with))\b"),
+                  r"each)|end(?:ing)? (?:your|every|each|with)|clos(?:e|ing) (?:line|with)|"
+                  r"at the (?:end|bottom))\b"),
     "opening": rx(r"\b(?:greet\w*|opening\w*|(?:start|begin)(?:ning|ing)? (?:your|every|each|"
-                  r"with))\b"),  # fmt: skip
+                  r"with)|at the (?:start|beginning|top|front))\b"),  # fmt: skip
     "format": rx(r"\b(?:bullet\w*|lists?|numbered|formatting)\b"),
     "case": rx(r"\b(?:lower[- ]?case|upper[- ]?case|caps|capitals|capital letters)\b"),
     "language": rx(r"\b(?:language|" + "|".join(_LANGUAGES) + r")\b"),
@@ -90,7 +95,7 @@ def withdrawal(clause: str) -> tuple[str, dict] | None:
         if fact := parse(m["x"]):
             return (f"Forget the user's {fact.key}.",
                     {"type": "withdraw", "kind": "fact", "key": fact.key})  # fmt: skip
-    if m := _ABOUT.match(s):
+    if (m := (_ABOUT.match(s) or _NO_NEED.match(s))) and not ONE_OFF.search(m["x"]):
         kinds = [kind for kind, topic in _TOPICS.items() if topic.search(m["x"])]
         if len(kinds) == 1:  # one topic named: that preference; none or several: ask
             return f"Withdraw the {kinds[0]} preference.", {"type": "withdraw", "kind": kinds[0]}
