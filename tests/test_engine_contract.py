@@ -285,11 +285,14 @@ def test_many_conversations_at_once_answer_each_in_order(case):
 
 def test_more_conversations_than_a_batch_holds_each_get_their_own_answer(case):
     """Continuous batching (llama.cpp): a slot freed by a short answer takes the next
-    prompt; every answer still belongs to its own conversation, in order."""
+    prompt; every answer still belongs to its own conversation, in order. Four more
+    conversations than the engine advances together (`batch_slots`; one where `chat_many`
+    is the one-by-one default, as in MLX, whose generation on a CPU is ~10 s an answer)."""
     spec, engine, _ = case
     things = ("cat", "dog", "tree", "car", "house", "river", "apple", "bird", "chair",
               "cloud", "book", "boat", "horse", "lamp", "shoe", "bread", "clock", "moon",
-              "stone", "fish")  # fmt: skip
+              "stone", "fish")[: engine.batch_slots + 4]  # fmt: skip
+    assert len(things) > engine.batch_slots
     # answers of very different lengths, so slots free up at different steps
     asks = [f"Repeat the word '{t}' and nothing else." if n % 3 == 0 else
             f"Write one long sentence about a {t}." for n, t in enumerate(things)]  # fmt: skip
@@ -301,8 +304,9 @@ def test_more_conversations_than_a_batch_holds_each_get_their_own_answer(case):
     # the first; what it is about may not
     said = [[t in c.text.lower() for t, c in zip(things, answers, strict=True)]
             for answers in (one_by_one, many)]  # fmt: skip
-    assert sum(said[1]) >= 10 and sum(a == b for a, b in zip(*said, strict=True)) >= 18, said
-    if _real(spec):
+    n = len(things)
+    assert sum(said[1]) >= n // 2 and sum(a == b for a, b in zip(*said, strict=True)) >= n - 2, said
+    if _real(spec) and engine.batch_slots > 1:
         assert len({c.usage.completion_tokens for c in many}) > 3  # slots freed unevenly
 
 

@@ -160,16 +160,18 @@ def _dataset(base, engine, root):
 
 @pytest.mark.slow
 def test_gate_measures_every_configuration_and_rejects_a_wrecked_model(smol, tmp_path):
+    from personal.learn.cache import GenerationCache
     from personal.learn.judge.gate import evaluate
     from personal.tools import load_registry
     from tests.lora_gguf import write_random_lora
 
     base, engine = smol
+    cache = GenerationCache(tmp_path / "generations.db")
     tools = load_registry(None).schemas()
     ds = _dataset(base, engine, tmp_path / "datasets")
     weak = write_random_lora(base.path, tmp_path / "weak.gguf", std=0.02, layers=4, seed=1)
     wreck = write_random_lora(base.path, tmp_path / "wreck.gguf", std=0.3, layers=30, seed=2)
-    gentle = evaluate(engine, ds, candidate=weak, tools=tools)
+    gentle = evaluate(engine, ds, candidate=weak, tools=tools, cache=cache)
     assert set(gentle.metrics) == {"none", "prompt", "candidate", "candidate+prompt"}
     none, cand = gentle.metrics["none"], gentle.metrics["candidate"]
     assert engine.load_count == 1 and engine.adapter is None  # swapped, never reloaded
@@ -181,10 +183,14 @@ def test_gate_measures_every_configuration_and_rejects_a_wrecked_model(smol, tmp
     assert gentle.metrics["prompt"].ce is None  # the prompt configurations measure adherence
     assert cand.ce != none.ce  # the adapter was applied ...
     assert abs(cand.retention_ce - none.retention_ce) < 0.25  # ... and barely matters
+    # measured again, uncached: the same figures (the cache below may stand in for them)
     again = evaluate(engine, ds, candidate=None, tools=tools).metrics["none"]
-    assert (again.ce, again.retention_ce, again.adherence) == (none.ce, none.retention_ce,
-                                                               none.adherence)  # fmt: skip
-    wrecked = evaluate(engine, ds, candidate=wreck, tools=tools)
+    assert (again.ce, again.retention_ce, again.adherence, again.retention_accuracy) == (
+        none.ce, none.retention_ce, none.adherence, none.retention_accuracy)  # fmt: skip
+    hits = cache.hits
+    wrecked = evaluate(engine, ds, candidate=wreck, tools=tools, cache=cache)
+    assert cache.hits > hits  # the bare base's answers were not generated a third time
+    assert wrecked.metrics["none"].adherence == none.adherence
     assert wrecked.metrics["candidate"].retention_ce > none.retention_ce + 1.0
     decision = verdict(wrecked, GateBounds())
     assert not decision.promote

@@ -198,6 +198,7 @@ class Engine(ABC):
 
     info: EngineInfo
     forces_tools = False  # whether GenerationParams.force_tool is honoured
+    batch_slots = 1  # how many conversations `chat_many` advances together
 
     def __init__(self) -> None:
         self._adapter: AdapterRef | None = None  # the slot

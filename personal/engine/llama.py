@@ -106,6 +106,7 @@ class LlamaEngine(LoraSlots, Engine):
     """`LlamaEngine(model)`: load a catalog BaseModel with llama.cpp."""
 
     forces_tools = True
+    batch_slots = BATCH_SEQS
 
     def __init__(
         self,
