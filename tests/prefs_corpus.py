@@ -502,4 +502,5 @@ NOT_PREFERENCES = [
     "No need for details.", "I'd rather have tea.", "I'd like to see Paris one day.",
     "Put 'PS' after the letter.", "I like what you write.", "Cap it at 50 words for this one.",
     "The word 'literally' is forbidden in my house.", "'Delve' can't appear in my essay.",
+    "There's no need for a list.", "No need for details.",
 ]  # fmt: skip

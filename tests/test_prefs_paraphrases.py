@@ -391,6 +391,8 @@ WILD = [
     ("The word 'delve' must not appear in your replies.", "avoid",
      {"type": "avoid", "text": "delve"}),
     ("No need for bullet points anymore.", "withdraw", {"type": "withdraw", "kind": "format"}),
+    ("The word 'moist' mustn't appear in your replies.", "avoid",
+     {"type": "avoid", "text": "moist"}),
 ]  # fmt: skip
 
 

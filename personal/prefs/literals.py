@@ -33,9 +33,11 @@ _NEGATION = rx(r"\b(?:never|don'?t|do not|does not|doesn'?t|avoid|avoiding|stop|
                r"not allowed)\b")  # fmt: skip
 # "leave the word 'honestly' out of your answers": a verb and its particle around the literal
 _OUT_VERB = rx(r"\b(?:leave|keep|cut|strip|take|remove|drop|omit)\b")
-_OUT_OF = rx(r"^\s*(?:out(?: of)?|from|off)\b")
+_OUT_OF = rx(r"^\s*(?:out\b|(?:from|off) (?=(?:every|each|all|any|your|the|my|what|everything|"
+             r"anything)\b))")  # fmt: skip  ("keep 'X' from now on" is no ban)
 # "the phrase 'as an AI' should never appear …": the ban said after the literal
-_BANNED_AFTER = rx(r"^\s*(?:should|must|shall|may|can|will|is to|are to)(?:n'?t| not| never)\b")
+_BANNED_AFTER = rx(r"^\s*(?:(?:should|must|shall|may|can|will|is to|are to)(?: not| never)|"
+                   r"shouldn'?t|mustn'?t|can'?t|cannot|won'?t)\b")  # fmt: skip
 _START = rx(r"\b(?:begin|begins|began|beginning|start|starts|started|starting|open|opens|opened|"
             r"opening|greet|(?:above|before|ahead of) (?=(?:every|each|all|any|your|the) )|"
             r"first (?:word|words|line|thing)|top|preface|prefix|lead(?:s|ing)?(?: off)?|"

@@ -61,8 +61,10 @@ _PATTERNS = {
 }
 _COMPILED = {kind: [rx(p) for p in patterns] for kind, patterns in _PATTERNS.items()}
 # "no need for the 'Indeed' at the start anymore": the thing taken back named by what it was
-_NO_NEED = rx(rf"^(?:there'?s |you have )?no (?:need|use) for (?:(?:the|that|your|a|those|these|any) )?"
-              rf"(?P<x>.+?){_ANYMORE}$")  # fmt: skip
+# — said of the one in use ("the", "that") or said to last ("… anymore"): "there's no need
+# for a list" may be about this answer alone
+_NO_NEED = rx(r"^(?:there'?s |you have )?no (?:need|use) for (?:(?P<det>the|that|your|those|these) |"
+              r"(?:a|an|any) )?(?P<x>.+?)(?P<more>\s+(?:anymore|any more|from now on|now|again))?$")  # fmt: skip
 _FACT = rx(rf"^{_DROP} (?:that|what i (?:said|told you) about)\s+(?P<x>.+)$")
 # "forget the thing about calling me Sam", "never mind what I asked about bullet points"
 _ABOUT = rx(rf"^(?:{_DROP}|never mind|ignore|scrap|cancel|undo) (?:the (?:thing|part|bit|rule|"
@@ -95,7 +97,8 @@ def withdrawal(clause: str) -> tuple[str, dict] | None:
         if fact := parse(m["x"]):
             return (f"Forget the user's {fact.key}.",
                     {"type": "withdraw", "kind": "fact", "key": fact.key})  # fmt: skip
-    if (m := (_ABOUT.match(s) or _NO_NEED.match(s))) and not ONE_OFF.search(m["x"]):
+    m = _ABOUT.match(s) or ((n := _NO_NEED.match(s)) and (n["det"] or n["more"]) and n)
+    if m and not ONE_OFF.search(m["x"]):
         kinds = [kind for kind, topic in _TOPICS.items() if topic.search(m["x"])]
         if len(kinds) == 1:  # one topic named: that preference; none or several: ask
             return f"Withdraw the {kinds[0]} preference.", {"type": "withdraw", "kind": kinds[0]}
