@@ -503,4 +503,9 @@ NOT_PREFERENCES = [
     "Put 'PS' after the letter.", "I like what you write.", "Cap it at 50 words for this one.",
     "The word 'literally' is forbidden in my house.", "'Delve' can't appear in my essay.",
     "There's no need for a list.", "No need for details.",
+    "Lead the way, please.", "My goldfish is orange.", "Three sentences is a short story.",
+    "Refer to the manual for this one.", "Home is where the heart is.",
+    "Home is Netflix and a sofa.", "Home right now is a mess.", "Forget about it.",
+    "I like lists, so use them for this one.", "Here is my German essay. Can you fix it?",
+    "Two sentences is plenty.", "Fifty words is enough for this one.",
 ]  # fmt: skip

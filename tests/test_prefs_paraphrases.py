@@ -393,6 +393,31 @@ WILD = [
     ("No need for bullet points anymore.", "withdraw", {"type": "withdraw", "kind": "format"}),
     ("The word 'moist' mustn't appear in your replies.", "avoid",
      {"type": "avoid", "text": "moist"}),
+    # twelve more, written before they were run: 7 of 12, 4 of 4 near-misses rejected; fixed
+    # by class — a pronoun standing for a language or format named earlier in the message
+    # ("… so answer in it", "use them every time"), a bound said as what suffices ("three
+    # sentences is plenty"), "home these days is …", "forget about calling me …"
+    ("Whenever you respond, lead with 'Righto'.", "opening", {"type": "opening", "text": "Righto"}),
+    ("Your replies should all close on 'Stay curious'.", "signoff",
+     {"type": "signoff", "text": "Stay curious"}),
+    ("Refer to me as Captain from now on.", "name", {"type": "name", "name": "Captain"}),
+    ("I only read German, so please answer in it.", "language",
+     {"type": "language", "language": "de"}),
+    ("I find numbered lists easiest; use them every time.", "format",
+     {"type": "format", "format": "numbered"}),
+    ("Three sentences is plenty for any answer.", "length", {"type": "max_sentences", "n": 3}),
+    ("Cut 'In conclusion' from everything you write.", "avoid",
+     {"type": "avoid", "text": "In conclusion"}),
+    ("Please type in capitals for me from now on.", "case", {"type": "case", "case": "upper"}),
+    ("My goldfish answers to Bubbles.", "fact",
+     {"type": "fact", "key": "goldfish's name", "value": "Bubbles"}),
+    ("Home these days is Reykjavik.", "fact", {"type": "fact", "key": "city", "value": "Reykjavik"}),
+    ("I teach maths for a living.", "fact",
+     {"type": "fact", "key": "job", "value": "teach maths for a living"}),
+    ("Forget about calling me Captain.", "withdraw", {"type": "withdraw", "kind": "name"}),
+    ("I only read German. Please answer in it.", "language",
+     {"type": "language", "language": "de"}),
+    ("Fifty words is enough per reply.", "length", {"type": "max_words", "n": 50}),
 ]  # fmt: skip
 
 

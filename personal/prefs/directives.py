@@ -118,6 +118,21 @@ _DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below)\b"
 Found = tuple[str, str, dict | None]  # (text, kind, checker)
 
 
+_NAMED_THING = rx(rf"\b(?:{LANG}|(?:numbered |bulleted )?{_BULLETS[len('(?P<bul>'):-1]})\b")
+# "… so please answer in it", "use them every time": a pronoun where the thing would go
+_PRONOUN_THING = rx(r"\b(?P<p>in|use|using|with|as|into|stick to|keep to) (?:it|them|that|those|these)\b"
+                    r"(?! (?:way|one|time)\b)")  # fmt: skip
+
+
+def resolve_pronoun(clause: str, earlier: str) -> str:
+    """ "I only read German, so please answer in it": the clause with the language or format
+    an earlier clause of the sentence named in place of its pronoun."""
+    named = [m[0] for m in _NAMED_THING.finditer(earlier)]  # the last one named
+    if not named or not _PRONOUN_THING.search(clause):
+        return clause
+    return _PRONOUN_THING.sub(lambda m: f"{m['p']} {named[-1]}", clause, count=1)
+
+
 def language(x: str, persistent: bool) -> Found | None:
     m = _LANGUAGE.match(x) or _LANGUAGE_WANT.match(x) or (
         persistent and (_LANGUAGE_NOUN.match(x) or _LANGUAGE_DO.match(x)))
@@ -145,7 +160,14 @@ def answer_format(x: str, persistent: bool) -> Found | None:
     return None
 
 
+# "three sentences is plenty for any answer": the bound said as what suffices
+_PLENTY = rx(rf"^(?P<n>.+?) (?:is|are|would be|will be|should be) (?:plenty|enough|ample|"
+             rf"the (?:limit|max(?:imum)?))(?P<np> (?:for|in|per) (?:{ANSWERS_NP}|an? {ANSWERS}))?$")  # fmt: skip
+
+
 def length(x: str, persistent: bool) -> Found | None:
+    if (m := _PLENTY.match(x)) and (found := length(m["n"], persistent or bool(m["np"]))):
+        return found if found[2] and found[2]["type"] != "min_words" else None
     if (m := _MAX_WORDS.match(x)) or (persistent and (m := _MAX_WORDS_NOUN.match(x))):
         n = count(m["n"])
         return f"Keep answers under {n} words.", "length", {"type": "max_words", "n": n}

@@ -63,7 +63,9 @@ _NAMED = [
 _LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_SUBJ_I}(?:'ve| have| has) (?:lived|"
            rf"been living) in|{_BE_I} (?:based|living) in|"
            rf"{_SUBJ_I} (?:moved|relocated) to) {_VALUE}$")  # fmt: skip
-_HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home) is (?:in )?{_CAP_VALUE}$")  # a place
+# "home these days is Reykjavik": when, said between the subject and its verb
+_NOW = r"(?:,? (?:these days|nowadays|now|right now|at the moment|currently|at present),?)?"
+_HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home){_NOW} is (?:in )?{_CAP_VALUE}$")  # a place
 _FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_MY} home ?town is|{_SUBJ_I} (?:come|comes) from|"
            rf"{_SUBJ_I} grew up in|{_SUBJ_I} (?:was|were) born in) {_VALUE}$")
 _NOT_PLACE = rx(r"(?:a|an|my|our|this|that|his|her|their)\b")  # "I moved to a new flat"

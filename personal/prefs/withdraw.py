@@ -67,9 +67,10 @@ _NO_NEED = rx(r"^(?:there'?s |you have )?no (?:need|use) for (?:(?P<det>the|that
               r"(?:a|an|any) )?(?P<x>.+?)(?P<more>\s+(?:anymore|any more|from now on|now|again))?$")  # fmt: skip
 _FACT = rx(rf"^{_DROP} (?:that|what i (?:said|told you) about)\s+(?P<x>.+)$")
 # "forget the thing about calling me Sam", "never mind what I asked about bullet points"
-_ABOUT = rx(rf"^(?:{_DROP}|never mind|ignore|scrap|cancel|undo) (?:the (?:thing|part|bit|rule|"
+_ABOUT = rx(rf"^(?:{_DROP}|never mind|ignore|scrap|cancel|undo) (?:(?:the (?:thing|part|bit|rule|"
             r"request|instruction|preference)|what i (?:said|told you|asked(?: for)?|wanted)|my "
-            r"(?:request|instruction|preference)) (?:about|regarding|on|for) (?P<x>.+)$")  # fmt: skip
+            r"(?:request|instruction|preference)) (?:about|regarding|on|for)|about|regarding) "
+            r"(?P<x>.+)$")  # fmt: skip  ("forget about calling me Captain")
 _TOPICS = {  # what the thing taken back was about → the kind of preference
     "name": rx(r"\b(?:call(?:ing)? me|my name|addressing me|address me)\b"),
     "signoff": rx(r"\b(?:sign(?:ing)?[- ]?offs?|signatures?|sign(?:ing)? (?:your|the|my|every|"
