@@ -37,8 +37,9 @@ _LANGUAGE_NOUN = rx(rf"^(?:(?:{ANSWERS_NP}(?: to be| written)? )?(?:only |exclus
                     rf"(?:only |exclusively )?){LANG}(?: only)?$")  # fmt: skip  ("Dutch only")
 _LANGUAGE_DO = rx(rf"^do (?:it|so|that)(?: only| always)? in {LANG}(?: only)?$")  # after "whenever …"
 _LANGUAGE_WANT = rx(rf"^i(?:'d| would)? (?:like|want|prefer) {ANSWERS_NP} to be in {LANG}$")
-_BULLETS = (r"(?P<bul>bullet(?:ed)?[- ]?(?:points?|lists?|form)|bullets|(?:bulleted|numbered)"
-            r" (?:lists?|steps|points)|lists)")  # fmt: skip
+_LISTS = (r"(?:bullet(?:ed)?[- ]?(?:points?|lists?|form)|bullets|(?:bulleted|numbered)"
+          r" (?:lists?|steps|points)|lists)")  # fmt: skip
+_BULLETS = rf"(?P<bul>{_LISTS})"
 _WHOLE = rf"(?:{ANSWERS_NP}|{EVERYTHING}|everything)"
 _FORMAT = rx(rf"^(?:(?:answer|reply|respond|write|format|put|give(?: me)?|structure|present|"
              rf"(?:lay|set)(?: {_WHOLE})? out)(?: {_WHOLE})?\s+(?:in|as|with|using|into)|use|in|as|"
@@ -118,7 +119,7 @@ _DEICTIC = rx(r"\b(?:this|that|these|those|it|here|now|yet|today|above|below)\b"
 Found = tuple[str, str, dict | None]  # (text, kind, checker)
 
 
-_NAMED_THING = rx(rf"\b(?:{LANG}|(?:numbered |bulleted )?{_BULLETS[len('(?P<bul>'):-1]})\b")
+_NAMED_THING = rx(rf"\b(?:{LANG}|{_LISTS})\b")
 # "… so please answer in it", "use them every time": a pronoun where the thing would go
 _PRONOUN_THING = rx(r"\b(?P<p>in|use|using|with|as|into|stick to|keep to) (?:it|them|that|those|these)\b"
                     r"(?! (?:way|one|time)\b)")  # fmt: skip
@@ -126,7 +127,7 @@ _PRONOUN_THING = rx(r"\b(?P<p>in|use|using|with|as|into|stick to|keep to) (?:it|
 
 def resolve_pronoun(clause: str, earlier: str) -> str:
     """ "I only read German, so please answer in it": the clause with the language or format
-    an earlier clause of the sentence named in place of its pronoun."""
+    named last in what came before it in the message (`earlier`) in place of its pronoun."""
     named = [m[0] for m in _NAMED_THING.finditer(earlier)]  # the last one named
     if not named or not _PRONOUN_THING.search(clause):
         return clause

@@ -63,9 +63,9 @@ _NAMED = [
 _LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_SUBJ_I}(?:'ve| have| has) (?:lived|"
            rf"been living) in|{_BE_I} (?:based|living) in|"
            rf"{_SUBJ_I} (?:moved|relocated) to) {_VALUE}$")  # fmt: skip
+_NOW = r"(?:these days|nowadays|now|right now|at the moment|currently|at present)"  # when
 # "home these days is Reykjavik": when, said between the subject and its verb
-_NOW = r"(?:,? (?:these days|nowadays|now|right now|at the moment|currently|at present),?)?"
-_HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home){_NOW} is (?:in )?{_CAP_VALUE}$")  # a place
+_HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home)(?:,? {_NOW},?)? is (?:in )?{_CAP_VALUE}$")  # a place
 _FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_MY} home ?town is|{_SUBJ_I} (?:come|comes) from|"
            rf"{_SUBJ_I} grew up in|{_SUBJ_I} (?:was|were) born in) {_VALUE}$")
 _NOT_PLACE = rx(r"(?:a|an|my|our|this|that|his|her|their)\b")  # "I moved to a new flat"
@@ -102,11 +102,11 @@ _ATTRIBUTE = rx(rf"^{_SUBJ_MY} (?P<k>birthday|date of birth|blood type|shoe size
                 rf"age|phone number|email address|address|employer|partner|zodiac sign) is "
                 rf"{_VALUE}$")  # fmt: skip
 _LEAD = rx(r"^(?:actually|fyi|btw|by the way|for the record|just so you know|oh|also|and|"
-           r"now|so|remember(?: that)?|note that|as of (?:now|today)|these days|nowadays|"
-           r"currently|at the moment|right now|lately|since (?:last|this) \w+)[\s,:]+")  # fmt: skip
+           rf"so|remember(?: that)?|note that|as of (?:now|today)|{_NOW}|"
+           r"lately|since (?:last|this) \w+)[\s,:]+")  # fmt: skip
 # when, after the value: "I moved to Tallinn last spring", "I've lived in Oslo since 2019"
-_SINCE = rx(r"\s+(?:for (?:now|the time being|the moment)|at present|now|these days|nowadays|"
-            r"anymore|too|as well|recently|lately|at the moment|"
+_SINCE = rx(rf"\s+(?:for (?:now|the time being|the moment)|{_NOW}|"
+            r"anymore|too|as well|recently|lately|"
             r"(?:last|this|next) (?:year|month|week|spring|summer|autumn|fall|winter)|"
             r"in (?:\d{4}|the (?:spring|summer|autumn|fall|winter))|since (?:\d{4}|last \w+)|"
             r"(?:\d+|a|an|one|two|three|four|five|six|a few|several) (?:years?|months?|weeks?|"
