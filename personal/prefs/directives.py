@@ -125,13 +125,14 @@ _PRONOUN_THING = rx(r"\b(?P<p>in|use|using|with|as|into|stick to|keep to) (?:it|
                     r"(?! (?:way|one|time)\b)")  # fmt: skip
 
 
-def resolve_pronoun(clause: str, earlier: str) -> str:
-    """ "I only read German, so please answer in it": the clause with the language or format
-    named last in what came before it in the message (`earlier`) in place of its pronoun."""
-    named = [m[0] for m in _NAMED_THING.finditer(earlier)]  # the last one named
-    if not named or not _PRONOUN_THING.search(clause):
-        return clause
-    return _PRONOUN_THING.sub(lambda m: f"{m['p']} {named[-1]}", clause, count=1)
+def resolve_pronoun(clause: str, named: str | None) -> tuple[str, str | None]:
+    """ "I only read German, so please answer in it": the clause with `named` (the language
+    or format named last before it in the message) in place of its pronoun, and what is
+    named last once this clause is read too."""
+    if named and _PRONOUN_THING.search(clause):
+        clause = _PRONOUN_THING.sub(lambda m: f"{m['p']} {named}", clause, count=1)
+    said = [m[0] for m in _NAMED_THING.finditer(clause)]
+    return clause, said[-1] if said else named
 
 
 def language(x: str, persistent: bool) -> Found | None:

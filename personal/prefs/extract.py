@@ -60,7 +60,7 @@ class Candidate:
 def extract(text: str) -> list[Candidate]:
     """The preferences stated in a user message, in order, without repeats."""
     found: list[Candidate] = []
-    earlier = ""  # the message's clauses so far: what a pronoun may stand for
+    named: str | None = None  # the language or format named last: what a pronoun may stand for
     for sentence, asked in _answered(sentences(normalise(text))):
         sentence = leads.POLITE_CONDITION.sub(" ", sentence).strip(" ,")
         start = _peel(sentence)
@@ -77,7 +77,7 @@ def extract(text: str) -> list[Candidate]:
         # "keep it short: under 20 words this time" (not "end with 'Ciao for now'")
         once = bool(leads.ONE_OFF.search(outside_quotes(sentence)))
         for clause in split_outside_quotes(sentence, leads.CLAUSE_BREAK):
-            clause, earlier = directives.resolve_pronoun(clause, earlier), f"{earlier} {clause}"
+            clause, named = directives.resolve_pronoun(clause, named)
             head = _peel(clause)
             if m := leads.CONTEXT.match(head):  # "whenever you write an email, ..."
                 mail = m["what"].lower().startswith(("e", "l"))
