@@ -10,6 +10,7 @@ from personal.api.handler import Cancellation, ChatHandler, Finished
 from personal.api.names import RegistryNames
 from personal.api.schema import ChatCompletionRequest
 from personal.engine.llama import LlamaEngine
+from tests.lora_gguf import DISTINCT
 from tests.test_serving import register
 
 pytestmark = pytest.mark.model
@@ -52,7 +53,7 @@ def test_isolated_requests_answer_as_a_fresh_engine_does(engine, smollm2_base):
 
 
 def test_a_pinned_adapter_never_leaks_into_the_next_request(engine, smollm2_base):
-    rev = register(Registry(), smollm2_base, seed=31, std=0.15)
+    rev = register(Registry(), smollm2_base, seed=31, std=DISTINCT)
     handler = ChatHandler(engine, RegistryNames(engine.info))
     plain = answer(handler, A)
     pinned = answer(handler, A, f"personal@{rev.id}")

@@ -12,7 +12,7 @@ from personal.engine.llama import ContextOverflow, LlamaEngine
 from personal.engine.stops import StopFilter
 from personal.errors import AdapterError, ModelCorrupt
 from personal.models import catalog
-from tests.lora_gguf import write_random_lora
+from tests.lora_gguf import DISTINCT, write_random_lora
 
 GREEDY = GenerationParams(temperature=0.0, max_tokens=24)
 SYSTEM = {"role": "system", "content": "You are a helpful, concise assistant. Answer the question directly."}
@@ -86,7 +86,7 @@ def test_context_overflow_is_a_clear_error(engine):
 
 def test_adapter_attach_changes_output_and_detach_restores_it(engine, tmp_path):
     base = engine.chat(FRANCE, GREEDY).complete().text
-    lora = write_random_lora(engine._model.path, tmp_path / "a.gguf", std=0.08, layers=8)
+    lora = write_random_lora(engine._model.path, tmp_path / "a.gguf", std=DISTINCT, layers=8)
     engine.attach_adapter(AdapterRef("rev-a", lora, scale=1.0))
     try:
         adapted = engine.chat(FRANCE, GREEDY).complete()

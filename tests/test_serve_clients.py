@@ -15,6 +15,7 @@ import pytest
 
 from personal.adapters.registry import Registry
 from personal.log import Log
+from tests.lora_gguf import DISTINCT
 from tests.test_serving import register
 
 pytestmark = pytest.mark.model
@@ -147,7 +148,7 @@ def test_a_promotion_from_another_process_answers_the_next_request(
 ):
     base = smollm2_base
     registry = Registry(module_home / "adapters")
-    rev = register(registry, base, seed=21, std=0.15)
+    rev = register(registry, base, seed=21, std=DISTINCT)
     ask = {"model": "personal", "messages": QUESTION, "temperature": 0, "max_tokens": 16}
     plain = openai_client.chat.completions.with_raw_response.create(**ask)
     assert plain.headers["x-personal-revision"] == "none"

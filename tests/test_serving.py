@@ -13,7 +13,7 @@ from personal.adapters.manifest import BaseIdentity, Manifest
 from personal.adapters.registry import WEIGHTS, Registry
 from personal.adapters.serving import open_served
 from personal.errors import AdapterError
-from tests.lora_gguf import write_random_lora
+from tests.lora_gguf import DISTINCT, write_random_lora
 
 
 def register(reg: Registry, base, *, seed: int, broken: bool = False, std: float = 0.08):
@@ -44,7 +44,7 @@ def ask_json(*args):
 
 def test_ask_uses_the_current_revision_and_logs_it(base):
     reg = Registry()
-    rev = register(reg, base, seed=1)
+    rev = register(reg, base, seed=1, std=DISTINCT)
     plain, _ = ask_json("Name a color.")
     assert plain["adapter"] is None
     reg.set_current(base.fingerprint, rev, "promote")

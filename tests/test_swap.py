@@ -12,6 +12,7 @@ from personal.adapters.registry import Registry
 from personal.adapters.swap import AdapterWatcher
 from personal.engine import GenerationParams
 from personal.engine.llama import LlamaEngine
+from tests.lora_gguf import DISTINCT
 from tests.test_serving import register
 
 GREEDY = GenerationParams(temperature=0.0, max_tokens=16)
@@ -50,7 +51,7 @@ def fresh_answer(base, rev) -> str:
 
 def test_a_promotion_elsewhere_is_swapped_in_without_reloading(engine, base):
     reg = Registry()
-    rev = register(reg, base, seed=11, std=0.15)
+    rev = register(reg, base, seed=11, std=DISTINCT)
     events = []
     watcher = AdapterWatcher(engine, reg, on_swap=events.append)
     plain = engine.chat(ASK, GREEDY).complete().text
