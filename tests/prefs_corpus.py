@@ -508,4 +508,9 @@ NOT_PREFERENCES = [
     "Home is Netflix and a sofa.", "Home right now is a mess.", "Forget about it.",
     "I like lists, so use them for this one.", "Here is my German essay. Can you fix it?",
     "Two sentences is plenty.", "Fifty words is enough for this one.",
+    "From today's news, pick one story.", "I like this plan, so stick with it.",
+    "It's raining, stick with me.", "There were bullet points in your answer.",
+    "My job is boring.", "My job is killing me.", "My job is hard work.",
+    "I've finally moved to a new flat.", "Thanks, please, whatever.",
+    "I work in the garden on weekends.", "I work in London.",
 ]  # fmt: skip

@@ -81,6 +81,8 @@ POSITIVE = [
      [("The user is from Lagos.", "fact"), ("The user's cat is called Mochi.", "fact")]),
     ("I live in Porto and I work as a nurse.",
      [("The user lives in Porto.", "fact"), ("The user works as a nurse.", "fact")]),
+    ("My job is dentistry.", [("The user works in dentistry.", "fact")]),  # a field, not a title
+    ("My occupation is software engineer.", [("The user works as a software engineer.", "fact")]),
     ("I prefer tea over coffee", [("The user prefers tea over coffee.", "fact")]),
     ("Please always cite your sources", [("Always cite your sources.", "other")]),
     ("Always greet me by my first name", [("Always greet the user by their first name.", "other")]),

@@ -418,6 +418,26 @@ WILD = [
     ("I only read German. Please answer in it.", "language",
      {"type": "language", "language": "de"}),
     ("Fifty words is enough per reply.", "length", {"type": "max_words", "n": 50}),
+    # twelve more, written before they were run: 8 of 12, 4 of 4 near-misses rejected; fixed
+    # by class — "stick with" a language, a list named by what it holds ("lists with
+    # bullets"), a "please" set off by commas mid-sentence, a bare "from today" at the head,
+    # an adverb inside a perfect ("I've just moved to …"), a line of work with no article
+    ("Could you stick with Spanish for all your replies?", "language",
+     {"type": "language", "language": "es"}),
+    ("I speak French, so stick with it.", "language", {"type": "language", "language": "fr"}),
+    ("Lists with bullets, please, whenever you answer.", "format",
+     {"type": "format", "format": "bullets"}),
+    ("Lists with numbers, please, whenever you answer.", "format",
+     {"type": "format", "format": "numbered"}),
+    ("Bullet points, please, whenever you answer.", "format", {"type": "format", "format": "bullets"}),
+    ("From today, only small letters in your answers.", "case", {"type": "case", "case": "lower"}),
+    ("From tomorrow, bullet points in your answers.", "format",
+     {"type": "format", "format": "bullets"}),
+    ("I've just moved to Valparaiso.", "fact", {"type": "fact", "key": "city", "value": "Valparaiso"}),
+    ("We have recently relocated to Graz.", "fact", {"type": "fact", "key": "city", "value": "Graz"}),
+    ("My job is dentistry.", "fact", {"type": "fact", "key": "job", "value": "dentistry"}),
+    ("My profession is law.", "fact", {"type": "fact", "key": "job", "value": "law"}),
+    ("I work in finance.", "fact", {"type": "fact", "key": "job", "value": "finance"}),
 ]  # fmt: skip
 
 

@@ -29,7 +29,7 @@ LANG = "(?P<lang>" + "|".join([*CHECKED_LANGUAGES, *_NATIVE, *_OTHER_LANGUAGES])
 _LANGUAGE = rx(
     r"^(?:(?:answer|reply|respond|write|speak|talk|communicate|chat|get back)(?:ed)?(?: back)?"
     r"(?: to me| me| with me| everything(?: you (?:say|write|send))?)?(?: only| exclusively| always)?"
-    r"(?: in)?|(?:only )?(?:speak|use|switch to|stick to|keep to|stay with)|write "
+    r"(?: in)?|(?:only )?(?:speak|use|switch to|stick to|stick with|keep to|stay with)|write "
     rf"{ANSWERS_NP} in|use)"
     rf" {LANG}(?: only)?(?: language)?(?: to me| with me)?(?: for {ANSWERS_NP})?$"
 )  # fmt: skip
@@ -38,7 +38,7 @@ _LANGUAGE_NOUN = rx(rf"^(?:(?:{ANSWERS_NP}(?: to be| written)? )?(?:only |exclus
 _LANGUAGE_DO = rx(rf"^do (?:it|so|that)(?: only| always)? in {LANG}(?: only)?$")  # after "whenever …"
 _LANGUAGE_WANT = rx(rf"^i(?:'d| would)? (?:like|want|prefer) {ANSWERS_NP} to be in {LANG}$")
 _LISTS = (r"(?:bullet(?:ed)?[- ]?(?:points?|lists?|form)|bullets|(?:bulleted|numbered)"
-          r" (?:lists?|steps|points)|lists)")  # fmt: skip
+          r" (?:lists?|steps|points)|lists? (?:with|of) (?:bullets|bullet points|numbers)|lists)")  # fmt: skip
 _BULLETS = rf"(?P<bul>{_LISTS})"
 _WHOLE = rf"(?:{ANSWERS_NP}|{EVERYTHING}|everything)"
 _FORMAT = rx(rf"^(?:(?:answer|reply|respond|write|format|put|give(?: me)?|structure|present|"
@@ -46,7 +46,7 @@ _FORMAT = rx(rf"^(?:(?:answer|reply|respond|write|format|put|give(?: me)?|struct
              r"with|using)"
              rf"\s+(?:a |an )?(?:list of )?{_BULLETS}(?: in {_WHOLE})?$")  # fmt: skip
 _FORMAT_NOUN = rx(rf"^(?:{_WHOLE}\s+(?:formatted |written |structured |laid out )?(?:in|as)\s+)?"
-                  rf"(?:a |an )?{_BULLETS}(?P<only> only)?$")  # fmt: skip
+                  rf"(?:a |an )?{_BULLETS}(?P<only> only)?(?: (?:in|for) {_WHOLE})?$")  # fmt: skip
 _NUMBER_POINTS = rx(r"^number (?:your|the) (?:points|steps|items|lists?)$")
 _FORMAT_OTHER = rx(r"^(?:use|answer in|write in|reply in) (?P<f>plain text|markdown|tables)$")
 _KEEP = rf"(?:(?:keep|limit|cap) (?:it|them|things|everything|{_WHOLE})|make {_WHOLE})"
@@ -121,7 +121,7 @@ Found = tuple[str, str, dict | None]  # (text, kind, checker)
 
 _NAMED_THING = rx(rf"\b(?:{LANG}|{_LISTS})\b")
 # "… so please answer in it", "use them every time": a pronoun where the thing would go
-_PRONOUN_THING = rx(r"\b(?P<p>in|use|using|with|as|into|stick to|keep to) (?:it|them|that|those|these)\b"
+_PRONOUN_THING = rx(r"\b(?P<p>in|use|using|with|as|into|stick to|stick with|keep to) (?:it|them|that|those|these)\b"
                     r"(?! (?:way|one|time)\b)")  # fmt: skip
 
 
@@ -149,7 +149,7 @@ def language(x: str, persistent: bool) -> Found | None:
 def answer_format(x: str, persistent: bool) -> Found | None:
     noun = _FORMAT_NOUN.match(x)
     if (m := _FORMAT.match(x)) or ((persistent or (noun and noun["only"])) and (m := noun)):
-        if "numbered" in m["bul"].lower():
+        if re.search(r"\bnumber(?:ed|s)\b", m["bul"], re.I):
             return "Use numbered lists.", "format", {"type": "format", "format": "numbered"}
         return "Use bullet points.", "format", {"type": "format", "format": "bullets"}
     if _NUMBER_POINTS.match(x):

@@ -32,6 +32,20 @@ NOT_VALUES = {"not", "no", "never", "bit", "little", "lot", "fan", "big", "huge"
               "just", "really", "so", "very", "too", "the", "this", "that", "it"}  # fmt: skip
 JOBS = set(["nurse", "doctor", "teacher", "carpenter", "architect", "engineer", "developer", "programmer", "designer", "coder", "lawyer", "accountant", "chef", "cook", "baker", "farmer", "pilot", "plumber", "electrician", "mechanic", "artist", "writer", "journalist", "student", "researcher", "scientist", "pharmacist", "dentist", "vet", "veterinarian", "firefighter", "policeman", "policewoman", "officer", "librarian", "musician", "photographer", "translator", "consultant", "manager", "cashier", "waiter", "waitress", "barista", "driver", "midwife", "therapist", "psychologist", "surgeon", "paramedic", "gardener", "tailor", "welder", "secretary", "analyst", "economist", "historian", "professor", "lecturer", "tutor", "carer", "caregiver", "cleaner", "builder", "painter", "sailor", "soldier"])  # fmt: skip
 
+# a line of work said without an article: "my job is dentistry" (not "my job is boring")
+FIELDS = set(["law", "medicine", "finance", "sales", "retail", "insurance", "education", "research", "software", "construction", "hospitality", "healthcare", "nursing", "teaching", "engineering", "accounting", "marketing", "banking", "farming", "consulting", "plumbing", "publishing", "programming", "catering", "tutoring", "coding", "cleaning", "writing", "editing", "translation", "design", "music", "art", "fashion", "film", "advertising", "surgery", "joinery", "carpentry", "development", "management", "recruitment", "government", "entertainment", "administration", "logistics", "security", "policing", "tech", "real estate", "social work", "childcare", "gardening", "landscaping", "baking", "cooking"])  # fmt: skip
+_FIELD_ENDS = ("istry", "ology", "onomy", "graphy", "ics", "ism", "ture")
+
+
+def _line_of_work(value: str) -> str | None:
+    """ "nurse" → "works as a nurse", "dentistry" → "works in dentistry", "boring" → None."""
+    last = value.split()[-1]
+    if last.lower() in JOBS:
+        return f"works as {_article(value)} {value}"
+    if {last.lower(), value.lower()} & FIELDS or last.lower().endswith(_FIELD_ENDS):
+        return f"works in {value}"
+    return None
+
 
 @dataclass(frozen=True)
 class Fact:
@@ -60,9 +74,10 @@ _NAMED = [
     rx(rf"^{_A_PET}(?: who| that| which)?{_GOES_BY} {_CAP_VALUE}$"),
     rx(rf"^the name of {_SUBJ_MY} (?P<k>{_NOUN}) is {_VALUE}$"),
 ]
-_LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_SUBJ_I}(?:'ve| have| has) (?:lived|"
+_PERFECT = rf"(?:'ve| have| has){_ADV}"  # "I've just moved to …", "we have now lived in …"
+_LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_SUBJ_I}{_PERFECT} (?:lived|"
            rf"been living) in|{_BE_I} (?:based|living) in|"
-           rf"{_SUBJ_I} (?:moved|relocated) to) {_VALUE}$")  # fmt: skip
+           rf"{_SUBJ_I}(?:{_PERFECT})? (?:moved|relocated) to) {_VALUE}$")  # fmt: skip
 _NOW = r"(?:these days|nowadays|now|right now|at the moment|currently|at present)"  # when
 # "home these days is Reykjavik": when, said between the subject and its verb
 _HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home)(?:,? {_NOW},?)? is (?:in )?{_CAP_VALUE}$")  # a place
@@ -77,7 +92,7 @@ _JOB = [
        rf"{_BE_I} (?:employed|working|a professional)) as (?P<a>a |an )?{_VALUE}$"),
     rx(rf"^{_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?) by (?:profession|trade)$"),
     rx(rf"^by (?:profession|trade),? {_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?)$"),
-    rx(rf"^{_SUBJ_MY} (?:job|profession|occupation) is (?:a |an |being a |being an )?{_VALUE}$"),
+    rx(rf"^{_SUBJ_MY} (?:job|profession|occupation) is (?P<art>a |an |being a |being an )?{_VALUE}$"),
 ]
 _BE_JOB = rx(rf"^{_BE_I} (?:a|an) (?P<v>(?:[a-z-]+ )?(?P<job>[a-z-]+))"
              r"(?: (?:at|for|in|with) [^,;.!?]{1,40})?$")  # "… at a bank": the job is the noun
@@ -95,6 +110,7 @@ _DOES = [rx(rf"^{_SUBJ_I}(?: (?:just|mostly|mainly|basically))? {_NOT_ACTIVITY}{
 _PRONOUNS = rx(r"\b(?:this|that|it|things?|stuff)$|\b(?:anything|something|nothing|everything|"
                r"whatever)\b")  # fmt: skip
 _WORK_AT = rx(rf"^{_SUBJ_I} works? (?:at|for) {_VALUE}$")
+_WORK_IN = rx(rf"^{_SUBJ_I} works? in {_VALUE}$")  # a line of work only: not "… in London"
 _FAVOURITE = rx(rf"^{_SUBJ_MY} (?P<k>favou?rite {_NOUN}) is {_VALUE}$")
 _ALLERGY = rx(rf"^{_BE_I} allergic to {_VALUE}$")
 _DRIVE = rx(rf"^{_SUBJ_I} (?:drive|drives) (?:a |an )?{_VALUE}$")
@@ -155,7 +171,15 @@ def parse(sentence: str) -> Fact | None:
     for pattern in _JOB:  # "as a nurse", "as nurse" — not "as hard as I can"
         if (m := pattern.match(s)) and (value := _clean(m["v"])) and (
                 "a" not in m.groupdict() or m["a"] or value.split()[-1].lower() in JOBS):  # fmt: skip
+            if "art" in m.groupdict() and not m["art"]:  # "my job is dentistry", "… nurse"
+                work = _line_of_work(value)
+                if work is None:
+                    continue  # "my job is boring"
+                return _fact("job", value, f"the user {work}")
             return _fact("job", value, f"the user works as {_article(value)} {value}")
+    if (m := _WORK_IN.match(s)) and (value := _clean(m["v"])) and (
+            (work := _line_of_work(value)) or "").startswith("works in"):  # fmt: skip
+        return _fact("job", value, f"the user {work}")
     if (m := _WORK_AT.match(s)) and (value := _clean(m["v"])):
         return _fact("workplace", value, f"the user works at {value}")
     if (m := _BE_JOB.match(s)) and m["job"].lower() in JOBS:

@@ -47,7 +47,8 @@ PERSIST = (
     r"when(?:ever)? possible|wherever possible|where possible|whenever you can|"
     rf"in (?:(?:every|each) |all (?:of )?(?:your )?){ANSWERS}|for (?:all )?future {ANSWERS}"
 )
-PERSIST_START = rx(rf"^(?:{PERSIST})[\s,:]*")
+# "From today, only small letters": a start said bare at the head (not "from today's news")
+PERSIST_START = rx(rf"^(?:{PERSIST}|(?:from|starting|as of) (?:today|tomorrow)\b(?!['’]))[\s,:]*")
 PERSIST_END = rx(rf"[\s,]+(?:{PERSIST}|ever(?: again)?|always|altogether|completely|entirely|"
                  r"for good|whatsoever)$")  # fmt: skip  ("No emojis, ever.")
 POLITENESS = rx(r"(?:^(?:please|kindly|pls)[\s,]+|[\s,]+(?:please|pls|thanks|thank you|"
@@ -71,13 +72,14 @@ START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answ
          r"my (?:[a-z'-]+ ){1,2}(?:is|are)|i (?:live|work|was born|grew up|come from|moved|own|"
          r"have an?)|i'm (?:from|based|originally|allergic)|home(?: for (?:me|us))? is|"
          r"what i do for a living|for a living|i(?: [a-z'-]+){1,5} for a living|"
-         r"stick to|give|conclude|structure|present|number (?:your|the)|"
+         r"stick to|stick with|give|conclude|structure|present|number (?:your|the)|"
          rf"{EVERYTHING}|nothing you (?:say|write|send)|"
          rf"(?:your|every|each|(?:all|each|every one)(?: of)?(?: your)?) {ANSWERS}")  # fmt: skip
 # "Bullet points, always — I skim": a marker said last holds for the clause before it
 _LAST_MARK = rf"(?!(?:{PERSIST}|always|ever)\s*(?:$|[.!?]|[—–]|--))"
+# (a "please" set off by commas is no new clause: "Bullets, please, whenever you answer")
 CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus|so)[\s,]+)*{_LAST_MARK}"
-                  rf"(?=(?:{START})\b)|\s[—–]\s*(?=i\b)|"
+                  rf"(?=(?:{START})\b)(?!please\s*(?:[,.!?]|$))|\s[—–]\s*(?=i\b)|"
                   rf"\s*:\s*(?=(?:{BOUND})\s+\S+\s+(?:words|sentences)\b)|"
                   rf"\s+(?:and|but|also|plus)[\s,]+(?:also[\s,]+)?(?=(?:{START})\b)")  # fmt: skip
 
