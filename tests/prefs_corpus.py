@@ -513,4 +513,9 @@ NOT_PREFERENCES = [
     "My job is boring.", "My job is killing me.", "My job is hard work.",
     "I've finally moved to a new flat.", "Thanks, please, whatever.",
     "I work in the garden on weekends.", "I work in London.",
+    "Kick off the meeting with a joke.", "Our hamster escaped again.",
+    "Nothing is longer than a Monday.", "I can't stand the heat.", "I called my mum Sunday.",
+    "We named our son after my father.", "Nothing over 30 degrees today.",
+    "No longer than an hour, please.", "You don't have to answer in French, my French is fine.",
+    "You don't have to use the bullet points for this one.",
 ]  # fmt: skip

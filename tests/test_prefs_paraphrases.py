@@ -438,6 +438,25 @@ WILD = [
     ("My job is dentistry.", "fact", {"type": "fact", "key": "job", "value": "dentistry"}),
     ("My profession is law.", "fact", {"type": "fact", "key": "job", "value": "law"}),
     ("I work in finance.", "fact", {"type": "fact", "key": "job", "value": "finance"}),
+    # twelve more, written before they were run: 8 of 12, 4 of 4 near-misses rejected; fixed
+    # by class — a wish in the past tense of a -y verb ("… if you replied in …"), a bound
+    # said as what nothing may pass ("nothing longer than 30 words"), a name given ("we
+    # named our hamster …"), an obligation released ("you don't have to open with 'X'
+    # anymore": it had been read as a ban on 'X')
+    ("I'd appreciate it if you replied in Portuguese.", "language",
+     {"type": "language", "language": "pt"}),
+    ("Nothing longer than 30 words, please.", "length", {"type": "max_words", "n": 30}),
+    ("No longer than 40 words, please.", "length", {"type": "max_words", "n": 40}),
+    ("Nothing longer than two sentences from now on.", "length", {"type": "max_sentences", "n": 2}),
+    ("We named our hamster Nibbles.", "fact",
+     {"type": "fact", "key": "hamster's name", "value": "Nibbles"}),
+    ("I call my car Betsy.", "fact", {"type": "fact", "key": "car's name", "value": "Betsy"}),
+    ("You don't have to open with 'Greetings' anymore.", "withdraw",
+     {"type": "withdraw", "kind": "opening"}),
+    ("You don't need to call me Jules anymore.", "withdraw", {"type": "withdraw", "kind": "name"}),
+    ("You no longer have to answer in French.", "withdraw",
+     {"type": "withdraw", "kind": "language"}),
+    ("You needn't finish with 'Cheers'.", "withdraw", {"type": "withdraw", "kind": "signoff"}),
 ]  # fmt: skip
 
 

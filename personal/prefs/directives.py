@@ -72,19 +72,21 @@ def count(words: str) -> int:
 
 
 _AIM = r"(?:aim|shoot|go|try)(?: for)?|target|stick to"  # "aim for fewer than 25 words"
-_N_WORDS = (r"(?:under|below|less than|fewer than|at most|no more than|not more than|within|"
+# "nothing longer than 30 words", "no longer than two sentences", "nothing over 40 words"
+_NO_MORE = r"(?:no|not|nothing|none) (?:more|longer) than|nothing (?:over|above|beyond|past)"
+_N_WORDS = (rf"(?:under|below|less than|fewer than|at most|{_NO_MORE}|within|"
             rf"max(?:imum)?(?: of)?|up to|a maximum of)?\s*(?P<n>{_COUNT})\s+words"
             rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
 _MAX_WORDS = rx(rf"^(?:{_KEEP}(?: short| brief| concise)?,?|limit yourself|(?:answer|reply|respond|"
                 rf"write|stay|remain)(?: me)?|be (?:brief|concise|short),?|use|{_AIM})\s+(?:to |in |with |using |at )?"
                 rf"{_N_WORDS}(?: in {_WHOLE})?$")  # fmt: skip
 _MAX_WORDS_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_WORDS}$")
-_N_SENTENCES = (r"(?:under|at most|no more than|not more than|max(?:imum)?(?: of)?|up to)?\s*"
+_N_SENTENCES = (rf"(?:under|at most|{_NO_MORE}|max(?:imum)?(?: of)?|up to)?\s*"
                 r"(?P<n>\d|one|a single|two|three|four|five)\s+sentences?"
                 rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
 _MAX_SENTENCES = rx(rf"^(?:{_KEEP}(?: short)?|(?:answer|reply|respond|write|stay|remain)(?: me)?|limit "
                     rf"yourself|{_AIM})\s+(?:to |in |with |at )?{_N_SENTENCES}$")  # fmt: skip
-_MAX_SENTENCES_NOUN = rx(rf"^{_N_SENTENCES}$")
+_MAX_SENTENCES_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_SENTENCES}$")
 _SHORT = rx(rf"^(?:{_KEEP}|be)\s+(?:(?:a bit |a little |much )?more )?(?:short|brief|concise|"
             r"succinct|to the point|terse)"
             r"(?: and (?:sweet|simple|to the point|clear))?$|^be less (?:verbose|wordy|"

@@ -62,6 +62,9 @@ _NAME_OF = r"(?:the )?name(?: of)?"
 _GOES_BY = (rf" (?:goes by|answers to|responds to|is known as|"
             rf"(?:goes|answers|responds) (?:by|to) {_NAME_OF})")  # fmt: skip
 _CAP_VALUE = r"(?-i:(?P<v>[A-Z][^,;.!?]{0,59}?))"
+_WHEN_NAME = (r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|january|february|march|april|may|"
+              r"june|july|august|september|october|november|december|today|tonight|yesterday|"
+              r"tomorrow|earlier|later|again|back|twice|once")  # fmt: skip
 _HAVE = r"(?:'ve got|'ve| have got| have| has| got| own| owns)"
 _A_PET = rf"{_SUBJ_I}{_HAVE} (?:a|an|one|two|three) (?P<k>{_NOUN})"  # "I've got a dog …"
 _WHO = r"(?: (?:who|that|which)(?:'s| is)?)?"
@@ -73,6 +76,10 @@ _NAMED = [
        rf"{_VALUE}$"),  # fmt: skip
     rx(rf"^{_A_PET}(?: who| that| which)?{_GOES_BY} {_CAP_VALUE}$"),
     rx(rf"^the name of {_SUBJ_MY} (?P<k>{_NOUN}) is {_VALUE}$"),
+    # "we named our hamster Nibbles": a name given — capitalised, and no day or month ("I
+    # called my mum Sunday" is a phone call)
+    rx(rf"^{_SUBJ_I} (?:named|called|nicknamed|name|call) {_SUBJ_MY} (?P<k>{_NOUN}) "
+       rf"(?!{_WHEN_NAME}\b){_CAP_VALUE}$"),
 ]
 _PERFECT = rf"(?:'ve| have| has){_ADV}"  # "I've just moved to …", "we have now lived in …"
 _LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_SUBJ_I}{_PERFECT} (?:lived|"

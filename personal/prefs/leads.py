@@ -148,7 +148,7 @@ SHOULD = rx(rf"^(?:(?:all |any |each |every )(?:of )?(?:your |the |my )?{ANSWERS
             rf"{YOU_SEND} "
             r"(?:should|must|shall|need to|have to|ought to|are to|will)(?: always|"
             r"(?P<neg> never| not))? (?P<x>(?!have been\b).+)$")  # fmt: skip
-NO_MORE_THAN = rx(r"^(?:no|not) more than\b")
+NO_MORE_THAN = rx(r"^(?:(?:no|not|nothing|none) (?:more|longer) than|nothing (?:over|above|beyond|past))\b")
 # "home is Reykjavik": said by the person, "home" is theirs — when what it is is a name
 # ("Home is Netflix and a sofa" is not a place)
 ABOUT_ME = rx(r"\b(?:i|i'm|i've|my|me|we|we're|our|us)\b|"

@@ -65,6 +65,11 @@ _COMPILED = {kind: [rx(p) for p in patterns] for kind, patterns in _PATTERNS.ite
 # for a list" may be about this answer alone
 _NO_NEED = rx(r"^(?:there'?s |you have )?no (?:need|use) for (?:(?P<det>the|that|your|those|these) |"
               r"(?:a|an|any) )?(?P<x>.+?)(?P<more>\s+(?:anymore|any more|from now on|now|again))?$")  # fmt: skip
+# "you don't have to open with 'Greetings' anymore", "you needn't call me Jules now": an
+# obligation released — of a habit said to end, or named by its literal or as the one in use
+_RELEASE = rx(r"^(?:you )?(?:(?:don'?t|do not|(?P<end>no longer)) (?:have|need) to|needn'?t|need not)\s+"
+              r"(?:keep (?:on )?)?(?P<x>.+?)(?P<more>\s+(?:anymore|any more|from now on|now|again))?$")  # fmt: skip
+_NAMED_HABIT = rx(rf"{_QUOTED}|\b(?:the|that|your|those|these|my)\b")
 _FACT = rx(rf"^{_DROP} (?:that|what i (?:said|told you) about)\s+(?P<x>.+)$")
 # "forget the thing about calling me Sam", "never mind what I asked about bullet points"
 _ABOUT = rx(rf"^(?:{_DROP}|never mind|ignore|scrap|cancel|undo) (?:(?:the (?:thing|part|bit|rule|"
@@ -74,10 +79,12 @@ _ABOUT = rx(rf"^(?:{_DROP}|never mind|ignore|scrap|cancel|undo) (?:(?:the (?:thi
 _TOPICS = {  # what the thing taken back was about → the kind of preference
     "name": rx(r"\b(?:call(?:ing)? me|my name|addressing me|address me)\b"),
     "signoff": rx(r"\b(?:sign(?:ing)?[- ]?offs?|signatures?|sign(?:ing)? (?:your|the|my|every|"
-                  r"each)|end(?:ing)? (?:your|every|each|with)|clos(?:e|ing) (?:line|with)|"
+                  r"each)|(?:end|finish)(?:ing)? (?:your|every|each|with)|clos(?:e|ing) (?:line|with)|"
+                  r"wrap(?:ping)? up|"
                   r"at the (?:end|bottom))\b"),
-    "opening": rx(r"\b(?:greet\w*|opening\w*|(?:start|begin)(?:ning|ing)? (?:your|every|each|"
-                  r"with)|at the (?:start|beginning|top|front))\b"),  # fmt: skip
+    "opening": rx(r"\b(?:greet\w*|opening\w*|(?:start|begin|open|lead|kick(?: things)? off)"
+                  r"(?:ning|ing)? (?:your|every|each|with)|at the (?:start|beginning|top|"
+                  r"front))\b"),  # fmt: skip
     "format": rx(r"\b(?:bullet\w*|lists?|numbered|formatting)\b"),
     "case": rx(r"\b(?:lower[- ]?case|upper[- ]?case|caps|capitals|capital letters)\b"),
     "language": rx(r"\b(?:language|" + "|".join(_LANGUAGES) + r")\b"),
@@ -98,7 +105,8 @@ def withdrawal(clause: str) -> tuple[str, dict] | None:
         if fact := parse(m["x"]):
             return (f"Forget the user's {fact.key}.",
                     {"type": "withdraw", "kind": "fact", "key": fact.key})  # fmt: skip
-    m = _ABOUT.match(s) or ((n := _NO_NEED.match(s)) and (n["det"] or n["more"]) and n)
+    m = _ABOUT.match(s) or ((n := _NO_NEED.match(s)) and (n["det"] or n["more"]) and n) or (
+        (r := _RELEASE.match(s)) and (r["more"] or r["end"] or _NAMED_HABIT.search(r["x"])) and r)  # fmt: skip
     if m and not ONE_OFF.search(m["x"]):
         kinds = [kind for kind, topic in _TOPICS.items() if topic.search(m["x"])]
         if len(kinds) == 1:  # one topic named: that preference; none or several: ask

@@ -86,9 +86,9 @@ def imperative(text: str, verbs: set[str] | frozenset[str]) -> str:
         base = _IRREGULAR[word]
     else:  # "answered", "uses", "finishes", "keeping", "stopping", "closing"
         stems = [word[:-3], word[:-3] + "e", word[:-4]] if word.endswith("ing") else (
-            [word[:-2], word[:-1], word[:-3]] if word.endswith("ed") else (
-            [word[:-2], word[:-1]] if word.endswith("es") else [word[:-1]] if word.endswith("s")
-            else []))  # fmt: skip
+            [word[:-2], word[:-1], word[:-3], word[:-3] + "y"] if word.endswith("ed") else (
+            [word[:-2], word[:-1], word[:-3] + "y"] if word.endswith("es") else [word[:-1]]
+            if word.endswith("s") else []))  # fmt: skip  ("replied", "replies" → "reply")
         base = next((stem for stem in stems if stem in verbs), None)
         if base is None:
             return text
