@@ -518,4 +518,9 @@ NOT_PREFERENCES = [
     "We named our son after my father.", "Nothing over 30 degrees today.",
     "No longer than an hour, please.", "You don't have to answer in French, my French is fine.",
     "You don't have to use the bullet points for this one.",
+    "The first words of the book are 'Call me Ishmael'.", "Put the kettle on as the last thing.",
+    "Two sentences of the book were missing.", "Refrain from the chorus twice.",
+    "I want a summary in French.", "I want to learn French.", "I want this in bullet points.",
+    "Remove the 'Hi' at the start of this email.", "Drop the 'Hi friend' at the start of this one.",
+    "I earn my keep.",
 ]  # fmt: skip

@@ -457,6 +457,17 @@ WILD = [
     ("You no longer have to answer in French.", "withdraw",
      {"type": "withdraw", "kind": "language"}),
     ("You needn't finish with 'Cheers'.", "withdraw", {"type": "withdraw", "kind": "signoff"}),
+    # twelve more, written before they were run: 9 of 12, 4 of 4 near-misses rejected; fixed
+    # by class — "I want <a format> in every answer", a living earned ("earn my keep as …"),
+    # a literal dropped from where it goes ("drop the 'Hi friend' at the start")
+    ("I want numbered steps in every answer.", "format", {"type": "format", "format": "numbered"}),
+    ("I want bullet points in all your answers.", "format", {"type": "format", "format": "bullets"}),
+    ("I earn my keep as a welder.", "fact", {"type": "fact", "key": "job", "value": "welder"}),
+    ("I make my money as a translator.", "fact",
+     {"type": "fact", "key": "job", "value": "translator"}),
+    ("Drop the 'Hi friend' at the start, please.", "withdraw",
+     {"type": "withdraw", "kind": "opening"}),
+    ("Lose the 'Cheers' at the end.", "withdraw", {"type": "withdraw", "kind": "signoff"}),
 ]  # fmt: skip
 
 

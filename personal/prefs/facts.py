@@ -95,7 +95,8 @@ _NOT_PLACE = rx(r"(?:a|an|my|our|this|that|his|her|their)\b")  # "I moved to a n
 _WHEN = rx(r"^(?:\d|a |an |(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
            r"(?:spring|summer|autumn|fall|winter|hospital|the \d))")  # fmt: skip
 _JOB = [
-    rx(rf"^(?:{_SUBJ_I} (?:works?|(?:make|makes|earn|earns) (?:a|my|our|their) living)|"
+    rx(rf"^(?:{_SUBJ_I} (?:works?|(?:make|makes|earn|earns) (?:a|my|our|their) (?:living|keep|"
+       rf"crust|bread|money|wage))|"
        rf"{_BE_I} (?:employed|working|a professional)) as (?P<a>a |an )?{_VALUE}$"),
     rx(rf"^{_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?) by (?:profession|trade)$"),
     rx(rf"^by (?:profession|trade),? {_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?)$"),

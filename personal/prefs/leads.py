@@ -129,7 +129,7 @@ REMEMBER = rx(r"^(?:remember|keep in mind|bear in mind|don'?t forget|never forge
 GET = rx(r"^i(?:'d| would)? (?:much |really )?(?:rather|like to|prefer to|want to|love to) "
          r"(?:get|have|receive|see|read) (?P<x>.+)$")  # fmt: skip
 PREFER = rx(r"^i(?:'d| would)? (?:really |much |definitely |generally )?(?P<v>prefer|like|love|"
-            r"appreciate)"
+            r"appreciate|want)"
             r"\s+(?P<x>.+)$")  # fmt: skip
 DISLIKE = rx(r"^i (?:really )?(?:hate|dislike|can'?t stand|don'?t like|do not like)"
              r"(?: it)?(?: when you)?\s+(?P<x>.+)$")  # fmt: skip

@@ -70,6 +70,10 @@ _NO_NEED = rx(r"^(?:there'?s |you have )?no (?:need|use) for (?:(?P<det>the|that
 _RELEASE = rx(r"^(?:you )?(?:(?:don'?t|do not|(?P<end>no longer)) (?:have|need) to|needn'?t|need not)\s+"
               r"(?:keep (?:on )?)?(?P<x>.+?)(?P<more>\s+(?:anymore|any more|from now on|now|again))?$")  # fmt: skip
 _NAMED_HABIT = rx(rf"{_QUOTED}|\b(?:the|that|your|those|these|my)\b")
+# "drop the 'Hi friend' at the start": the habit named by its literal and where it goes
+# — not of one text ("remove the 'Hi' at the start of this email")
+_DROP_LITERAL = rx(rf"^(?:{_DROP}|no need for|stop using) (?:the|that|your) {_QUOTED}"
+                   r"(?P<x>\s(?!.*\b(?:this|that|these|those|here)\b).+)$")  # fmt: skip
 _FACT = rx(rf"^{_DROP} (?:that|what i (?:said|told you) about)\s+(?P<x>.+)$")
 # "forget the thing about calling me Sam", "never mind what I asked about bullet points"
 _ABOUT = rx(rf"^(?:{_DROP}|never mind|ignore|scrap|cancel|undo) (?:(?:the (?:thing|part|bit|rule|"
@@ -105,7 +109,7 @@ def withdrawal(clause: str) -> tuple[str, dict] | None:
         if fact := parse(m["x"]):
             return (f"Forget the user's {fact.key}.",
                     {"type": "withdraw", "kind": "fact", "key": fact.key})  # fmt: skip
-    m = _ABOUT.match(s) or ((n := _NO_NEED.match(s)) and (n["det"] or n["more"]) and n) or (
+    m = _ABOUT.match(s) or _DROP_LITERAL.match(s) or ((n := _NO_NEED.match(s)) and (n["det"] or n["more"]) and n) or (
         (r := _RELEASE.match(s)) and (r["more"] or r["end"] or _NAMED_HABIT.search(r["x"])) and r)  # fmt: skip
     if m and not ONE_OFF.search(m["x"]):
         kinds = [kind for kind, topic in _TOPICS.items() if topic.search(m["x"])]
