@@ -190,3 +190,16 @@ def test_only_the_start_of_a_long_message_is_read():
 def test_each_persona_of_the_suite_states_what_it_expects(persona):
     found = [(c.kind, c.checker) for said in persona.says for c in extract(said)]
     assert found == list(persona.expects)
+
+
+@pytest.mark.parametrize("said, stated_back", [
+    ("My job is dentistry.", "You work in dentistry."),  # a line of work
+    ("I work in finance.", "You work in finance."),
+    ("I'm a nurse.", "You work as a nurse."),  # a title
+    ("I earn my keep as an electrician.", "You work as an electrician."),
+    ("I teach maths for a living.", "You teach maths for a living."),
+])  # fmt: skip
+def test_a_job_is_stated_back_as_it_was_said(said, stated_back):
+    from personal.prefs.facts import answer, parse
+
+    assert answer(parse(said)) == stated_back

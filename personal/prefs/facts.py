@@ -327,8 +327,10 @@ def answer(fact: Fact) -> str:
     """A short answer that states the fact back to the person."""
     if fact.key.endswith("'s name"):
         return f"Your {fact.key[: -len(chr(39) + 's name')]} is called {fact.value}."
-    known = {"city": "You live in {v}.", "home town": "You are from {v}.",
-             "job": "You {v}." if fact.value.endswith(" for a living") else "You work as {a} {v}.",
+    field = (_line_of_work(fact.value) or "").startswith("works in")  # "You work in law."
+    job = "You {v}." if fact.value.endswith(" for a living") else (
+        "You work in {v}." if field else "You work as {a} {v}.")  # fmt: skip
+    known = {"city": "You live in {v}.", "home town": "You are from {v}.", "job": job,
              "allergy": "You are allergic to {v}.",
              "workplace": "You work at {v}.",
              "car": "You drive {a} {v}."}  # fmt: skip
