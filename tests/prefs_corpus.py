@@ -522,5 +522,9 @@ NOT_PREFERENCES = [
     "Two sentences of the book were missing.", "Refrain from the chorus twice.",
     "I want a summary in French.", "I want to learn French.", "I want this in bullet points.",
     "Remove the 'Hi' at the start of this email.", "Drop the 'Hi friend' at the start of this one.",
-    "I earn my keep.",
+    "I earn my keep.", "Open the window by saying please.", "The pool is off-limits after dark.",
+    "Our cat goes by the window every morning.", "Give me the salt.",
+    "Make 'Take care' the final line of the letter.", "The final words of the film were 'Rosebud'.",
+    "Lowercase the title.", "Capitalise all your replies.", "Home's where the heart is.",
+    "Home's a mess.",
 ]  # fmt: skip

@@ -468,6 +468,15 @@ WILD = [
     ("Drop the 'Hi friend' at the start, please.", "withdraw",
      {"type": "withdraw", "kind": "opening"}),
     ("Lose the 'Cheers' at the end.", "withdraw", {"type": "withdraw", "kind": "signoff"}),
+    # twelve more, written before they were run: 9 of 12, 4 of 4 near-misses rejected; fixed
+    # by class — a literal made the first or final words, the case said as a verb on the
+    # answers ("lowercase everything you write"), "home's <a name>"
+    ("Make 'Take care' the final words of all your answers.", "signoff",
+     {"type": "signoff", "text": "Take care"}),
+    ("Make 'Hello' the first words of every reply.", "opening", {"type": "opening", "text": "Hello"}),
+    ("Lowercase everything you write, please.", "case", {"type": "case", "case": "lower"}),
+    ("Uppercase every answer from now on.", "case", {"type": "case", "case": "upper"}),
+    ("Home's Wellington now.", "fact", {"type": "fact", "key": "city", "value": "Wellington"}),
 ]  # fmt: skip
 
 

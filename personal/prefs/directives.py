@@ -102,6 +102,9 @@ _CASE = rx(rf"^(?:(?:answer|reply|respond|write|type|talk|text|put)(?: {_WHOLE}|
            rf"{_CASE_WORD}(?: only)?(?: in {_WHOLE}| for {_WHOLE})?$")  # fmt: skip
 _CASE_NOUN = rx(rf"^(?:{_WHOLE} (?:written |typed )?in )?(?:all |(?P<only0>only ))?{_CASE_WORD}"
                 rf"(?: {ANSWERS}| everything)?(?P<only> only)?(?: (?:for|in) {_WHOLE})?$")  # fmt: skip
+# the case said as a verb on the answers: "lowercase everything you write" ("capitalise"
+# is not one: it may mean the first letters)
+_CASE_VERB = rx(rf"^(?P<c>lower[- ]?case|upper[- ]?case)(?: all(?: of)?)? {_WHOLE}$")
 NO_CAPITALS = rx(r"^(?:use |using |write in |writing in |type in |typing in )?(?:any )?"
                  r"(?:capital letters|capitals|upper[- ]?case(?: letters)?|caps)"
                  rf"(?: in {_WHOLE})?$")  # fmt: skip
@@ -207,7 +210,7 @@ def limit(x: str) -> Found | None:
 def letter_case(x: str, persistent: bool, always: bool = False) -> Found | None:
     """A letter case for every answer. `always`: said with "always" ("always use capitals")."""
     noun = _CASE_NOUN.match(x)
-    m = _CASE.match(x) or ((persistent or (noun and (noun["only"] or noun["only0"]))) and noun)
+    m = _CASE.match(x) or _CASE_VERB.match(x) or ((persistent or (noun and (noun["only"] or noun["only0"]))) and noun)
     if not m or (x.lower().startswith("use ") and not always
                  and not re.search(r"\b(?:all|only)\b|case", x, re.I)):  # fmt: skip
         return None  # "use capitals" says where, not always ("use all caps", "always use …" do)

@@ -87,7 +87,7 @@ _LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_SUBJ_I}{_PERFECT}
            rf"{_SUBJ_I}(?:{_PERFECT})? (?:moved|relocated) to) {_VALUE}$")  # fmt: skip
 _NOW = r"(?:these days|nowadays|now|right now|at the moment|currently|at present)"  # when
 # "home these days is Reykjavik": when, said between the subject and its verb
-_HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home)(?:,? {_NOW},?)? is (?:in )?{_CAP_VALUE}$")  # a place
+_HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home)(?:(?:,? {_NOW},?)? is|'s) (?:in )?{_CAP_VALUE}$")  # a place
 _FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_MY} home ?town is|{_SUBJ_I} (?:come|comes) from|"
            rf"{_SUBJ_I} grew up in|{_SUBJ_I} (?:was|were) born in) {_VALUE}$")
 _NOT_PLACE = rx(r"(?:a|an|my|our|this|that|his|her|their)\b")  # "I moved to a new flat"

@@ -40,12 +40,13 @@ _BANNED_AFTER = rx(r"^\s*(?:(?:should|must|shall|may|can|will|is to|are to)(?: n
                    r"shouldn'?t|mustn'?t|can'?t|cannot|won'?t)\b")  # fmt: skip
 _START = rx(r"\b(?:begin|begins|began|beginning|start|starts|started|starting|open|opens|opened|"
             r"opening|greet|(?:above|before|ahead of) (?=(?:every|each|all|any|your|the) )|"
-            r"first (?:word|words|line|thing)|top|preface|prefix|lead(?:s|ing)?(?: off)?|"
+            r"first (?:word|words|line|thing|sentence)|top|preface|prefix|lead(?:s|ing)?(?: off)?|"
             r"kick(?:s|ed|ing)?(?: (?:things|it|them))? off)\b")  # fmt: skip
 _END = rx(r"\b(?:end|ends|ended|ending|finish|finishes|finished|close|closes|closed|closing|"
           r"(?:under|underneath|beneath|below|after) (?=(?:every|each|all|any|your|the) )|"
           r"conclude|concludes|signed|"
-          r"wrap (?:up|it up)|sign(?:[- ]?off)?|signs|signature|last (?:word|words|line|thing)|"
+          r"wrap (?:up|it up)|sign(?:[- ]?off)?|signs|signature|(?:last|final) (?:word|words|line|thing|"
+          r"sentence)|"
           r"bottom|append|tail)\b")  # fmt: skip
 _INCLUDE = rx(r"\b(?:include|includes|mention|mentions|use|uses|say|says|write|add|put|"
               r"contain|contains|insert)\b")  # fmt: skip
