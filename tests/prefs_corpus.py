@@ -526,5 +526,7 @@ NOT_PREFERENCES = [
     "Our cat goes by the window every morning.", "Give me the salt.",
     "Make 'Take care' the final line of the letter.", "The final words of the film were 'Rosebud'.",
     "Lowercase the title.", "Capitalise all your replies.", "Home's where the heart is.",
-    "Home's a mess.",
+    "Home's a mess.", "pls start the car", "end of story lol", "my dog is cute",
+    "i live for this", "i'm tired, call me that", "im busy, call me that", "u ok?",
+    "it's late, call me that",
 ]  # fmt: skip

@@ -477,6 +477,21 @@ WILD = [
     ("Lowercase everything you write, please.", "case", {"type": "case", "case": "lower"}),
     ("Uppercase every answer from now on.", "case", {"type": "case", "case": "upper"}),
     ("Home's Wellington now.", "fact", {"type": "fact", "key": "city", "value": "Wellington"}),
+    # twelve typed as people type in a chat (lowercase, no stops, shorthand): 6 of 12, 4 of 4
+    # near-misses rejected; fixed by class — shorthand spelled out outside quotes ("im",
+    # "dont", "ur", "pls", "thx", "btw", "pts", "my dogs name"), a one-word name typed
+    # lowercase before "call me that" (not a state: "i'm tired, call me that")
+    ("im noor btw, call me that", "name", {"type": "name", "name": "Noor"}),
+    ("answer in german from now on thx", "language", {"type": "language", "language": "de"}),
+    ("use bullet pts always", "format", {"type": "format", "format": "bullets"}),
+    ("my dogs name is rex", "fact", {"type": "fact", "key": "dog's name", "value": "Rex"}),
+    ("i live in leeds now", "fact", {"type": "fact", "key": "city", "value": "Leeds"}),  # a name
+    ("im a nurse", "fact", {"type": "fact", "key": "job", "value": "nurse"}),
+    ("dont ever say 'awesome' again", "avoid", {"type": "avoid", "text": "awesome"}),
+    ("end ur replies with 'cheers mate' from now on", "signoff",
+     {"type": "signoff", "text": "cheers mate"}),
+    ("pls start every answer with 'yo'", "opening", {"type": "opening", "text": "yo"}),
+    ("never say 'dont' pls", "avoid", {"type": "avoid", "text": "dont"}),  # a literal as typed
 ]  # fmt: skip
 
 

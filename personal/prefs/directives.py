@@ -258,6 +258,13 @@ NOT_NAMES = set(
 )
 
 
+# how one is, not who: "i'm tired, …" (a name typed lowercase is told from these)
+_STATES = frozenset(["tired", "sorry", "fine", "ok", "okay", "good", "great", "happy", "sad",
+                     "busy", "sure", "ready", "done", "back", "here", "new", "late", "early",
+                     "hungry", "sick", "ill", "well", "lost", "confused", "afraid", "glad",
+                     "angry", "upset", "bored", "free", "away", "off", "out", "home"])  # fmt: skip
+
+
 def person_name(text: str) -> str | None:
     """The name at the start of `text` ("Sam from now on" → "Sam"), or None."""
     unq = unquote(text.split(",")[0]) if text[:1] in "\"'“‘«" else None
@@ -287,7 +294,7 @@ def name(x: str) -> Found | None:
 # of a clause after a comma ("…, and I'm Kim, please use that name")
 _NAME_FIRST = rx(r"(?P<pre>^|[,;]\s*(?:(?:and|also|but|plus)[\s,]+)*|\s(?:and|also|but|plus)"
                  r"[\s,]+)"
-                 r"(?:i'm|i am|it's|it is|my name's|my name is|the name's|this is)\s+"
+                 r"(?P<lead>i'm|i am|it's|it is|my name's|my name is|the name's|this is)\s+"
                  r"(?P<x>[^,;:—–-]+?)(?:,?\s*by the way)?\s*[,;:—–-]+\s*(?:and\s+|so\s+)?"
                  r"(?:please\s+|kindly\s+|do\s+)?(?:use (?:that|this|my|the) name|call me (?:that|"
                  r"by (?:that|this|my) name)|address me (?:by|with) (?:that|this|my) name|"
@@ -299,7 +306,11 @@ def name_first(x: str) -> str:
     Noor, please use that name when …" → "Call me Noor, when …"."""
 
     def turned(m: re.Match[str]) -> str:  # a name said so is capitalised: not "it's late, …"
-        found = person_name(m["x"]) if m["x"][:1].isupper() else None
+        word = m["x"].strip().lower()  # … or one word typed lowercase after "i'm", "my name's"
+        typed = m["x"][:1].isupper() or (
+            " " not in word and not m["lead"].lower().startswith(("it", "this"))
+            and word not in _STATES and not word.endswith(("ed", "ing")))  # fmt: skip
+        found = person_name(m["x"]) if typed else None
         return f"{m['pre']}call me {found}," if found else m[0]
 
     return _NAME_FIRST.sub(turned, x)

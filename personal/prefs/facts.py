@@ -220,7 +220,13 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+_PROPER = ("city", "home town")  # and every "…'s name": a name, whatever case it was typed in
+
+
 def _fact(key: str, value: str, wording: str) -> Fact:
+    if (key in _PROPER or key.endswith("'s name")) and value.islower():  # "my dogs name is rex"
+        named = " ".join(w[:1].upper() + w[1:] for w in value.split())
+        value, wording = named, wording.replace(value, named)
     return Fact(key, value, as_sentence(wording))
 
 

@@ -30,16 +30,51 @@ def rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+# Chat shorthand, read as what it stands for (outside quotes: a literal is kept as typed).
+# Only words that stand for nothing else: not "ill", "well", "were", "lets", "id" (but "id
+# like"), "r".
+_SHORTHAND = {"im": "i'm", "ive": "i've", "dont": "don't", "doesnt": "doesn't",
+              "didnt": "didn't", "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't",
+              "cant": "can't", "wont": "won't", "wouldnt": "wouldn't", "shouldnt": "shouldn't",
+              "couldnt": "couldn't", "havent": "haven't", "youre": "you're", "youve": "you've",
+              "thats": "that's", "whats": "what's", "theres": "there's", "u": "you",
+              "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
+              "thanx": "thanks", "btw": "by the way", "pts": "points", "msg": "message",
+              "msgs": "messages", "id": "i'd"}  # fmt: skip
+_SHORT_WORD = re.compile(r"(?<![-'’])\b(?:(?!id\b)(?:" + "|".join(_SHORTHAND) + r")|id(?= (?:like|love|"
+                         r"rather|prefer|appreciate|want|be)\b))\b(?![-'’])", re.IGNORECASE)  # fmt: skip
+_POSSESSIVE = re.compile(r"\b((?:my|our) [a-z]+?)s (?=name\b)", re.IGNORECASE)  # "my dogs name"
+
+
+def _spelled_out(text: str) -> str:
+    def word(m: re.Match[str]) -> str:
+        full = _SHORTHAND[m[0].lower()]
+        return full[:1].upper() + full[1:] if m[0][:1].isupper() else full
+
+    return _POSSESSIVE.sub(r"\1's ", _SHORT_WORD.sub(word, text))
+
+
+def plain_register(text: str) -> str:
+    """ "im noor btw, pls use that" → "i'm noor by the way, please use that": chat
+    shorthand spelled out, quotations left as they are."""
+    out, last = [], 0
+    for a, b in quote_spans(text):
+        out += [_spelled_out(text[last:a]), text[a:b]]
+        last = b
+    return "".join([*out, _spelled_out(text[last:])])
+
+
 def normalise(text: str) -> str:
     """The part of a message the extractor reads: code and block quotes out (they are not
-    the person speaking), whitespace collapsed, phone apostrophes made plain."""
+    the person speaking), whitespace collapsed, phone apostrophes made plain, chat shorthand
+    spelled out."""
     text = (text or "")[:MAX_CHARS]
     if "`" in text:
         text = _CODE.sub(" ", text)
     if ">" in text:
         text = _BLOCKQUOTE.sub(" ", text)
     text = _NEWLINES.sub("\n", _SPACES.sub(" ", text))
-    return re.sub(r"(?<=\w)’(?=\w)", "'", text)
+    return plain_register(re.sub(r"(?<=\w)’(?=\w)", "'", text))
 
 
 def quote_spans(s: str) -> list[tuple[int, int]]:
