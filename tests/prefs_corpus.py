@@ -528,5 +528,6 @@ NOT_PREFERENCES = [
     "Lowercase the title.", "Capitalise all your replies.", "Home's where the heart is.",
     "Home's a mess.", "pls start the car", "end of story lol", "my dog is cute",
     "i live for this", "i'm tired, call me that", "im busy, call me that", "u ok?",
-    "it's late, call me that",
+    "it's late, call me that", "It's late. Call me that.", "Remember, the meeting is at noon?",
+    "Quick thing: what time is it?", "I'm tired. Call me later.",
 ]  # fmt: skip

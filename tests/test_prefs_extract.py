@@ -84,6 +84,9 @@ POSITIVE = [
     ("My job is dentistry.", [("The user works in dentistry.", "fact")]),  # a field, not a title
     ("My occupation is software engineer.", [("The user works as a software engineer.", "fact")]),
     ("I prefer tea over coffee", [("The user prefers tea over coffee.", "fact")]),
+    ("For future reference, I'm vegan and I live in Bristol.",
+     [("The user is vegan.", "fact"), ("The user lives in Bristol.", "fact")]),
+    ("Remember, I'm vegan.", [("The user is vegan.", "fact")]),
     ("Please always cite your sources", [("Always cite your sources.", "other")]),
     ("Always greet me by my first name", [("Always greet the user by their first name.", "other")]),
     ("remember to double-check your maths", [("Always double-check your maths.", "other")]),

@@ -492,6 +492,19 @@ WILD = [
      {"type": "signoff", "text": "cheers mate"}),
     ("pls start every answer with 'yo'", "opening", {"type": "opening", "text": "yo"}),
     ("never say 'dont' pls", "avoid", {"type": "avoid", "text": "dont"}),  # a literal as typed
+    # ten inside longer messages, written before they were run: 6 of 10; fixed by class —
+    # "quick thing:" before the preference, a name said in one sentence and taken up in the
+    # next ("I'm Theo. Please call me that."), a lead alone in its clause ("Remember, …",
+    # "For future reference, …"), "… instead", an afterthought after "and she …"
+    ("Quick thing: I hate emojis, so never use them. Now, what's the weather like in Oslo?",
+     "avoid", {"type": "no_emoji"}),
+    ("I'm Theo. Please call me that.", "name", {"type": "name", "name": "Theo"}),
+    ("Remember, call me Sam.", "name", {"type": "name", "name": "Sam"}),
+    ("For future reference: my dog is called Rex.", "fact",
+     {"type": "fact", "key": "dog's name", "value": "Rex"}),
+    ("Reply in Spanish instead, always.", "language", {"type": "language", "language": "es"}),
+    ("Thanks for that! By the way, my sister is called Maya and she lives with me.", "fact",
+     {"type": "fact", "key": "sister's name", "value": "Maya"}),
 ]  # fmt: skip
 
 

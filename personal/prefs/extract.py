@@ -76,9 +76,14 @@ def extract(text: str) -> list[Candidate]:
         persistent, context = False, ""  # "From now on, A, and B": the marker holds for both
         # "keep it short: under 20 words this time" (not "end with 'Ciao for now'")
         once = bool(leads.ONE_OFF.search(outside_quotes(sentence)))
+        remembered = ""  # "Remember, I'm vegan": the lead alone in its clause holds for the next
         for clause in split_outside_quotes(sentence, leads.CLAUSE_BREAK):
-            clause, named = directives.resolve_pronoun(clause, named)
+            clause, named = directives.resolve_pronoun(f"{remembered}{clause}", named)
             head = _peel(clause)
+            if leads.REMEMBER_ALONE.match(head):
+                remembered = f"{head.rstrip(' ,:')} that "
+                continue
+            remembered = ""
             if m := leads.CONTEXT.match(head):  # "whenever you write an email, ..."
                 mail = m["what"].lower().startswith(("e", "l"))
                 persistent, context = True, "every email" if mail else "all your code"
@@ -112,10 +117,11 @@ def _answered(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
 
 
 def _named_after(said: str, then: str) -> str | None:
-    """ "I have a cat; her name is Luna." as one statement, when that is a fact."""
-    if not leads.PRONOUN_NAME.match(then):
-        return None
+    """ "I have a cat; her name is Luna." as one statement, when that is a fact; "I'm Theo.
+    Please call me that." as one, when that names the person."""
     joined = f"{said}, {then}"
+    if not leads.PRONOUN_NAME.match(then):
+        return joined if directives.name_first(joined) != joined else None
     return joined if facts.parse(joined) else None
 
 

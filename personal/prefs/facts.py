@@ -138,7 +138,7 @@ _SINCE = rx(rf"\s+(?:for (?:now|the time being|the moment)|{_NOW}|"
             r"several) (?:years?|months?|weeks?))$")  # fmt: skip
 _FOR_ME = rx(r"\s+(?:for (?:me|us)|to me)$")  # "home is Nairobi for me"
 # an afterthought about the subject: "My daughter is called Ines, and she is six"
-_AFTERTHOUGHT = rx(r",\s*(?:and |but )?(?:he|she|it|they|we|who|which|whom)\b.*$")
+_AFTERTHOUGHT = rx(r"(?:,\s*(?:and |but )?|\s+(?:and|but) )(?:he|she|it|they|we|who|which|whom)\b.*$")
 
 
 def _clean(value: str) -> str | None:

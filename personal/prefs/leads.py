@@ -19,7 +19,8 @@ FILLER = rx(r"^(?:just so you know|for the record|fyi|do me a (?:favou?r|kindnes
             r"humou?r me(?: and)?|ok(?:ay)?|also|"
             r"and|but|oh|btw|by the way|"
             r"hey|hi|hello|so|well|actually|"
-            r"one more thing|one thing|just|now|alright|right|great|thanks|thank you|cool|"
+            r"(?:one |a )?(?:more|last|other|quick|small) thing|one thing|"
+            r"just|now|alright|right|great|thanks|thank you|cool|anyway|ugh|"
             r"fine|sure|yes|yeah|no(?=\s*,)|please note)\b[\s,.!:;—–-]*")  # fmt: skip
 # not "What I do for a living is …" (a statement), nor "Do use bullet points" (an emphatic order)
 QUESTION = rx(r"^(?:what(?! (?:i|we)\b)|why|how|who|whom|whose|where|when(?= (?:is|are|was|were|"
@@ -52,7 +53,7 @@ PERSIST_START = rx(rf"^(?:{PERSIST}|(?:from|starting|as of) (?:today|tomorrow)\b
 PERSIST_END = rx(rf"[\s,]+(?:{PERSIST}|ever(?: again)?|always|altogether|completely|entirely|"
                  r"for good|whatsoever)$")  # fmt: skip  ("No emojis, ever.")
 POLITENESS = rx(r"(?:^(?:please|kindly|pls)[\s,]+|[\s,]+(?:please|pls|thanks|thank you|"
-                r"again|ok(?:ay)?|alright|all right|for me)$)")  # fmt: skip
+                r"again|ok(?:ay)?|alright|all right|for me|instead)$)")  # fmt: skip  ("… in Spanish instead")
 # "keep things brief: under 50 words per reply": a bound said after a colon
 BOUND = r"under|at most|no more than|not more than|fewer than|less than|max(?:imum)?(?: of)?|up to"
 START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answer|reply|"
@@ -123,8 +124,10 @@ RULE_LEAD = rx(rf"^(?:always )?(?:make sure|be sure|ensure|see to it|{LIKE_IT} i
                r"i(?:'d| would)? (?:much |really )?(?:prefer|like|want)(?: it)? (?:if|that))(?: that)? "
                rf"(?P<np>(?:(?:all|every|each|any) (?:of )?(?:your |the )?|your |the ){ANSWERS}"
                rf"{YOU_SEND}) (?:(?:would|will|could) )?(?P<x>.+)$")  # fmt: skip
-REMEMBER = rx(r"^(?:remember|keep in mind|bear in mind|don'?t forget|never forget|note|"
-              r"for the record|fyi|just so you know)(?:\s*[:,]\s*|\s+that\s+|\s+)(?P<x>.+)$")  # fmt: skip
+_REMEMBER = (r"(?:remember|keep in mind|bear in mind|don'?t forget|never forget|note|for future "
+             r"reference|for the record|fyi|just so you know)")  # fmt: skip
+REMEMBER = rx(rf"^{_REMEMBER}(?:\s*[:,]\s*|\s+that\s+|\s+)(?P<x>.+)$")
+REMEMBER_ALONE = rx(rf"^{_REMEMBER}[\s,:]*$")
 # "I'd rather get my answers as bullet points": how the answers are wanted, said as receiving them
 GET = rx(r"^i(?:'d| would)? (?:much |really )?(?:rather|like to|prefer to|want to|love to) "
          r"(?:get|have|receive|see|read) (?P<x>.+)$")  # fmt: skip
