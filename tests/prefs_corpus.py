@@ -530,4 +530,7 @@ NOT_PREFERENCES = [
     "i live for this", "i'm tired, call me that", "im busy, call me that", "u ok?",
     "it's late, call me that", "It's late. Call me that.", "Remember, the meeting is at noon?",
     "Quick thing: what time is it?", "I'm tired. Call me later.",
+    "Don't call me after nine.", "Never call me at work.", "I drive to work.",
+    "I drive carefully.", "My birthday party was fun.", "I go by bus.", "I go by instinct.",
+    "My partner's away.", "My employer is strict.",
 ]  # fmt: skip

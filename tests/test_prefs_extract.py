@@ -87,6 +87,7 @@ POSITIVE = [
     ("For future reference, I'm vegan and I live in Bristol.",
      [("The user is vegan.", "fact"), ("The user lives in Bristol.", "fact")]),
     ("Remember, I'm vegan.", [("The user is vegan.", "fact")]),
+    ("I drive an old Ford.", [("The user drives an old Ford.", "fact")]),
     ("Please always cite your sources", [("Always cite your sources.", "other")]),
     ("Always greet me by my first name", [("Always greet the user by their first name.", "other")]),
     ("remember to double-check your maths", [("Always double-check your maths.", "other")]),

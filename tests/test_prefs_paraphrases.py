@@ -505,6 +505,15 @@ WILD = [
     ("Reply in Spanish instead, always.", "language", {"type": "language", "language": "es"}),
     ("Thanks for that! By the way, my sister is called Maya and she lives with me.", "fact",
      {"type": "fact", "key": "sister's name", "value": "Maya"}),
+    # twelve more, written before they were run: 10 of 12 but 1 of 4 near-misses rejected
+    # ("Don't call me after nine." was a rule against a name, "I drive to work." a car, "I go
+    # by bus." a name); fixed by class, with "my birthday's on the 3rd of May" and "don't
+    # call me Sir anymore" (it had kept "anymore" in the name)
+    ("My birthday's on the 3rd of May.", "fact",
+     {"type": "fact", "key": "birthday", "value": "3rd of May"}),
+    ("Please don't call me Sir anymore.", "avoid", {"type": "avoid", "text": "Sir"}),
+    ("I drive an old Ford.", "fact", {"type": "fact", "key": "car", "value": "old Ford"}),
+    ("I go by Alex.", "name", {"type": "name", "name": "Alex"}),
 ]  # fmt: skip
 
 

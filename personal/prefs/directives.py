@@ -254,7 +254,11 @@ NAME = rx(r"^(?:call me by my (?:nick)?name,?|call(?:ed)? (?:me|the user)|addres
           r"my name,?)\s+(?P<x>.+)$")  # fmt: skip
 _NAME_WORDS = re.compile(r"^([^\W\d_][\w'’.-]*)((?:\s+[A-Z][\w'’.-]*){0,2})(?P<rest>.*)$")
 NOT_NAMES = set(
-    ["a", "an", "the", "that", "this", "it", "so", "me", "my", "back", "later", "again", "now", "soon", "tomorrow", "tonight", "today", "when", "if", "after", "before", "anytime", "whenever", "crazy", "old", "maybe", "please", "not", "on", "in", "at", "by", "to", "what", "whatever", "anything", "something", "up", "out", "over", "just", "only", "still", "also", "sometime", "sometimes", "yesterday", "every", "any", "all", "wrong", "spelled", "written", "important", "secret", "private", "mine", "here", "there"]
+    ["a", "an", "the", "that", "this", "it", "so", "me", "my", "back", "later", "again", "now", "soon", "tomorrow", "tonight", "today", "when", "if", "after", "before", "anytime", "whenever", "crazy", "old", "maybe", "please", "not", "on", "in", "at", "by", "to", "what", "whatever", "anything", "something", "up", "out", "over", "just", "only", "still", "also", "sometime", "sometimes", "yesterday", "every", "any", "all", "wrong", "spelled", "written", "important", "secret", "private", "mine", "here", "there",
+     # "I go by bus", "I go by instinct": a way of going, not a name
+     "bus", "car", "train", "bike", "bicycle", "foot", "plane", "air", "boat", "taxi", "cab",
+     "tube", "subway", "metro", "tram", "ferry", "road", "rail", "sea", "instinct",
+     "feel", "feeling", "ear", "gut", "default"]
 )
 
 
@@ -275,7 +279,7 @@ def person_name(text: str) -> str | None:
         return None
     rest = m["rest"].strip()
     if rest and not re.match(r"(?:[,;:—–-]|and\b|but\b|instead\b|from now on\b|in (?:every|each|"
-                             r"all)\b|please\b|these days\b|nowadays\b|now\b|by the way\b)",
+                             r"all)\b|please\b|these days\b|nowadays\b|now\b|by the way\b|any ?more\b|(?:ever )?again\b)",
                              rest, re.I):  # fmt: skip
         return None
     words = (m[1] + m[2]).split()

@@ -321,8 +321,8 @@ def _avoid(neg: str, x: str, persistent: bool) -> Candidate | None:
         if len(literal.split()) <= 4:
             return Candidate(f"Never say {directives.quoted(literal)}.", "avoid",
                              {"type": "avoid", "text": literal})  # fmt: skip
-    if neg == "Do not" and not persistent and not leads.BARE_DONT.match(x):
-        return None
+    if (neg == "Do not" and not persistent and not leads.BARE_DONT.match(x)) or leads.PHONE_CALL.match(x):
+        return None  # "don't call me after nine" is about the phone
     if neg == "Avoid" and len(x.split()) <= 4 and not leads.DEICTIC.search(x):
         return Candidate(as_sentence(f"Avoid {third_person(x)}"), "avoid")  # "avoid jargon"
     return _generic(neg, x, avoid=True)

@@ -119,12 +119,14 @@ _PRONOUNS = rx(r"\b(?:this|that|it|things?|stuff)$|\b(?:anything|something|nothi
                r"whatever)\b")  # fmt: skip
 _WORK_AT = rx(rf"^{_SUBJ_I} works? (?:at|for) {_VALUE}$")
 _WORK_IN = rx(rf"^{_SUBJ_I} works? in {_VALUE}$")  # a line of work only: not "… in London"
+_NAMED_BY = ("partner", "employer")  # said by a name: "my partner is Sam", "… is Acme"
 _FAVOURITE = rx(rf"^{_SUBJ_MY} (?P<k>favou?rite {_NOUN}) is {_VALUE}$")
 _ALLERGY = rx(rf"^{_BE_I} allergic to {_VALUE}$")
-_DRIVE = rx(rf"^{_SUBJ_I} (?:drive|drives) (?:a |an )?{_VALUE}$")
+# a car: "a Volvo", "an old Ford", "Volvos" — not "I drive to work", "I drive carefully"
+_DRIVE = rx(rf"^{_SUBJ_I} (?:drive|drives) (?:(?:a|an) |(?=(?-i:[A-Z]))){_VALUE}$")
 _ATTRIBUTE = rx(rf"^{_SUBJ_MY} (?P<k>birthday|date of birth|blood type|shoe size|height|"
-                rf"age|phone number|email address|address|employer|partner|zodiac sign) is "
-                rf"{_VALUE}$")  # fmt: skip
+                rf"age|phone number|email address|address|employer|partner|zodiac sign)(?: is|'s)"
+                rf"(?: on)? (?:the (?=\d))?{_VALUE}$")  # fmt: skip  ("my birthday's on the 3rd of May")
 _LEAD = rx(r"^(?:actually|fyi|btw|by the way|for the record|just so you know|oh|also|and|"
            rf"so|remember(?: that)?|note that|as of (?:now|today)|{_NOW}|"
            r"lately|since (?:last|this) \w+)[\s,:]+")  # fmt: skip
@@ -170,12 +172,12 @@ def parse(sentence: str) -> Fact | None:
             return _fact("job", value, f"the user {_third(value)}")
     simple = ((_LIVE, "city", "the user lives in {}"), (_HOME, "city", "the user lives in {}"),
               (_FROM, "home town", "the user is from {}"), (_ALLERGY, "allergy", "the user is allergic to {}"),
-              (_DRIVE, "car", "the user drives a {}"))  # fmt: skip
+              (_DRIVE, "car", "the user drives {a} {}"))  # fmt: skip
     for pattern, key, wording in simple:
         if (m := pattern.match(s)) and (value := _clean(m["v"])) and not (
                 pattern is _FROM and re.search(r"\b(?:born|grew)\b", s, re.I)
                 and _WHEN.match(value)) and not (key == "city" and _NOT_PLACE.match(value)):  # fmt: skip
-            return _fact(key, value, wording.format(value))
+            return _fact(key, value, wording.format(value, a=_article(value)))
     for pattern in _JOB:  # "as a nurse", "as nurse" — not "as hard as I can"
         if (m := pattern.match(s)) and (value := _clean(m["v"])) and (
                 "a" not in m.groupdict() or m["a"] or value.split()[-1].lower() in JOBS):  # fmt: skip
@@ -195,6 +197,8 @@ def parse(sentence: str) -> Fact | None:
     for pattern in (_FAVOURITE, _ATTRIBUTE):
         if (m := pattern.match(s)) and (value := _clean(m["v"])):
             key = m["k"].lower()
+            if key in _NAMED_BY and not value[:1].isupper():
+                return None  # "my partner's away": how they are, not who
             return _fact(key, value, f"the user's {key} is {value}")
     return None
 

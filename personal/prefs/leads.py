@@ -14,6 +14,10 @@ VERBS = set(
 )
 BARE_DONT = rx(r"(?:use|call|apologi[sz]e|answer|reply|respond|sign|end|start|begin|add|"
                r"include|say|write|put|mention)\b")  # fmt: skip
+# a call on the phone, not a name: "don't call me after nine", "never call me at work"
+PHONE_CALL = rx(r"^call(?:ing)? me (?:after|before|at|on|in|during|until|till|when|while|if|"
+                r"tonight|today|tomorrow|later|again|back|early|late|every|this|next|anymore|"
+                r"so|that often|\d)")  # fmt: skip
 DEICTIC = rx(r"\b(?:this|that|these|those|it|them|here|now|yet|today|above|below)\b")
 FILLER = rx(r"^(?:just so you know|for the record|fyi|do me a (?:favou?r|kindness)(?: and)?|"
             r"humou?r me(?: and)?|ok(?:ay)?|also|"
