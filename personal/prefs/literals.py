@@ -59,7 +59,10 @@ _SCOPE_EMAILS = rx(r"\b(?:every|each|all|any)\b(?: (?:of )?(?:your|the|my))? (?:
 _SCOPE_CODE = rx(rf"\b(?:every|each|all|any|your|the)\b(?: (?:of )?(?:your|the|my))? {CODES}\b|"
                  r"\bwhen(?:ever)? you write code\b")  # fmt: skip
 _OTHER_OBJECT = rx(r"\b(?:the|this|that|your|a|an|my) (?:letter|poem|story|essay|article|"
-                   r"list|post|note|speech|toast|chapter|book|song|haiku|paragraph|it)\b|"
+                   r"list|post|note|speech|toast|chapter|book|song|haiku|paragraph|it|card|"
+                   r"invitation|invite|form|document|report|memo|slide|presentation|caption|"
+                   r"tweet|comment|review|cover letter|proposal|contract|page|section|"
+                   r"recipe|draft|cheque|petition|guestbook|postcard)\b|"
                    r"\b(?:begin|start|end|finish|close|open) it\b")  # fmt: skip
 _IMPLIES_ANSWERS = rx(r"\b(?:sign(?:[- ]?off)?|signature|greet)\b")
 _NAMED_LITERAL = rx(r"\bthe (?:word|words|phrase|greeting|expression|sign-?off|signature|"
