@@ -37,8 +37,9 @@ HYPOTHETICAL = rx(
     r"\b(?:if|unless|suppose|supposing|imagine|pretend|hypothetically|let'?s say|for example|"
     r"for instance|e\.g|such as|in the story|roleplay|role-play|told me to|asked me to|"
     r"(?:he|she|they|someone|somebody|people|(?:my|his|her|their|the|a|an|this|that) \w+) "
-    r"(?:said|says|told|tells|asked|asks|wrote|writes|wants|wanted))\b"
-)
+    r"(?:said|says|told|tells|asked|asks|wrote|writes|wants|wanted)|"
+    r"(?:said|says|asked|wrote|replied|added) (?:the|a|an|my|his|her|their|he|she|they)\b)\b"
+)  # fmt: skip  ("…, said the actor")
 PERSIST = (
     r"from now on|from here on|going forward|moving forward|in (?:the )?future|henceforth|"
     r"when(?:ever)? you (?:answer|reply|respond|write|talk|speak|get back|write back|message|text)"
