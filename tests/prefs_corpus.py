@@ -532,7 +532,9 @@ NOT_PREFERENCES = [
     "Quick thing: what time is it?", "I'm tired. Call me later.",
     "Don't call me after nine.", "Never call me at work.", "I drive to work.",
     "I drive carefully.", "My birthday party was fun.", "I go by bus.", "I go by instinct.",
-    "My partner's away.", "My employer is strict.",
+    "My partner's away.", "My employer is strict.", "The email should be short.",
+    "All code must be in Python.", "Write everything in Python.", "Use type hints in your code.",
+    "Fix the bug in your code.", "The code must compile.",
     # forty ordinary chat messages, none a preference (39 of 40 at first sight: "Sign the
     # card 'Love, Dad'." was read as a sign-off for every answer)
     'Write a limerick about a cat who loves jazz.', 'How do I reverse a list in Python?',

@@ -88,6 +88,10 @@ POSITIVE = [
      [("The user is vegan.", "fact"), ("The user lives in Bristol.", "fact")]),
     ("Remember, I'm vegan.", [("The user is vegan.", "fact")]),
     ("I drive an old Ford.", [("The user drives an old Ford.", "fact")]),
+    ("Whenever you write code, include type hints.",  # said where it applies
+     [("Include type hints in all your code.", "other")]),
+    ("Each function you write should start with a docstring.",
+     [("Start with a docstring in all your code.", "other")]),
     ("Please always cite your sources", [("Always cite your sources.", "other")]),
     ("Always greet me by my first name", [("Always greet the user by their first name.", "other")]),
     ("remember to double-check your maths", [("Always double-check your maths.", "other")]),

@@ -514,6 +514,23 @@ WILD = [
     ("Please don't call me Sir anymore.", "avoid", {"type": "avoid", "text": "Sir"}),
     ("I drive an old Ford.", "fact", {"type": "fact", "key": "car", "value": "old Ford"}),
     ("I go by Alex.", "name", {"type": "name", "name": "Alex"}),
+    # twelve about what kind of text a preference is for (emails, code), written before they
+    # were run: 6 of 12; fixed by class — "in emails, …" / "for code, …" / "when you write
+    # Python, …" before it, "… in every email" after it, "all code you give me must …", and
+    # any kind of preference (not only a literal) said of emails or code is scoped to them
+    ("In emails, open with 'Dear team'.", "opening",
+     {"type": "opening", "text": "Dear team", "scope": "email"}),
+    ("When you write Python, never use the word 'foo'.", "avoid",
+     {"type": "avoid", "text": "foo", "scope": "code"}),
+    ("Answer in French in every email.", "language",
+     {"type": "language", "language": "fr", "scope": "email"}),
+    ("Whenever you write an email, keep it under 100 words.", "length",
+     {"type": "max_words", "n": 100, "scope": "email"}),
+    ("Emails should be in French.", "language",
+     {"type": "language", "language": "fr", "scope": "email"}),
+    ("Never use emojis in emails.", "avoid", {"type": "no_emoji", "scope": "email"}),
+    ("All code you give me must include type hints.", "other", None),
+    ("Each function you write should start with a docstring.", "other", None),
 ]  # fmt: skip
 
 

@@ -84,12 +84,21 @@ def extract(text: str) -> list[Candidate]:
                 remembered = f"{head.rstrip(' ,:')} that "
                 continue
             remembered = ""
-            if m := leads.CONTEXT.match(head):  # "whenever you write an email, ..."
-                mail = m["what"].lower().startswith(("e", "l"))
-                persistent, context = True, "every email" if mail else "all your code"
-                continue
+            if m := leads.CONTEXT.match(head) or leads.CONTEXT_LEAD.match(head):
+                persistent, context = True, _context(m["what"])  # "whenever you write an email, …"
+                if m.end() == len(head):
+                    continue
+                clause = head[m.end() :]  # "whenever you write code, include type hints"
+            here = context
+            if not here and clause[-1:] not in QUOTES and (t := leads.CONTEXT_TAIL.search(clause)) and (
+                    not leads.COPULA_END.search(clause[: t.start()])):  # fmt: skip  (not "be in Python")
+                clause, here = clause[: t.start()], _context(t["what"])  # "… in every email"
+                # said of every one ("in all your code", "in emails"), not of "your code" here
+                persistent = persistent or bool(re.search(r"\b(?:all|every|each|any)\b|s$", t[0], re.I))
             clause_asked = asked and bool(leads.POLITE.match(head) or leads.QUESTION.match(head))
-            candidate, persistent = _clause(clause, clause_asked, persistent, context)
+            candidate, persistent = _clause(clause, clause_asked, persistent, here)
+            if here and candidate and candidate.kind not in ("fact", "name", "withdraw"):
+                candidate = _scoped(candidate, here)
             if once and candidate and candidate.kind not in ("fact", "name"):
                 continue
             if candidate is not None and candidate not in found:
@@ -101,6 +110,28 @@ def extract(text: str) -> list[Candidate]:
                     found.pop()
                 found.append(candidate)
     return found
+
+
+def _should_be(x: str) -> Candidate | None:
+    """ "… should be (written) in French": read as "answers in French"."""
+    rest = x[leads.BE.match(x).end() :]
+    return _directive(f"answers {rest}", True) or _directive(rest, True) or _directive(x, True)
+
+
+def _context(what: str) -> str:
+    """The words a preference's text names its kind of text with: "every email", "all your code"."""
+    return "every email" if what.lower().startswith(("e", "l")) else "all your code"
+
+
+def _scoped(candidate: Candidate, context: str) -> Candidate:
+    """ "Include type hints." said of code → "Include type hints in all your code.", its
+    checker (if any) applied to code only. A literal's reading already carries its scope."""
+    checker = candidate.checker
+    if checker is not None and "scope" in checker:
+        return candidate
+    scope = "email" if context == "every email" else "code"
+    return Candidate(f"{candidate.text.rstrip('.')} in {context}.", candidate.kind,
+                     {**checker, "scope": scope} if checker else None)  # fmt: skip
 
 
 def _answered(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
@@ -221,15 +252,15 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
         x = m["x"][:1].lower() + m["x"][1:] if m["x"][1:2].islower() else m["x"]
         found = _avoid("Never", f"use {x}", True)
         return found if found and (m["scope"] or found.checker) else None
+    if m := leads.KIND_SHOULD.match(s):  # "all code you give me must include type hints"
+        here, x = _context(m["what"]), m["x"]
+        found = (_avoid("Never", x, True) if m["neg"] else _should_be(x)
+                 if leads.BE.match(x) else _statement(_present(x), True, here))  # fmt: skip
+        return _scoped(found, here) if found and found.kind not in ("fact", "name", "withdraw") else found
     if m := leads.SHOULD.match(s):  # "your answers should (never) …": a standing rule
         if m["neg"] or m["none"]:  # "… should never …", "nothing you write should …"
             return _avoid("Never", m["x"], True)
-        x = m["x"]
-        if be := leads.BE.match(x):  # "… should be (written) in French": "answers in French"
-            rest = x[be.end() :]
-            return (_directive(f"answers {rest}", True) or _directive(rest, True)
-                    or _directive(x, True))  # fmt: skip
-        return _directive(x, True)
+        return _should_be(m["x"]) if leads.BE.match(m["x"]) else _directive(m["x"], True)
     if m := leads.WANT.match(s):  # "I want every reply in bullet points"
         if m["to"]:  # "I'd like everything you write to be in lowercase": a rule on answers
             return _statement(f"{m['np']} should {m['to']}", True, context)

@@ -107,9 +107,28 @@ WISH = rf"(?:{LIKE_IT}|i(?:'d| would) be (?:grateful|glad|happy|thankful|delight
 GREAT = (r"it(?:'d| would) (?:be (?:great|nice|good|lovely|better|best)|help(?: me)?"
          r"(?: (?:a lot|a great deal|so much|greatly|a bunch))?)")  # fmt: skip
 POLITE_IF = rx(rf"\b(?:{WISH}|{GREAT}) if\b")
-CONTEXT = rx(r"^(?:when(?:ever)?|every time|each time|if) you (?:write|draft|compose|send|give "
-             r"me) (?:an? |any |my |some )?(?P<what>e-?mails?|letters?|code|scripts?|programs?|"
-             r"functions?)(?: for me)?$")  # fmt: skip
+# "whenever you write an email, …", "in emails, …", "when you write Python, …": what follows
+# is about that kind of text
+_PROGRAMMING = r"python|javascript|typescript|java|rust|golang|ruby|php|sql|bash|swift|kotlin|c\+\+"
+_KIND_OF_TEXT = (rf"(?P<what>e-?mails?|letters?|code|scripts?|programs?|functions?|{_PROGRAMMING})"
+                 r"(?: code| scripts?| programs?)?(?: (?:you (?:write|send|draft)|for me))*")  # fmt: skip
+_IN = r"(?:in|for) (?:(?:all|every|each|any) (?:of )?)?(?:(?:your|my|the) )?"
+_IN_KIND = rf"{_IN}{_KIND_OF_TEXT}"
+_CONTEXT = (r"(?:(?:when(?:ever)?|every time|each time|if) you (?:write|draft|compose|send|give "
+            rf"me)(?: me)? (?:an? |any |my |some )?|{_IN}){_KIND_OF_TEXT}")  # fmt: skip
+CONTEXT = rx(rf"^{_CONTEXT}$")
+CONTEXT_LEAD = rx(rf"^{_CONTEXT}\s*[,:]\s*(?=\S)")  # the clause break a comma did not make
+# "all code you give me must include type hints", "each email should end with …": a rule on
+# that kind of text
+KIND_SHOULD = rx(r"^(?:(?:all|any|each|every) (?:of )?(?:the |your |my )?|(?:your |my )?"
+                 rf"(?=(?:e-?mails|letters|scripts|programs|functions)\b)){_KIND_OF_TEXT}"
+                 r"(?: you (?:give|write|send|draft)(?: me| for me)?)? (?:should|must|shall|need to|"
+                 r"has to|have to|ought to|will)(?: always|(?P<neg> never| not))? (?P<x>.+)$")  # fmt: skip
+# "answer in French in every email", "… in your code" — not a bare "in Python" ("write
+# everything in Python" says what to write in)
+CONTEXT_TAIL = rx(r"[\s,]+(?:in|for) (?:(?:(?:all|every|each|any) (?:of )?)?(?:(?:your|my|the) )|"
+                  rf"(?:all|every|each|any) (?:of )?|(?=e-?mails\b|letters\b)){_KIND_OF_TEXT}$")  # fmt: skip
+COPULA_END = rx(r"\b(?:be|is|are|was|were|been|written|coded|done|only)$")  # "… must be in Python"
 LEAD = rx(r"^(?:i(?:'d| would)? (?:really )?(?:like|love|want|prefer|need)(?: for)? you to|"
           rf"(?:{WISH}) if you(?:'d| would| could| will| can)?|"
           rf"{GREAT} if(?: you)?|"
