@@ -88,6 +88,8 @@ POSITIVE = [
      [("The user is vegan.", "fact"), ("The user lives in Bristol.", "fact")]),
     ("Remember, I'm vegan.", [("The user is vegan.", "fact")]),
     ("I drive an old Ford.", [("The user drives an old Ford.", "fact")]),
+    ("Always include a TL;DR at the end.",  # one word, not two sentences
+     [("Always include a TL;DR at the end.", "other")]),
     ("Whenever you write code, include type hints.",  # said where it applies
      [("Include type hints in all your code.", "other")]),
     ("Each function you write should start with a docstring.",

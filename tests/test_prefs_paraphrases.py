@@ -531,6 +531,8 @@ WILD = [
     ("Never use emojis in emails.", "avoid", {"type": "no_emoji", "scope": "email"}),
     ("All code you give me must include type hints.", "other", None),
     ("Each function you write should start with a docstring.", "other", None),
+    ("Never use the em dash.", "avoid", {"type": "avoid", "text": "—"}),  # a mark, singular
+    ("Never use an exclamation mark.", "avoid", {"type": "avoid", "text": "!"}),
 ]  # fmt: skip
 
 

@@ -329,10 +329,12 @@ def do_not_call(x: str) -> Found | None:
 
 _NO_LISTS = rx(r"^(?:use |using |put |write |give me |answer (?:in|with) )?(?:any )?(?:bullet(?:ed)?"
                r"[- ]?(?:points?|lists?)|bullets|(?:numbered )?lists)(?: in (?:your )?\w+)?$")  # fmt: skip
-_MARKS = {"exclamation marks": "!", "exclamation points": "!", "semicolons": ";",
-          "em dashes": "—", "em-dashes": "—", "ellipses": "…", "hashtags": "#"}  # fmt: skip
-_MARK = rx(r"^(?:use |using |put |write |add |adding )?(?:any |so many |too many )?"
-           rf"(?P<m>{'|'.join(_MARKS)})(?: in (?:your )?\w+| in {ANSWERS_NP})?$")  # fmt: skip
+_MARKS = {"exclamation mark": ("!", "exclamation marks"), "exclamation point": ("!", "exclamation points"),
+          "semicolon": (";", "semicolons"), "em dash": ("—", "em dashes"), "em-dash": ("—", "em dashes"),
+          "ellipsis": ("…", "ellipses"), "ellipses": ("…", "ellipses"),
+          "hashtag": ("#", "hashtags")}  # fmt: skip  (mark, its name in the plural)
+_MARK = rx(r"^(?:use |using |put |write |add |adding )?(?:any |so many |too many |the |an? )?"
+           rf"(?P<m>{'|'.join(_MARKS)})(?:e?s)?(?: in (?:your )?\w+| in {ANSWERS_NP})?$")  # fmt: skip
 
 
 def avoided_thing(x: str) -> Found | None:
@@ -340,8 +342,8 @@ def avoided_thing(x: str) -> Found | None:
     if _NO_LISTS.match(x):
         return "Do not use lists.", "format", {"type": "format", "format": "no_lists"}
     if m := _MARK.match(x):
-        mark = _MARKS[m["m"].lower()]
-        return f"Do not use {m['m'].lower()}.", "avoid", {"type": "avoid", "text": mark}
+        mark, plural = _MARKS[m["m"].lower()]
+        return f"Do not use {plural}.", "avoid", {"type": "avoid", "text": mark}
     return None
 
 

@@ -21,7 +21,7 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _NEWLINES = re.compile(r"\n\s*")
 _SENTENCE_END = re.compile(
     r"(?<!\bdr)(?<!\bmr)(?<!\bms)(?<!\bst)(?<!\bmrs)(?<!\bprof)(?<!e\.g)(?<!i\.e)\.+(?=\s|$)"
-    r"|[!?;]+|\n+",
+    r"|[!?]+|;+(?!\w)|\n+",  # ("TL;DR" is one word)
     re.IGNORECASE,
 )
 
