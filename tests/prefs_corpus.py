@@ -534,7 +534,8 @@ NOT_PREFERENCES = [
     "I drive carefully.", "My birthday party was fun.", "I go by bus.", "I go by instinct.",
     "My partner's away.", "My employer is strict.", "The email should be short.",
     "All code must be in Python.", "Write everything in Python.", "Use type hints in your code.",
-    "Fix the bug in your code.", "The code must compile.",
+    "Fix the bug in your code.", "The code must compile.", "End the email with a question.",
+    "End with a question for this one.",
     # forty ordinary chat messages, none a preference (39 of 40 at first sight: "Sign the
     # card 'Love, Dad'." was read as a sign-off for every answer)
     'Write a limerick about a cat who loves jazz.', 'How do I reverse a list in Python?',

@@ -15,6 +15,7 @@ SHORT = ("At most 20 words.", {"type": "max_words", "n": 20})
 AVOID = ("Never say 'as an AI'.", {"type": "avoid", "text": "as an AI"})
 EMOJI = ("No emoji.", {"type": "no_emoji"})
 FRENCH = ("Answer in French.", {"type": "language", "language": "fr"})
+QUESTION = ("End every answer with a question.", {"type": "question"})
 PROSE = "The sky is blue because of Rayleigh scattering. Short waves scatter more. Red does not."
 
 
@@ -43,6 +44,9 @@ PROSE = "The sky is blue because of Rayleigh scattering. Short waves scatter mor
      "Howdy,\nThe capital is Oslo."),
     ([("Begin with 'Well then!'.", {"type": "opening", "text": "Well then!"})], "- a\n- b",
      "Well then!\n- a\n- b"),
+    # a follow-up question last, above a sign-off
+    ([QUESTION], "Paris is the capital.", "Paris is the capital. Would you like to know more?"),
+    ([QUESTION, SIGNOFF], "Paris.\n\n— Sam", "Paris. Would you like to know more?\n\n— Sam"),
     ([SHORT, NAME, SIGNOFF], PROSE + " " + PROSE,
      "Hi Sam,\nThe sky is blue because of Rayleigh scattering. Short waves scatter more. Red "
      "does not.\n\n— Sam"),

@@ -54,6 +54,11 @@ CASES = [
     ({"type": "max_words", "n": 5}, "one two three four five six", False),
     ({"type": "avoid", "text": "as an AI"}, "As an AI, I cannot bake.", False),
     ({"type": "avoid", "text": "as an AI"}, "I cannot bake.", True),
+    ({"type": "question"}, "Rye is dense. Shall I say more?", True),
+    ({"type": "question"}, "Is rye dense? Yes.", False),  # the question is not last
+    ({"type": "question"}, "Is rye dense?\n\n— Sam", True),  # a sign-off may follow it
+    ({"type": "question"}, "Is rye dense?\nRye is dense and dark, and it keeps for a week.", False),
+    ({"type": "question"}, "", False),
     ({"type": "no_emoji"}, "Rye is dense.", True),
     ({"type": "no_emoji"}, "Rye is dense 🍞", False),
     ({"type": "no_emoji"}, "Done ✅", False),

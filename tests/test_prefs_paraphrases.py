@@ -533,6 +533,10 @@ WILD = [
     ("Each function you write should start with a docstring.", "other", None),
     ("Never use the em dash.", "avoid", {"type": "avoid", "text": "—"}),  # a mark, singular
     ("Never use an exclamation mark.", "avoid", {"type": "avoid", "text": "!"}),
+    # a question at the end is checkable (check.ends_with_question), here or in every email
+    ("Always end your answers with a question.", "style", {"type": "question"}),
+    ("Finish every reply with a follow-up question.", "style", {"type": "question"}),
+    ("End every email with a question.", "style", {"type": "question", "scope": "email"}),
 ]  # fmt: skip
 
 

@@ -15,6 +15,8 @@ A checker is a small JSON object stored with a preference (personal/log/preferen
     {"type": "max_words", "n": 50}               at most n words (min_words: at least)
     {"type": "max_sentences", "n": 1}            at most n sentences
     {"type": "case", "case": "lower"}            no capital letter ("upper": no small one)
+    {"type": "question"}                         it ends with a question (a short sign-off
+                                                 line may follow it)
     {"type": "fact", "key": "city", "value": "Lyon"}   the answer states the value
 
 Any checker may carry `"scope": "email"` or `"code"`: it applies to answers of that kind
@@ -28,7 +30,7 @@ import re
 import unicodedata
 
 TYPES = ("name", "opening", "signoff", "include", "avoid", "no_emoji", "format", "language",
-         "max_words", "min_words", "max_sentences", "fact", "case")  # fmt: skip
+         "max_words", "min_words", "max_sentences", "fact", "case", "question")  # fmt: skip
 CASES = ("lower", "upper")
 FORMATS = ("bullets", "numbered", "plain", "no_lists")
 SCOPES = ("answers", "email", "code")
@@ -179,11 +181,22 @@ def check(checker: dict, answer: str) -> bool:
             raise ValueError(f"unknown case {checker.get('case')!r} (known: {', '.join(CASES)})")
         wrong = str.isupper if checker["case"] == "lower" else str.islower
         return bool(letters) and not any(wrong(c) for c in letters)
+    if kind == "question":
+        return ends_with_question(answer)
     if kind == "fact":
         said = set(_content_words(answer))
         wanted = _content_words(str(checker["value"]))
         return bool(wanted) and all(w in said for w in wanted)
     raise ValueError(f"unknown checker type {kind!r} (known: {', '.join(TYPES)})")
+
+
+def ends_with_question(answer: str) -> bool:
+    """The last sentence asks something; a short last line without one (a sign-off, "— Sam")
+    may come after it."""
+    lines = [line.strip() for line in answer.strip().splitlines() if line.strip()]
+    if len(lines) > 1 and "?" not in lines[-1] and len(lines[-1].split()) <= 5:
+        lines.pop()
+    return bool(lines) and lines[-1].rstrip(" \"'”’)*_").endswith("?")
 
 
 def applies(checker: dict, scope: str) -> bool:

@@ -347,11 +347,19 @@ def avoided_thing(x: str) -> Found | None:
     return None
 
 
+# "end every answer with a (follow-up) question": checkable (check.ends_with_question)
+_QUESTION = rx(r"^(?:a|an|one) (?:(?:short|quick|brief|simple|relevant|related|open|open-ended|"
+               r"clarifying|follow-?up|follow up) )*question(?: (?:for me|to me|back))?$")  # fmt: skip
+QUESTION_TEXT = "End every answer with a question."
+
+
 def signoff_style(x: str, persistent: bool, about_answers: bool) -> Found | None:
-    """"end every answer with a question": kept as said, unchecked."""
+    """"end every answer with a summary": kept as said, unchecked — but a question is checked."""
     if re.match(r"(?:a|an|the|some|your|my|his|her|their|one)\b", x, re.IGNORECASE):
         if not (persistent or about_answers) or _DEICTIC.search(x):
             return None
+        if _QUESTION.match(x):
+            return QUESTION_TEXT, "style", {"type": "question"}
         return as_sentence(f"End every answer with {third_person(x)}"), "style", None
     return None
 

@@ -30,6 +30,7 @@ from personal.prefs.literals import (
     ANSWERS,
     EVERY_ANSWER,
     literal_preference,
+    scope_of,
     unquoted_opening,
     unquoted_signoff,
 )
@@ -130,8 +131,12 @@ def _scoped(candidate: Candidate, context: str) -> Candidate:
     if checker is not None and "scope" in checker:
         return candidate
     scope = "email" if context == "every email" else "code"
-    return Candidate(f"{candidate.text.rstrip('.')} in {context}.", candidate.kind,
-                     {**checker, "scope": scope} if checker else None)  # fmt: skip
+    text = candidate.text
+    if "every answer" in text:  # "End every answer with a question." → "End every email …"
+        text = text.replace("every answer", "every email" if scope == "email" else "all code")
+    else:
+        text = f"{text.rstrip('.')} in {context}."
+    return Candidate(text, candidate.kind, {**checker, "scope": scope} if checker else None)
 
 
 def _answered(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
@@ -323,9 +328,11 @@ def _directive(x: str, persistent: bool) -> Candidate | None:
     if found := directives.name(x):
         return Candidate(*found)
     about_answers = bool(re.search(ANSWERS, x, re.IGNORECASE))
-    m = leads.END_WITH.match(x)
-    if m and (found := directives.signoff_style(m["x"].strip(), persistent, about_answers)):
-        return Candidate(*found)
+    if m := leads.END_WITH.match(x):
+        kind = scope_of(x[: m.start("x")], persistent)  # "end every email with a question"
+        elsewhere = kind in ("email", "code")
+        if found := directives.signoff_style(m["x"].strip(), persistent, about_answers or elsewhere):
+            return _scoped(Candidate(*found), _context(kind)) if elsewhere else Candidate(*found)
     for found in (directives.language(x, persistent), directives.answer_format(x, persistent),
                   directives.length(x, persistent), directives.letter_case(x, persistent),
                   directives.style(x)):  # fmt: skip

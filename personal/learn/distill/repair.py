@@ -3,7 +3,8 @@
 A tiny base rarely follows a preference in its prompt (FACTS.md), but most preferences are
 mechanical to apply to an answer it wrote: drop an avoided phrase or emoji, turn sentences
 into bullets or a numbered list (or a list into prose), trim to N words or sentences,
-address the person by name, put the required opening first and the sign-off last. What a
+address the person by name, put the required opening first, a follow-up question and the
+sign-off last. What a
 repair cannot do (a language, a minimum length) is left to a regenerated answer. Every
 result is checked again: only an answer that passes every applicable check is trained on.
 
@@ -19,6 +20,8 @@ from typing import Any
 from personal.prefs.check import applies, check
 
 Check = tuple[str, dict[str, Any]]  # (preference text, checker)
+# what a repair asks when the person wants every answer to end with a question
+FOLLOW_UP = "Would you like to know more?"
 NO_EMOJI = {"type": "no_emoji"}
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _LIST = re.compile(r"\s*(?:[-*•]|\d+[.)])\s")
@@ -134,6 +137,15 @@ def _sign(text: str, signoff: str) -> str:
     return f"{text.rstrip()}\n\n{signoff.strip()}"
 
 
+def _ask(text: str, signoff: str | None) -> str:
+    """The follow-up question last — above a sign-off already there (the sign-off step puts
+    it back under the question)."""
+    text = text.rstrip()
+    if signoff and (at := text.rfind(signoff.strip())) > 0 and not text[at + len(signoff.strip()) :].strip(" .!"):
+        text = text[:at].rstrip()
+    return f"{text} {FOLLOW_UP}"
+
+
 def _extra_words(text: str, by_type: dict[str, dict]) -> int:
     """Words the opening, the name and the sign-off still have to add."""
     extra = 0
@@ -142,6 +154,8 @@ def _extra_words(text: str, by_type: dict[str, dict]) -> int:
             extra += len(by_type[kind]["text"].split())
     if "name" in by_type and not check(by_type["name"], text):
         extra += len(by_type["name"]["name"].split()) + 1  # "Hi Sam,"
+    if "question" in by_type and not check(by_type["question"], text):
+        extra += len(FOLLOW_UP.split())
     return extra
 
 
@@ -170,6 +184,8 @@ def repair(text: str, checks: list[Check]) -> str:
         text = _address(text, name)
     if text.strip() and "include" in by_type and not check(by_type["include"], text):
         text = f"{text.rstrip()}\n\n{by_type['include']['text']}"
+    if text.strip() and "question" in by_type and not check(by_type["question"], text):
+        text = _ask(text, by_type.get("signoff", {}).get("text"))
     if text.strip() and "signoff" in by_type and not check(by_type["signoff"], text):
         text = _sign(text, by_type["signoff"]["text"])
     if "case" in by_type and not check(by_type["case"], text):  # last: what was added too
