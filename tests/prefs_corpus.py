@@ -535,7 +535,9 @@ NOT_PREFERENCES = [
     "My partner's away.", "My employer is strict.", "The email should be short.",
     "All code must be in Python.", "Write everything in Python.", "Use type hints in your code.",
     "Fix the bug in your code.", "The code must compile.", "End the email with a question.",
-    "End with a question for this one.",
+    "End with a question for this one.", "Include the receipt in the envelope.",
+    "Mention it to your boss.", "Greet the guests at the door.",
+    "The last thing I need is more work.", "Address the letter to Ms. Chen.",
     # forty ordinary chat messages, none a preference (39 of 40 at first sight: "Sign the
     # card 'Love, Dad'." was read as a sign-off for every answer)
     'Write a limerick about a cat who loves jazz.', 'How do I reverse a list in Python?',

@@ -537,6 +537,14 @@ WILD = [
     ("Always end your answers with a question.", "style", {"type": "question"}),
     ("Finish every reply with a follow-up question.", "style", {"type": "question"}),
     ("End every email with a question.", "style", {"type": "question", "scope": "email"}),
+    # twelve on a literal included, an opening, a form of address, written before they were
+    # run: 8 of 12; fixed by class — "my first name / surname, Dana", "address me formally
+    # as …", "sprinkle in / weave in the word …"
+    ("Use my first name, Dana, when you reply.", "name", {"type": "name", "name": "Dana"}),
+    ("Address me formally as Ms. Chen.", "name", {"type": "name", "name": "Ms. Chen"}),
+    ("Refer to me by my surname, Okafor.", "name", {"type": "name", "name": "Okafor"}),
+    ("Sprinkle in the word 'indeed' in each answer.", "include",
+     {"type": "include", "text": "indeed"}),
 ]  # fmt: skip
 
 

@@ -242,10 +242,12 @@ def style(x: str) -> Found | None:
 
 
 # --- the person's name ------------------------------------------------------------------------
-NAME = rx(r"^(?:call me by my (?:nick)?name,?|call(?:ed)? (?:me|the user)|address (?:me|the user)(?: as)?|"
-          r"refer to (?:me|the user) as|my name(?:'s| is)|the name's|i(?:'m| am) called|"
+_MY_NAME = r"my (?:first |last |given |full |sur|nick)?name"  # "my surname, Okafor"
+NAME = rx(rf"^(?:call me by {_MY_NAME},?|call(?:ed)? (?:me|the user)|address (?:me|the user)"
+          r"(?: (?:formally|informally|always|only))?(?: as| by)?|"
+          rf"refer to (?:me|the user) (?:as|by {_MY_NAME},?)|my name(?:'s| is)|the name's|i(?:'m| am) called|"
           r"(?:to be|being) (?:called|addressed as)|i go by|the user's name is|"
-          r"(?:use|say|using|saying) my name,?|just call me|"
+          rf"(?:use|say|using|saying) {_MY_NAME},?|just call me|"
           # "greet me by name — it's Marisol", "start each answer by saying my name, Ayo"
           r"(?:greet|address|call) me by (?:my )?name(?:\s*[,:;—–-])?(?:\s+(?:it's|it is|which is))?|"
           rf"greet me as|(?:start|begin|open)(?: {ANSWERS_NP})? by (?:greeting|calling|addressing) "

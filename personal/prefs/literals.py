@@ -49,7 +49,7 @@ _END = rx(r"\b(?:end|ends|ended|ending|finish|finishes|finished|close|closes|clo
           r"sentence)|"
           r"bottom|append|tail)\b")  # fmt: skip
 _INCLUDE = rx(r"\b(?:include|includes|mention|mentions|use|uses|say|says|write|add|put|"
-              r"contain|contains|insert)\b")  # fmt: skip
+              r"contain|contains|insert|sprinkle|weave|slip|work in|throw in)\b")  # fmt: skip
 _SCOPE_ANSWERS = rx(rf"\b(?:every|each|all|any)\b(?: (?:of )?(?:your|the|my))? {ANSWERS}\b|"
                     rf"\byour {ANSWERS}\b|\beach {ANSWERS} you\b|\b{EVERYTHING}\b|"
                     r"\bwhenever you (?:answer|reply|respond|write)\b|"
