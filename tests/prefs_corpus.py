@@ -538,6 +538,10 @@ NOT_PREFERENCES = [
     "End with a question for this one.", "Include the receipt in the envelope.",
     "Mention it to your boss.", "Greet the guests at the door.",
     "The last thing I need is more work.", "Address the letter to Ms. Chen.",
+    "One-line jokes are the best.", "Keep the speech short and sweet.",
+    "Number the pages of the report.", "Plain text files are easy to read.",
+    "Write the intro in French — 25 words.",
+    "Give me the answer in no more than 3 sentences.",
     # forty ordinary chat messages, none a preference (39 of 40 at first sight: "Sign the
     # card 'Love, Dad'." was read as a sign-off for every answer)
     'Write a limerick about a cat who loves jazz.', 'How do I reverse a list in Python?',

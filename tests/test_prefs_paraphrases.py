@@ -545,6 +545,25 @@ WILD = [
     ("Refer to me by my surname, Okafor.", "name", {"type": "name", "name": "Okafor"}),
     ("Sprinkle in the word 'indeed' in each answer.", "include",
      {"type": "include", "text": "indeed"}),
+    # twelve on length and format, written before they were run: 3 of 12; fixed by class —
+    # a line counted as a sentence ("one-line answers only", "in a single line"), "about N
+    # words" (checked with a quarter to spare), "at least N words", "plain text only" / "no
+    # markdown", "longer, more detailed answers", a bound after a dash ("be brief — 25
+    # words max"), a marker said last holding for the sentence ("no lists, just paragraphs,
+    # from now on")
+    ("One-line answers only, please.", "length", {"type": "max_sentences", "n": 1}),
+    ("Answer in a single line from now on.", "length", {"type": "max_sentences", "n": 1}),
+    ("I prefer answers of about 20 words.", "length", {"type": "max_words", "n": 25}),
+    ("Write at least 100 words per answer.", "length", {"type": "min_words", "n": 100}),
+    ("Plain text only, no markdown, please.", "format", {"type": "format", "format": "plain"}),
+    ("Never use markdown in your answers.", "format", {"type": "format", "format": "plain"}),
+    ("Longer, more detailed answers from now on please.", "length",
+     {"type": "min_words", "n": 80}),
+    ("Be brief — 25 words max.", "length", {"type": "max_words", "n": 25}),
+    ("No lists, just paragraphs, from now on.", "format", {"type": "format", "format": "no_lists"}),
+    ("No emojis, just plain words.", "avoid", {"type": "no_emoji"}),
+    ("Write this in French, and from now on use English.", "language",  # "this": one answer's
+     {"type": "language", "language": "en"}),
 ]  # fmt: skip
 
 

@@ -49,6 +49,7 @@ _FORMAT_NOUN = rx(rf"^(?:{_WHOLE}\s+(?:formatted |written |structured |laid out 
                   rf"(?:a |an )?{_BULLETS}(?P<only> only)?(?: (?:in|for) {_WHOLE})?$")  # fmt: skip
 _NUMBER_POINTS = rx(r"^number (?:your|the) (?:points|steps|items|lists?)$")
 _FORMAT_OTHER = rx(r"^(?:use|answer in|write in|reply in) (?P<f>plain text|markdown|tables)$")
+_PLAIN_ONLY = rx(r"^plain text(?P<only> only)?$")  # "plain text only"
 _KEEP = rf"(?:(?:keep|limit|cap) (?:it|them|things|everything|{_WHOLE})|make {_WHOLE})"
 # a bound said after the number: "50 words at most", "two sentences, tops", "3 … or fewer"
 _AT_MOST = r"(?:,? (?:at (?:the )?most|max(?:imum)?|tops|or (?:less|fewer|under|shorter)))?"
@@ -82,11 +83,21 @@ _MAX_WORDS = rx(rf"^(?:{_KEEP}(?: short| brief| concise)?,?|limit yourself|(?:an
                 rf"{_N_WORDS}(?: in {_WHOLE})?$")  # fmt: skip
 _MAX_WORDS_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_WORDS}$")
 _N_SENTENCES = (rf"(?:under|at most|{_NO_MORE}|max(?:imum)?(?: of)?|up to)?\s*"
-                r"(?P<n>\d|one|a single|two|three|four|five)\s+sentences?"
+                r"(?P<n>\d|one|a single|two|three|four|five)\s+(?:sentences?|lines?)"
                 rf"{_AT_MOST}(?: (?:per |in )?(?:an? )?{ANSWERS_NP})?{_AT_MOST}")  # fmt: skip
 _MAX_SENTENCES = rx(rf"^(?:{_KEEP}(?: short)?|(?:answer|reply|respond|write|stay|remain)(?: me)?|limit "
                     rf"yourself|{_AIM})\s+(?:to |in |with |at )?{_N_SENTENCES}$")  # fmt: skip
 _MAX_SENTENCES_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_SENTENCES}$")
+# "one-line answers only", "one-liners from now on"
+_ONE_LINE = rx(rf"^(?:(?:one|single|a single)[- ]line {ANSWERS}|one-?liners)(?P<only> only)?$")
+# "about 20 words": a target, checked with a quarter to spare
+_ABOUT_WORDS = rx(rf"^(?:(?:{ANSWERS} (?:of )?)|(?:keep (?:it|them|{_WHOLE}) (?:to )?|"
+                  rf"(?:answer|reply|write) (?:in|with) ))?(?:about|around|roughly|approximately) "
+                  rf"(?P<n>{_COUNT}) words(?: (?:per|in|for) (?:each |every |an? )?{ANSWERS})?$")  # fmt: skip
+# "write at least 100 words per answer"
+_MIN_WORDS = rx(rf"^(?:(?:write|use|give me|answer (?:with|in)) )?(?:at least|no (?:less|fewer) than|"
+                rf"a minimum of|minimum(?: of)?) (?P<n>{_COUNT}) words"
+                rf"(?: (?:per|in|for) (?:each |every |an? )?{ANSWERS}| in {_WHOLE})?$")  # fmt: skip
 _SHORT = rx(rf"^(?:{_KEEP}|be)\s+(?:(?:a bit |a little |much )?more )?(?:short|brief|concise|"
             r"succinct|to the point|terse)"
             r"(?: and (?:sweet|simple|to the point|clear))?$|^be less (?:verbose|wordy|"
@@ -94,7 +105,7 @@ _SHORT = rx(rf"^(?:{_KEEP}|be)\s+(?:(?:a bit |a little |much )?more )?(?:short|b
 _SHORT_NOUN = rx(rf"^(?:short|shorter|brief|briefer|concise|succinct) {ANSWERS}(?P<only> only)?$")
 _LONG = rx(rf"^(?:give|write) (?:me )?(?:longer|more detailed|longer, more detailed) {ANSWERS}$"
            r"|^be (?:more )?detailed$")  # fmt: skip
-_LONG_NOUN = rx(rf"^(?:longer|more detailed) {ANSWERS}$")
+_LONG_NOUN = rx(rf"^(?:longer|more detailed)(?:,? (?:and )?(?:longer|more detailed))? {ANSWERS}$")
 _CASE_WORD = (r"(?P<c>lower[- ]?case(?: letters)?|small letters|upper[- ]?case(?: letters)?|"
               r"(?:all )?caps|all capitals|capital letters|block capitals|capitals)")  # fmt: skip
 _CASE = rx(rf"^(?:(?:answer|reply|respond|write|type|talk|text|put)(?: {_WHOLE}| me| to me| back)?"
@@ -159,6 +170,8 @@ def answer_format(x: str, persistent: bool) -> Found | None:
         return "Use bullet points.", "format", {"type": "format", "format": "bullets"}
     if _NUMBER_POINTS.match(x):
         return "Use numbered lists.", "format", {"type": "format", "format": "numbered"}
+    if (m := _PLAIN_ONLY.match(x)) and (persistent or m["only"]):
+        return "Use plain text.", "format", {"type": "format", "format": "plain"}
     if m := _FORMAT_OTHER.match(x):
         f = m["f"].lower()
         if f == "plain text":
@@ -183,6 +196,15 @@ def length(x: str, persistent: bool) -> Found | None:
         n = count("one" if word == "a single" else word)
         text = "Answer in one sentence." if n == 1 else f"Keep answers to {n} sentences."
         return text, "length", {"type": "max_sentences", "n": n}
+    if (m := _ONE_LINE.match(x)) and (persistent or m["only"]):
+        return "Answer in one sentence.", "length", {"type": "max_sentences", "n": 1}
+    if m := _ABOUT_WORDS.match(x):
+        n = count(m["n"])
+        return (f"Keep answers to about {n} words.", "length",
+                {"type": "max_words", "n": n + max(n // 4, 1)})  # fmt: skip
+    if m := _MIN_WORDS.match(x):
+        n = count(m["n"])
+        return f"Write at least {n} words.", "length", {"type": "min_words", "n": n}
     short = _SHORT_NOUN.match(x)
     if _SHORT.match(x) or (short and (persistent or short["only"])):
         return SHORT, "length", {"type": "max_words", "n": SHORT_WORDS}
@@ -331,6 +353,8 @@ def do_not_call(x: str) -> Found | None:
 
 _NO_LISTS = rx(r"^(?:use |using |put |write |give me |answer (?:in|with) )?(?:any )?(?:bullet(?:ed)?"
                r"[- ]?(?:points?|lists?)|bullets|(?:numbered )?lists)(?: in (?:your )?\w+)?$")  # fmt: skip
+_NO_MARKDOWN = rx(r"^(?:use |using )?(?:any )?(?:markdown|formatting|markdown formatting)"
+                  rf"(?: in (?:your )?\w+| in {ANSWERS_NP})?$")  # fmt: skip
 _MARKS = {"exclamation mark": ("!", "exclamation marks"), "exclamation point": ("!", "exclamation points"),
           "semicolon": (";", "semicolons"), "em dash": ("—", "em dashes"), "em-dash": ("—", "em dashes"),
           "ellipsis": ("…", "ellipses"), "ellipses": ("…", "ellipses"),
@@ -343,6 +367,8 @@ def avoided_thing(x: str) -> Found | None:
     """"don't use bullet points", "stop using exclamation marks": checkable avoids."""
     if _NO_LISTS.match(x):
         return "Do not use lists.", "format", {"type": "format", "format": "no_lists"}
+    if _NO_MARKDOWN.match(x):  # "no markdown": plain text
+        return "Use plain text.", "format", {"type": "format", "format": "plain"}
     if m := _MARK.match(x):
         mark, plural = _MARKS[m["m"].lower()]
         return f"Do not use {plural}.", "avoid", {"type": "avoid", "text": mark}

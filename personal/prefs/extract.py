@@ -77,6 +77,9 @@ def extract(text: str) -> list[Candidate]:
         persistent, context = False, ""  # "From now on, A, and B": the marker holds for both
         # "keep it short: under 20 words this time" (not "end with 'Ciao for now'")
         once = bool(leads.ONE_OFF.search(outside_quotes(sentence)))
+        # "No lists, just paragraphs, from now on": a marker said last holds for what came
+        # before it in the sentence (not for "this", "that", "it": "write this in French, …")
+        final = bool(leads.PERSIST_END.search(outside_quotes(sentence).rstrip(" .!")))
         remembered = ""  # "Remember, I'm vegan": the lead alone in its clause holds for the next
         for clause in split_outside_quotes(sentence, leads.CLAUSE_BREAK):
             clause, named = directives.resolve_pronoun(f"{remembered}{clause}", named)
@@ -97,7 +100,9 @@ def extract(text: str) -> list[Candidate]:
                 # said of every one ("in all your code", "in emails"), not of "your code" here
                 persistent = persistent or bool(re.search(r"\b(?:all|every|each|any)\b|s$", t[0], re.I))
             clause_asked = asked and bool(leads.POLITE.match(head) or leads.QUESTION.match(head))
-            candidate, persistent = _clause(clause, clause_asked, persistent, here)
+            carried = persistent or (final and not leads.DEICTIC.search(outside_quotes(clause)))
+            candidate, persistent = _clause(clause, clause_asked, carried, here)
+            persistent = persistent or bool(candidate and candidate.text == directives.SHORT)
             if here and candidate and candidate.kind not in ("fact", "name", "withdraw"):
                 candidate = _scoped(candidate, here)
             if once and candidate and candidate.kind not in ("fact", "name"):
@@ -111,6 +116,9 @@ def extract(text: str) -> list[Candidate]:
                     found.pop()
                 found.append(candidate)
     return found
+
+
+_CONTRAST = re.compile(r",\s*(?:just|only|instead|rather)\b.*$", re.IGNORECASE)
 
 
 def _should_be(x: str) -> Candidate | None:
@@ -284,7 +292,7 @@ def _statement(s: str, persistent: bool, context: str = "") -> Candidate | None:
         return _avoid("Do not", m["x"], True)
     if m := leads.NEGATIVE.match(s):
         neg = {"stop": "Stop", "avoid": "Avoid"}.get(m["neg"].lower(), "Never")
-        x = m["x"]
+        x = _CONTRAST.sub("", m["x"])  # "no lists, just paragraphs": what is wanted instead
         dropped = m["neg"].lower() in leads.DROP
         if dropped:  # "drop the emojis": a thing left out of the answers
             if re.match(r"(?:me|us|you|him|her|it|them|by|in|off|out|to|a|an)\b", x, re.I):

@@ -87,6 +87,7 @@ _LAST_MARK = rf"(?!(?:{PERSIST}|always|ever)\s*(?:$|[.!?]|[—–]|--))"
 CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus|so)[\s,]+)*{_LAST_MARK}"
                   rf"(?=(?:{START})\b)(?!please\s*(?:[,.!?]|$))|\s[—–]\s*(?=i\b)|"
                   rf"\s*:\s*(?=(?:{BOUND})\s+\S+\s+(?:words|sentences)\b)|"
+                  r"\s*(?::|\s[—–]|\s--)\s*(?=\d+\s+(?:words|sentences)\b)|"  # "be brief — 25 words max"
                   rf"\s+(?:and|but|also|plus)[\s,]+(?:also[\s,]+)?(?=(?:{START})\b)")  # fmt: skip
 
 # "My goldfish's name? Bubbles.": a noun phrase about the person, asked and answered
