@@ -541,7 +541,10 @@ NOT_PREFERENCES = [
     "One-line jokes are the best.", "Keep the speech short and sweet.",
     "Number the pages of the report.", "Plain text files are easy to read.",
     "Write the intro in French — 25 words.",
-    "Give me the answer in no more than 3 sentences.",
+    "Give me the answer in no more than 3 sentences.", "Translate this into Spanish.",
+    "How do you say hello in Italian?", "I write in Spanish at work.",
+    "Let's talk about Italian food.", "Could we switch to German?", "Can we meet tomorrow?",
+    "If I write in Spanish, reply in English.",
     # forty ordinary chat messages, none a preference (39 of 40 at first sight: "Sign the
     # card 'Love, Dad'." was read as a sign-off for every answer)
     'Write a limerick about a cat who loves jazz.', 'How do I reverse a list in Python?',

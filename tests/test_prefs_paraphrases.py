@@ -564,6 +564,17 @@ WILD = [
     ("No emojis, just plain words.", "avoid", {"type": "no_emoji"}),
     ("Write this in French, and from now on use English.", "language",  # "this": one answer's
      {"type": "language", "language": "en"}),
+    # twelve on the language, written before they were run: 9 of 12; fixed by class — a
+    # concession after it ("… even if I write in Spanish"), "can we switch to …", "for
+    # everything", and a clause after a colon ("I'm bilingual: reply in English …")
+    ("Reply in English even if I write in Spanish.", "language",
+     {"type": "language", "language": "en"}),
+    ("Answer in French no matter what language I use.", "language",
+     {"type": "language", "language": "fr"}),
+    ("Can we switch to German from now on?", "language", {"type": "language", "language": "de"}),
+    ("French, please, for everything.", "language", {"type": "language", "language": "fr"}),
+    ("I'm bilingual: reply in English even if I write in Spanish.", "language",
+     {"type": "language", "language": "en"}),
 ]  # fmt: skip
 
 

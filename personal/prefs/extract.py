@@ -39,6 +39,7 @@ from personal.prefs.text import (
     as_sentence,
     normalise,
     outside_quotes,
+    quote_spans,
     sentences,
     split_outside_quotes,
     unquote,
@@ -64,6 +65,9 @@ def extract(text: str) -> list[Candidate]:
     named: str | None = None  # the language or format named last: what a pronoun may stand for
     for sentence, asked in _answered(sentences(normalise(text))):
         sentence = leads.POLITE_CONDITION.sub(" ", sentence).strip(" ,")
+        if (cut := leads.CONCESSION.search(sentence)) and not any(
+                a <= cut.start() < b for a, b in quote_spans(sentence)):  # fmt: skip
+            sentence = sentence[: cut.start()]  # (a concession inside a literal stays)
         start = _peel(sentence)
         if rule := leads.POLITE_RULE.match(start):  # "could your answers be in Spanish?"
             sentence = start = f"{rule['np']} should {start[rule.end() :]}"

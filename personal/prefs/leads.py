@@ -32,7 +32,7 @@ QUESTION = rx(r"^(?:what(?! (?:i|we)\b)|why|how|who|whom|whose|where|when(?= (?:
               rf"do(?!\s+(?:not|{'|'.join(sorted(VERBS))})\b)|does|did|is|"
               r"are|was|were|am|have|has|had|shall|should|may|might|can|could|would|will|"
               r"isn't|aren't|didn't|don't you|won't)\b")  # fmt: skip
-POLITE = rx(r"^(?:can|could|would|will) you (?:please |kindly )?(?=\w)")
+POLITE = rx(r"^(?:(?:can|could|would|will) you|(?:can|could|shall) we) (?:please |kindly )?(?=\w)")
 HYPOTHETICAL = rx(
     r"\b(?:if|unless|suppose|supposing|imagine|pretend|hypothetically|let'?s say|for example|"
     r"for instance|e\.g|such as|in the story|roleplay|role-play|told me to|asked me to|"
@@ -49,7 +49,7 @@ PERSIST = (
     r"from here on(?: out)?|by default|every time|each time|at all times|"
     r"from (?:today|this point|this moment|this day|now|here) on(?:wards?)?|"
     r"from (?:today|now|here) onwards?|starting (?:today|now|immediately)|as of (?:today|now)|"
-    r"in (?:everything|anything|all) you (?:say|write|send|tell me)(?: to me| me)?|"
+    r"in (?:everything|anything|all) you (?:say|write|send|tell me)(?: to me| me)?|for everything|"
     r"when(?:ever)? possible|wherever possible|where possible|whenever you can|"
     rf"in (?:(?:every|each) |all (?:of )?(?:your )?){ANSWERS}|for (?:all )?future {ANSWERS}"
 )
@@ -84,7 +84,7 @@ START = (rf"please|always|never|don'?t|do not|stop|avoid|call|address|refer|answ
 # "Bullet points, always — I skim": a marker said last holds for the clause before it
 _LAST_MARK = rf"(?!(?:{PERSIST}|always|ever)\s*(?:$|[.!?]|[—–]|--))"
 # (a "please" set off by commas is no new clause: "Bullets, please, whenever you answer")
-CLAUSE_BREAK = rx(rf"\s*(?:,|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus|so)[\s,]+)*{_LAST_MARK}"
+CLAUSE_BREAK = rx(rf"\s*(?:,|:|\s[—–]|\s--)\s*(?:(?:and|but|also|then|plus|so)[\s,]+)*{_LAST_MARK}"
                   rf"(?=(?:{START})\b)(?!please\s*(?:[,.!?]|$))|\s[—–]\s*(?=i\b)|"
                   rf"\s*:\s*(?=(?:{BOUND})\s+\S+\s+(?:words|sentences)\b)|"
                   r"\s*(?::|\s[—–]|\s--)\s*(?=\d+\s+(?:words|sentences)\b)|"  # "be brief — 25 words max"
@@ -96,6 +96,8 @@ ASKED = rx(r"^(?:my|our) (?!(?:[a-z'-]+ )*(?:is|are|was|were|do|does|did|have|ha
 REFUSED = rx(r"^(?:never|no|none|never again|not ever|no more|no thanks?|no thank you)"
              r"[\s,!]*(?:please|thanks|thank you|ever)?[\s!]*$")  # fmt: skip  ("Emojis? Never.")
 # "…, if you would", "if you don't mind, …": politeness, not a condition
+# "… even if I write in Spanish": a concession, not a condition on the preference
+CONCESSION = rx(r",?\s+(?:even (?:if|when|though)|no matter (?:what|which|how)|whatever language)\b.*$")
 POLITE_CONDITION = rx(
     r"(?:^|[\s,]+)(?:if|in case) (?:(?:that|it|this) (?:helps|matters|is (?:useful|relevant))|"
     r"you (?:would|could|can|will|please|may|(?:don'?t|do not|wouldn'?t|would "
