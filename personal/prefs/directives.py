@@ -90,14 +90,15 @@ _MAX_SENTENCES = rx(rf"^(?:{_KEEP}(?: short)?|(?:answer|reply|respond|write|stay
 _MAX_SENTENCES_NOUN = rx(rf"^(?:{ANSWERS} (?:of )?)?{_N_SENTENCES}$")
 # "one-line answers only", "one-liners from now on"
 _ONE_LINE = rx(rf"^(?:(?:one|single|a single)[- ]line {ANSWERS}|one-?liners)(?P<only> only)?$")
+_PER_ANSWER = rf"(?: (?:per|in|for) (?:each |every |an? )?{ANSWERS})"  # "… per answer"
 # "about 20 words": a target, checked with a quarter to spare
 _ABOUT_WORDS = rx(rf"^(?:(?:{ANSWERS} (?:of )?)|(?:keep (?:it|them|{_WHOLE}) (?:to )?|"
                   rf"(?:answer|reply|write) (?:in|with) ))?(?:about|around|roughly|approximately) "
-                  rf"(?P<n>{_COUNT}) words(?: (?:per|in|for) (?:each |every |an? )?{ANSWERS})?$")  # fmt: skip
+                  rf"(?P<n>{_COUNT}) words{_PER_ANSWER}?$")  # fmt: skip
 # "write at least 100 words per answer"
 _MIN_WORDS = rx(rf"^(?:(?:write|use|give me|answer (?:with|in)) )?(?:at least|no (?:less|fewer) than|"
                 rf"a minimum of|minimum(?: of)?) (?P<n>{_COUNT}) words"
-                rf"(?: (?:per|in|for) (?:each |every |an? )?{ANSWERS}| in {_WHOLE})?$")  # fmt: skip
+                rf"(?:{_PER_ANSWER}| in {_WHOLE})?$")  # fmt: skip
 _SHORT = rx(rf"^(?:{_KEEP}|be)\s+(?:(?:a bit |a little |much )?more )?(?:short|brief|concise|"
             r"succinct|to the point|terse)"
             r"(?: and (?:sweet|simple|to the point|clear))?$|^be less (?:verbose|wordy|"
