@@ -544,7 +544,9 @@ NOT_PREFERENCES = [
     "Give me the answer in no more than 3 sentences.", "Translate this into Spanish.",
     "How do you say hello in Italian?", "I write in Spanish at work.",
     "Let's talk about Italian food.", "Could we switch to German?", "Can we meet tomorrow?",
-    "If I write in Spanish, reply in English.",
+    "If I write in Spanish, reply in English.", "I've been a fool for years.",
+    "My English is bad.", "My team Arsenal lost again.", "My mum Sunday is busy.",
+    "Coffee with milk is my favourite drink.",
     # forty ordinary chat messages, none a preference (39 of 40 at first sight: "Sign the
     # card 'Love, Dad'." was read as a sign-off for every answer)
     'Write a limerick about a cat who loves jazz.', 'How do I reverse a list in Python?',

@@ -575,6 +575,26 @@ WILD = [
     ("French, please, for everything.", "language", {"type": "language", "language": "fr"}),
     ("I'm bilingual: reply in English even if I write in Spanish.", "language",
      {"type": "language", "language": "en"}),
+    # twelve facts, written before they were run: 5 of 12, and two of the misses kept a wrong
+    # value ("Google as an engineer", "Oslo with my partner"); fixed by class — a job held
+    # for a time ("I've been a teacher for ten years"), the job one works somewhere as, a
+    # place named ("a small village called Ashby"), the company one lives with, a name beside
+    # its noun ("my daughter, Ines, is six", "my cat Mochi is very fluffy"), "relocated from
+    # Paris to Lyon"
+    ("I've been a teacher for ten years.", "fact", {"type": "fact", "key": "job", "value": "teacher"}),
+    ("I work for Google as an engineer.", "fact",
+     {"type": "fact", "key": "job", "value": "engineer"}),
+    ("I work for Google as a favour.", "fact",
+     {"type": "fact", "key": "workplace", "value": "Google"}),
+    ("We live in a small village called Ashby.", "fact",
+     {"type": "fact", "key": "city", "value": "Ashby"}),
+    ("I live in Oslo with my partner.", "fact", {"type": "fact", "key": "city", "value": "Oslo"}),
+    ("My daughter, Ines, is six.", "fact",
+     {"type": "fact", "key": "daughter's name", "value": "Ines"}),
+    ("My cat Mochi is very fluffy.", "fact",
+     {"type": "fact", "key": "cat's name", "value": "Mochi"}),
+    ("I relocated from Paris to Lyon last year.", "fact",
+     {"type": "fact", "key": "city", "value": "Lyon"}),
 ]  # fmt: skip
 
 

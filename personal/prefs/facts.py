@@ -76,6 +76,9 @@ _NAMED = [
        rf"{_VALUE}$"),  # fmt: skip
     rx(rf"^{_A_PET}(?: who| that| which)?{_GOES_BY} {_CAP_VALUE}$"),
     rx(rf"^the name of {_SUBJ_MY} (?P<k>{_NOUN}) is {_VALUE}$"),
+    # the name beside the noun: "my daughter, Ines, is six", "my cat Mochi is very fluffy"
+    rx(rf"^{_SUBJ_MY} (?P<k>{_WORD}),? (?!{_WHEN_NAME}\b)(?-i:(?P<v>[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)),? "
+       r"(?:is|was|has|had|loves|likes|hates|turned|turns|just|keeps|can|will|and|lives|sleeps)\b.*$"),
     # "we named our hamster Nibbles": a name given — capitalised, and no day or month ("I
     # called my mum Sunday" is a phone call)
     rx(rf"^{_SUBJ_I} (?:named|called|nicknamed|name|call) {_SUBJ_MY} (?P<k>{_NOUN}) "
@@ -84,7 +87,8 @@ _NAMED = [
 _PERFECT = rf"(?:'ve| have| has){_ADV}"  # "I've just moved to …", "we have now lived in …"
 _LIVE = rx(rf"^(?:{_SUBJ_I} (?:live|lives|reside|resides) in|{_SUBJ_I}{_PERFECT} (?:lived|"
            rf"been living) in|{_BE_I} (?:based|living) in|"
-           rf"{_SUBJ_I}(?:{_PERFECT})? (?:moved|relocated) to) {_VALUE}$")  # fmt: skip
+           rf"{_SUBJ_I}(?:{_PERFECT})? (?:moved|relocated)(?: (?:back |here )?from [^,;.!?]{{1,40}}?)? to) "
+           rf"{_VALUE}$")  # fmt: skip  ("relocated from Paris to Lyon")
 _NOW = r"(?:these days|nowadays|now|right now|at the moment|currently|at present)"  # when
 # "home these days is Reykjavik": when, said between the subject and its verb
 _HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home)(?:(?:,? {_NOW},?)? is|'s) (?:in )?{_CAP_VALUE}$")  # a place
@@ -102,8 +106,8 @@ _JOB = [
     rx(rf"^by (?:profession|trade),? {_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?)$"),
     rx(rf"^{_SUBJ_MY} (?:job|profession|occupation) is (?P<art>a |an |being a |being an )?{_VALUE}$"),
 ]
-_BE_JOB = rx(rf"^{_BE_I} (?:a|an) (?P<v>(?:[a-z-]+ )?(?P<job>[a-z-]+))"
-             r"(?: (?:at|for|in|with) [^,;.!?]{1,40})?$")  # "… at a bank": the job is the noun
+_BE_JOB = rx(rf"^(?:{_BE_I}|(?:i|we)(?:'ve| have){_ADV} been) (?:a|an) (?P<v>(?:[a-z-]+ )?(?P<job>[a-z-]+))"
+             r"(?: (?:at|for|in|with|since) [^,;.!?]{1,40})?$")  # "… at a bank": the job is the noun
 # a job said by what one does: "I teach maths for a living", "What I do for a living is
 # repair pianos" — not a wish, a past, a habit or a pronoun ("I'd do anything for a living")
 _LIVING = r"(?:for a living|as my (?:job|profession|career))"  # not "for work": "I travel for work"
@@ -117,7 +121,9 @@ _DOES = [rx(rf"^{_SUBJ_I}(?: (?:just|mostly|mainly|basically))? {_NOT_ACTIVITY}{
          rx(rf"^what {_SUBJ_I} do(?:es)? {_LIVING} is {_NOT_ACTIVITY}{_ACTIVITY}$")]
 _PRONOUNS = rx(r"\b(?:this|that|it|things?|stuff)$|\b(?:anything|something|nothing|everything|"
                r"whatever)\b")  # fmt: skip
-_WORK_AT = rx(rf"^{_SUBJ_I} works? (?:at|for) {_VALUE}$")
+_WORK_AT = rx(rf"^{_SUBJ_I} works? (?:at|for) {_VALUE}(?: as [^,;.!?]+)?$")  # (not "… as a favour")
+# "I work for Google as an engineer": the job is what one works as
+_WORK_AT_AS = rx(rf"^{_SUBJ_I} works? (?:at|for) [^,;.!?]{{1,40}}? as (?:a |an )?(?P<v>[a-z-]+(?: [a-z-]+)?)$")
 _WORK_IN = rx(rf"^{_SUBJ_I} works? in {_VALUE}$")  # a line of work only: not "… in London"
 _NAMED_BY = ("partner", "employer")  # said by a name: "my partner is Sam", "… is Acme"
 _FAVOURITE = rx(rf"^{_SUBJ_MY} (?P<k>favou?rite {_NOUN}) is {_VALUE}$")
@@ -174,7 +180,10 @@ def parse(sentence: str) -> Fact | None:
               (_FROM, "home town", "the user is from {}"), (_ALLERGY, "allergy", "the user is allergic to {}"),
               (_DRIVE, "car", "the user drives {a} {}"))  # fmt: skip
     for pattern, key, wording in simple:
-        if (m := pattern.match(s)) and (value := _clean(m["v"])) and not (
+        if not (m := pattern.match(s)):
+            continue
+        value = _clean(_place(m["v"]) if key in ("city", "home town") else m["v"])
+        if value and not (
                 pattern is _FROM and re.search(r"\b(?:born|grew)\b", s, re.I)
                 and _WHEN.match(value)) and not (key == "city" and _NOT_PLACE.match(value)):  # fmt: skip
             return _fact(key, value, wording.format(value, a=_article(value)))
@@ -187,6 +196,8 @@ def parse(sentence: str) -> Fact | None:
                     continue  # "my job is boring"
                 return _fact("job", value, f"the user {work}")
             return _fact("job", value, f"the user works as {_article(value)} {value}")
+    if (m := _WORK_AT_AS.match(s)) and m["v"].split()[-1].lower() in JOBS:
+        return _fact("job", m["v"], f"the user works as {_article(m['v'])} {m['v']}")
     if (m := _WORK_IN.match(s)) and (value := _clean(m["v"])) and (
             (work := _line_of_work(value)) or "").startswith("works in"):  # fmt: skip
         return _fact("job", value, f"the user {work}")
@@ -201,6 +212,18 @@ def parse(sentence: str) -> Fact | None:
                 return None  # "my partner's away": how they are, not who
             return _fact(key, value, f"the user's {key} is {value}")
     return None
+
+
+_PLACE_NAMED = rx(r"^(?:a|an|the) (?:[a-z]+ ){0,2}(?:village|town|city|suburb|hamlet|island|place) "
+                  r"(?:called|named) (?P<n>.+)$")  # fmt: skip
+_COMPANY = rx(r"\s+with (?:my|our|his|her|their|the|a|an|two|three|some) [^,;.!?]+$")
+
+
+def _place(value: str) -> str:
+    """ "a small village called Ashby" → "Ashby"; "Oslo with my partner" → "Oslo"."""
+    if m := _PLACE_NAMED.match(value.strip()):
+        return m["n"]
+    return _COMPANY.sub("", value)
 
 
 def _base_verb(phrase: str) -> str:
