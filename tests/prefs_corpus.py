@@ -546,7 +546,9 @@ NOT_PREFERENCES = [
     "Let's talk about Italian food.", "Could we switch to German?", "Can we meet tomorrow?",
     "If I write in Spanish, reply in English.", "I've been a fool for years.",
     "My English is bad.", "My team Arsenal lost again.", "My mum Sunday is busy.",
-    "Coffee with milk is my favourite drink.",
+    "Coffee with milk is my favourite drink.", "Living in Seoul is expensive.", "Born in 1990.",
+    "Raised in the countryside.", "I teach yoga on weekends.",
+    "I teach my kids at a school nearby.",
     # forty ordinary chat messages, none a preference (39 of 40 at first sight: "Sign the
     # card 'Love, Dad'." was read as a sign-off for every answer)
     'Write a limerick about a cat who loves jazz.', 'How do I reverse a list in Python?',

@@ -595,6 +595,16 @@ WILD = [
      {"type": "fact", "key": "cat's name", "value": "Mochi"}),
     ("I relocated from Paris to Lyon last year.", "fact",
      {"type": "fact", "key": "city", "value": "Lyon"}),
+    # twelve more facts, written after those fixes: 8 of 12; fixed by class — a place said
+    # without "I" ("Born and raised in Glasgow.", "Currently living in Seoul."; not "Living in
+    # Seoul is expensive."), a job said by teaching somewhere; left: "I'm lactose intolerant."
+    # (read only after "remember": a state, not one of the checked keys)
+    ("Born and raised in Glasgow.", "fact", {"type": "fact", "key": "home town", "value": "Glasgow"}),
+    ("Currently living in Seoul.", "fact", {"type": "fact", "key": "city", "value": "Seoul"}),
+    ("Based in London, working remotely.", "fact",
+     {"type": "fact", "key": "city", "value": "London"}),
+    ("I teach chemistry at a high school.", "fact",
+     {"type": "fact", "key": "job", "value": "teach chemistry for a living"}),
 ]  # fmt: skip
 
 

@@ -94,6 +94,11 @@ _NOW = r"(?:these days|nowadays|now|right now|at the moment|currently|at present
 _HOME = rx(rf"^(?:home(?: for (?:me|us))?|{_SUBJ_MY} home)(?:(?:,? {_NOW},?)? is|'s) (?:in )?{_CAP_VALUE}$")  # a place
 _FROM = rx(rf"^(?:{_BE_I} (?:originally )?from|{_SUBJ_MY} home ?town is|{_SUBJ_I} (?:come|comes) from|"
            rf"{_SUBJ_I} grew up in|{_SUBJ_I} (?:was|were) born in) {_VALUE}$")
+# said without "I": "Born and raised in Glasgow.", "Currently living in Seoul." — a name
+# only, and no verb after it ("Living in Seoul is expensive" is no fact)
+_FROM_BARE = rx(rf"^(?:born and (?:raised|bred)|raised|grew up) in {_CAP_VALUE}(?:,.*)?$")
+_LIVE_BARE = rx(rf"^(?:(?:currently|now|still) )?(?:living|based) in {_CAP_VALUE}(?:,.*)?$")
+_VERB_IN = rx(r"\b(?:is|are|was|were|has|have|can|will|makes?|costs?)\b")
 _NOT_PLACE = rx(r"(?:a|an|my|our|this|that|his|her|their)\b")  # "I moved to a new flat"
 # "born in 1990", "grew up in the 80s": a time, not a place
 _WHEN = rx(r"^(?:\d|a |an |(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
@@ -119,6 +124,10 @@ _DOES = [rx(rf"^{_SUBJ_I}(?: (?:just|mostly|mainly|basically))? {_NOT_ACTIVITY}{
             rf"{_LIVING}$"),
          rx(rf"^{_LIVING},? {_SUBJ_I} {_NOT_ACTIVITY}{_ACTIVITY}$"),
          rx(rf"^what {_SUBJ_I} do(?:es)? {_LIVING} is {_NOT_ACTIVITY}{_ACTIVITY}$")]
+# a job said by what one does where: "I teach chemistry at a high school"
+_TEACH_AT = rx(rf"^{_SUBJ_I} (?P<v>(?:teach|teaches|lecture|lectures|tutor|tutors) [a-z][a-z ]{{0,30}}?) "
+               r"(?:at|in) (?:a|an|the|my|our) (?:[a-z-]+ ){0,2}(?:school|university|college|"
+               r"academy|uni|nursery|kindergarten)$")  # fmt: skip
 _PRONOUNS = rx(r"\b(?:this|that|it|things?|stuff)$|\b(?:anything|something|nothing|everything|"
                r"whatever)\b")  # fmt: skip
 _WORK_AT = rx(rf"^{_SUBJ_I} works? (?:at|for) {_VALUE}(?: as [^,;.!?]+)?$")  # (not "… as a favour")
@@ -176,13 +185,19 @@ def parse(sentence: str) -> Fact | None:
                 value = _base_verb(value)
             value = f"{value} for a living"  # the answer states the activity: "You teach …"
             return _fact("job", value, f"the user {_third(value)}")
+    if m := _TEACH_AT.match(s):
+        value = f"{_base_verb(m['v']) if re.search(r'the user', s, re.I) else m['v']} for a living"
+        return _fact("job", value, f"the user {_third(value)}")
     simple = ((_LIVE, "city", "the user lives in {}"), (_HOME, "city", "the user lives in {}"),
+              (_LIVE_BARE, "city", "the user lives in {}"), (_FROM_BARE, "home town", "the user is from {}"),
               (_FROM, "home town", "the user is from {}"), (_ALLERGY, "allergy", "the user is allergic to {}"),
               (_DRIVE, "car", "the user drives {a} {}"))  # fmt: skip
     for pattern, key, wording in simple:
         if not (m := pattern.match(s)):
             continue
         value = _clean(_place(m["v"]) if key in ("city", "home town") else m["v"])
+        if pattern in (_LIVE_BARE, _FROM_BARE) and value and _VERB_IN.search(value):
+            continue
         if value and not (
                 pattern is _FROM and re.search(r"\b(?:born|grew)\b", s, re.I)
                 and _WHEN.match(value)) and not (key == "city" and _NOT_PLACE.match(value)):  # fmt: skip

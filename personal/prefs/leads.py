@@ -182,6 +182,7 @@ NO_MORE_THAN = rx(r"^(?:(?:no|not|nothing|none) (?:more|longer) than|nothing (?:
 # "home is Reykjavik": said by the person, "home" is theirs — when what it is is a name
 # ("Home is Netflix and a sofa" is not a place)
 ABOUT_ME = rx(r"\b(?:i|i'm|i've|my|me|we|we're|our|us)\b|"
+              r"^(?:born and (?:raised|bred)|raised|grew up|(?:(?:currently|now|still) )?(?:living|based)) in\b|"
               r"^home\b(?=.{0,30}(?:\bis |'s )(?:in )?(?-i:[A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2})"
               r"(?: now| these days| nowadays)?[.!]?$)")  # fmt: skip
 FIRST_PERSON = rx(r"^(?:i|i'm|i've|i'd|i'll|my|me|mine|we|we've|we're|our)\b")
