@@ -548,7 +548,11 @@ NOT_PREFERENCES = [
     "My English is bad.", "My team Arsenal lost again.", "My mum Sunday is busy.",
     "Coffee with milk is my favourite drink.", "Living in Seoul is expensive.", "Born in 1990.",
     "Raised in the countryside.", "I teach yoga on weekends.",
-    "I teach my kids at a school nearby.",
+    "I teach my kids at a school nearby.", "Don't start the car yet.",
+    "Stop saying that, it's rude, said my mum.", "Cut the cake into eight pieces.",
+    "Ban the use of phones in class?", "Could you stop?", "Can you stop the music?",
+    "Cut the intro short.", "Scrap that idea.",
+    "Could you stop saying 'Great question' for this one?",
     # forty ordinary chat messages, none a preference (39 of 40 at first sight: "Sign the
     # card 'Love, Dad'." was read as a sign-off for every answer)
     'Write a limerick about a cat who loves jazz.', 'How do I reverse a list in Python?',

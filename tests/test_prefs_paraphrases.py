@@ -605,6 +605,13 @@ WILD = [
      {"type": "fact", "key": "city", "value": "London"}),
     ("I teach chemistry at a high school.", "fact",
      {"type": "fact", "key": "job", "value": "teach chemistry for a living"}),
+    # twelve on what to avoid, written before they were run: 7 of 12; fixed by class — "stop
+    # …" asked politely is still a standing request, "nix / scrap / cut the …", "ban the
+    # word …"; left: "Cut the fluff and the exclamation marks." (two things in one object),
+    # "Leave out any apologies." (unchecked, read as this answer's)
+    ("Could you stop saying 'Great question'?", "avoid", {"type": "avoid", "text": "Great question"}),
+    ("Nix the emojis, please.", "avoid", {"type": "no_emoji"}),
+    ("Ban the word 'utilize' from your vocabulary.", "avoid", {"type": "avoid", "text": "utilize"}),
 ]  # fmt: skip
 
 

@@ -228,7 +228,7 @@ def _clause(
         return None, persistent  # the clause was only "From now on"
     polite = leads.POLITE.match(s)
     body = s[polite.end() :] if polite else s
-    persistent = (persistent or bool(re.match(r"(?:always|never)\b", body, re.IGNORECASE))
+    persistent = (persistent or bool(re.match(r"(?:always|never|stop|quit)\b", body, re.IGNORECASE))
                   or bool(EVERY_ANSWER.search(body)))  # fmt: skip
     candidate = _statement(body, persistent, context)
     if candidate and candidate.kind not in ("fact", "name") and leads.THIRD_PARTY.match(body):

@@ -164,7 +164,7 @@ PREFER = rx(r"^i(?:'d| would)? (?:really |much |definitely |generally )?(?P<v>pr
 DISLIKE = rx(r"^i (?:really )?(?:hate|dislike|can'?t stand|don'?t like|do not like)"
              r"(?: it)?(?: when you)?\s+(?P<x>.+)$")  # fmt: skip
 # "drop the emojis": a thing left out of the answers
-DROP = ("drop", "ditch", "skip", "lose", "cut out", "leave out")
+DROP = ("drop", "ditch", "skip", "lose", "cut out", "leave out", "nix", "scrap", "cut")
 NEGATIVE = rx(r"^(?P<neg>never(?: ever)?|don'?t(?: ever)?|do not(?: ever)?|stop|avoid|try not to|"
               r"steer clear of|stay away from|refrain from|"
               rf"no more|no longer|no|{'|'.join(DROP)})\s+(?P<x>.+)$")  # fmt: skip

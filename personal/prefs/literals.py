@@ -29,7 +29,7 @@ EMAILS = r"(?:e-?mails?|letters?)"
 CODES = r"(?:code|scripts?|programs?|functions?|snippets?)"
 _NEGATION = rx(r"\b(?:never|don'?t|do not|does not|doesn'?t|avoid|avoiding|stop|quit|no "
                r"longer|no more|without|not want|n't want|hate|dislike|can'?t stand|"
-               r"steer clear|stay away|refrain|banned|forbidden|prohibited|"
+               r"steer clear|stay away|refrain|banned|forbidden|prohibited|ban|forbid|prohibit|"
                r"not allowed)\b")  # fmt: skip
 # "leave the word 'honestly' out of your answers": a verb and its particle around the literal
 _OUT_VERB = rx(r"\b(?:leave|keep|cut|strip|take|remove|drop|omit)\b")
