@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from personal.prefs.facts import NOT_VALUES
 from personal.prefs.literals import ANSWERS, ANSWERS_NP, EVERYTHING
 from personal.prefs.text import as_sentence, quoted, rx, unquote
 from personal.prefs.wording import third_person
@@ -287,11 +288,10 @@ NOT_NAMES = set(
 )
 
 
-# how one is, not who: "i'm tired, …" (a name typed lowercase is told from these)
-_STATES = frozenset(["tired", "sorry", "fine", "ok", "okay", "good", "great", "happy", "sad",
-                     "busy", "sure", "ready", "done", "back", "here", "new", "late", "early",
-                     "hungry", "sick", "ill", "well", "lost", "confused", "afraid", "glad",
-                     "angry", "upset", "bored", "free", "away", "off", "out", "home"])  # fmt: skip
+# how one is, not who: "i'm tired, …" (a name typed lowercase is told from these) — the
+# words that are no fact's value either (facts.NOT_VALUES), and a few more states
+_STATES = NOT_VALUES | {"sad", "busy", "ready", "late", "early", "hungry", "sick", "ill", "well",
+                        "angry", "upset", "bored", "free", "away", "off", "out", "home"}  # fmt: skip
 
 
 def person_name(text: str) -> str | None:
