@@ -77,6 +77,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="nightly-") as tmp:
         root = args.keep or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
         os.environ["PERSONAL_HOME"] = str(root / "home")
         results = []
         _import(root / "night1.jsonl", conversations(100, seed=0))

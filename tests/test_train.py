@@ -19,9 +19,10 @@ from personal.engine.prompt import ChatFormat
 from personal.errors import NotEnoughData, TrainingError, TrainingStopped
 from personal.learn.config import TrainConfig
 from personal.learn.examples import batch_indices, render_example
+from personal.learn.train.blas import find_openblas
 from personal.learn.train.events import Done, Event, Stopped, WorkerStarted
 from personal.learn.train.trainer import train
-from personal.learn.train.worker import EXIT_STOPPED, TrainJob, find_openblas, run_training
+from personal.learn.train.worker import EXIT_STOPPED, TrainJob, run_training
 from personal.models.convert import mlx_dir_for
 from tests.tinymodel import CHATML, write_tiny_llama_gguf
 

@@ -29,7 +29,7 @@ from personal.engine.base import AdapterRef
 from personal.engine.llama import default_threads, import_llama_cpp
 from personal.errors import TrainingError
 from personal.learn.examples import render_example
-from personal.learn.train.worker import blas_in_use, find_openblas, reexec_with_openblas
+from personal.learn.train.blas import blas_in_use, find_openblas, reexec_with_openblas
 from personal.models.catalog import BaseModel
 
 # Thresholds, from measurements on SmolLM2-135M Q4_1 (6 prompts, 37 scored positions):

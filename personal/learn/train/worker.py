@@ -5,7 +5,7 @@
 
 Training runs in its own process so that the chat keeps its cores and memory, a crash
 cannot take the app down, and the process can be started with OpenBLAS preloaded: the
-mlx-cpu wheel's reference BLAS is ~30x slower (FACTS.md). The child lowers its priority,
+mlx-cpu wheel's reference BLAS is ~30x slower (FACTS.md; blas.py). The child lowers its priority,
 checkpoints and exits with EXIT_STOPPED on SIGTERM/SIGINT; running the same job again
 resumes from its run directory.
 """
@@ -29,16 +29,12 @@ from personal.errors import PersonalError, TrainingError, TrainingStopped
 from personal.fileio import private_umask
 from personal.learn.config import TrainConfig
 from personal.learn.train import events
+from personal.learn.train.blas import blas_in_use, reexec_with_openblas
 from personal.learn.train.events import TrainReport
 from personal.learn.train.watchdog import GRACE_S, STALL_S, STARTUP_S, Supervisor
 
 EXIT_STOPPED = 75  # EX_TEMPFAIL: stopped on request, resumable
 EXIT_FAILED = 2
-REEXEC_MARK = "PERSONAL_BLAS_CHECKED"  # set once the process has decided on its BLAS
-OPENBLAS_PATHS = (
-    "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",  # Debian/Ubuntu libopenblas0-pthread
-    "/usr/lib/aarch64-linux-gnu/openblas-pthread/libblas.so.3",
-)
 
 
 @dataclass(frozen=True)
@@ -180,64 +176,6 @@ def _forward_sigterm(handler: Callable[..., None]) -> Callable[[], None]:
         return lambda: None
     previous = signal.signal(signal.SIGTERM, handler)
     return lambda: signal.signal(signal.SIGTERM, previous)
-
-
-# --- BLAS -----------------------------------------------------------------------------
-def find_openblas() -> str | None:
-    """A preloadable OpenBLAS `libblas.so.3` (Debian's paths, then the linker cache)."""
-    for path in OPENBLAS_PATHS:
-        if os.path.exists(path):
-            return path
-    try:
-        cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    for line in cache.stdout.splitlines():
-        name, _, path = line.strip().partition(" => ")
-        if name.startswith(("libblas.so.3", "libopenblas.so.0")) and "openblas" in (
-            os.path.realpath(path) if path else ""
-        ):
-            return path
-    return None
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def reexec_with_openblas(python_args: list[str]) -> None:
-    """On Linux, restart this process (`python *python_args`) with OpenBLAS preloaded,
-    once; returns when that is not possible or already done. Call it before MLX loads."""
-    if not sys.platform.startswith("linux") or os.environ.get(REEXEC_MARK):
-        return
-    env = dict(os.environ, **{REEXEC_MARK: "1"})
-    lib = find_openblas()
-    if lib and "openblas" not in env.get("LD_PRELOAD", ""):
-        env["LD_PRELOAD"] = " ".join(filter(None, [lib, env.get("LD_PRELOAD")]))
-        env.setdefault("OPENBLAS_NUM_THREADS", str(cores()))
-        os.execve(sys.executable, [sys.executable, *python_args], env)
-    os.environ[REEXEC_MARK] = "1"
-
-
-def blas_in_use() -> str:
-    """Which BLAS this process has loaded, as a report line."""
-    if sys.platform == "darwin":
-        return "Accelerate"
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:
-        return "unknown"
-    # numpy bundles its own symbol-suffixed OpenBLAS, which MLX cannot use: skip it.
-    libs = {
-        line.split()[-1]
-        for line in maps.splitlines()
-        if "openblas" in line.lower() and "scipy_openblas" not in line and ".libs/" not in line
-    }
-    if libs:
-        return (
-            f"OpenBLAS ({sorted(libs)[0]}, {os.environ.get('OPENBLAS_NUM_THREADS', '?')} threads)"
-        )
-    return "reference BLAS (slow)"
 
 
 # --- child side -----------------------------------------------------------------------
