@@ -120,7 +120,7 @@ def main() -> None:
     ap.add_argument("--no-openblas", action="store_true", help="keep the wheel's reference BLAS")
     ap.add_argument("--layers", type=int, help="adapt the last N blocks (default: TrainConfig's)")
     args = ap.parse_args()
-    from personal.learn.train.blas import blas_in_use, reexec_with_openblas
+    from personal.engine.blas import blas_in_use, reexec_with_openblas
 
     if not args.no_openblas:
         reexec_with_openblas([str(Path(__file__).resolve()), *sys.argv[1:]])

@@ -97,7 +97,7 @@ def run_mlx_lm(model_dir: Path, data: Path, iters: int) -> dict:
 
 
 def child(way: str, model_dir: Path, data: Path, iters: int) -> None:
-    from personal.learn.train.blas import blas_in_use
+    from personal.engine.blas import blas_in_use
 
     if way == "mlx_lm.lora":
         result = run_mlx_lm(model_dir, data, iters)
@@ -127,7 +127,7 @@ def main() -> None:
     args = ap.parse_args()
     root = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(root))
-    from personal.learn.train.blas import reexec_with_openblas
+    from personal.engine.blas import reexec_with_openblas
 
     if args.child:
         reexec_with_openblas([str(Path(__file__).resolve()), *sys.argv[1:]])

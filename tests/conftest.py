@@ -26,6 +26,13 @@ if PEFT_SITE.is_dir() and str(PEFT_SITE) not in sys.path:
 
 import pytest  # noqa: E402
 
+from personal.engine.blas import preload_openblas  # noqa: E402
+
+# before any test module loads MLX: MLX in this process runs on OpenBLAS, as the MLX
+# engine and the training worker do (engine/blas.py); on the reference BLAS the MLX
+# engine's contract tests took minutes
+preload_openblas()
+
 MODEL_FIXTURES = {"smollm2_base", "smollm2_engine"}
 
 

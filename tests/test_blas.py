@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from personal.learn.train.blas import (
+from personal.engine.blas import (
     AVX2,
     AVX512,
     REEXEC_MARK,
@@ -41,7 +41,7 @@ def test_kernels_are_named_only_where_the_library_chose_narrower_than_the_cpu(
 
 
 # restarts itself as the training worker does, then says what it runs on
-CODE = ("from personal.learn.train.blas import blas_in_use, reexec_with_openblas; "
+CODE = ("from personal.engine.blas import blas_in_use, reexec_with_openblas; "
         "reexec_with_openblas(['-c', __import__('os').environ['PROBE']]); print(blas_in_use())")  # fmt: skip
 
 
@@ -72,3 +72,23 @@ def test_the_restarted_process_runs_openblas_with_the_widest_kernels_the_cpu_has
 @pytest.mark.skipif(not cpu_flags() >= AVX2, reason="an x86 CPU with AVX2 names Haswell")
 def test_a_core_type_the_person_set_is_kept():
     assert probe(OPENBLAS_CORETYPE="Haswell").endswith(", Haswell kernels)")
+
+
+PRELOAD = ("from personal.engine.blas import blas_in_use, preload_openblas; "
+           "first = preload_openblas(); import mlx.core as mx; "
+           "a = mx.ones((64, 64)); mx.eval(a @ a); "
+           "print(first is not None, preload_openblas() is None, blas_in_use())")  # fmt: skip
+
+
+@needs_openblas
+def test_the_mlx_engine_s_process_loads_openblas_before_mlx_and_mlx_runs_on_it():
+    clean = {k: v for k, v in os.environ.items()
+             if k not in (REEXEC_MARK, "LD_PRELOAD", "OPENBLAS_CORETYPE")}  # fmt: skip
+    r = subprocess.run([sys.executable, "-c", PRELOAD], env=clean, capture_output=True,
+                       text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    loaded, too_late, line = r.stdout.strip().split(" ", 2)
+    assert (loaded, too_late) == ("True", "True"), r.stdout  # once MLX is loaded: None
+    assert line.startswith("OpenBLAS ("), line
+    if cpu_flags() >= AVX2:
+        assert line.rsplit(", ", 1)[1].removesuffix(" kernels)").lower() in WIDE, line

@@ -62,8 +62,11 @@ def _same(one, other) -> None:
     assert abs(float(l1) - float(l2)) < 1e-3 * abs(float(l1))
     for (k, a), (_, b) in zip(tree_flatten(g1), tree_flatten(g2), strict=True):
         a, b = np.array(a), np.array(b)
-        # fp32 sums taken in another order differ by ~1e-7 of the tensor's scale (the SIMD
-        # path varies by CPU); an element-wise rtol is ill-posed for the elements near zero.
+        # fp32 sums taken in another order: ~1e-7 of the tensor's scale on the reference
+        # BLAS; OpenBLAS's AVX-512 kernels (the suite runs MLX on OpenBLAS, as the worker
+        # does) block the two paths' matmuls differently, and by buffer alignment: 6e-6 to
+        # 3.5e-5 over 14 processes. A real defect is of another order: the loss mask one
+        # token late gives 0.55. An element-wise rtol is ill-posed near zero.
         scale = float(np.abs(a).max())
         assert scale > 0, k
-        assert float(np.abs(a - b).max()) <= 1e-5 * scale, k
+        assert float(np.abs(a - b).max()) <= 2e-4 * scale, k

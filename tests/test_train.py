@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from personal.engine import AdapterRef
+from personal.engine.blas import find_openblas
 from personal.engine.prompt import ChatFormat
 from personal.errors import NotEnoughData, TrainingError, TrainingStopped
 from personal.learn.config import TrainConfig
 from personal.learn.examples import batch_indices, render_example
-from personal.learn.train.blas import find_openblas
 from personal.learn.train.events import Done, Event, Stopped, WorkerStarted
 from personal.learn.train.trainer import train
 from personal.learn.train.worker import EXIT_STOPPED, TrainJob, run_training

@@ -26,10 +26,15 @@ import numpy as np
 
 from personal.adapters.manifest import Equivalence
 from personal.engine.base import AdapterRef
+from personal.engine.blas import (
+    blas_in_use,
+    find_openblas,
+    preload_openblas,
+    reexec_with_openblas,
+)
 from personal.engine.llama import default_threads, import_llama_cpp
 from personal.errors import TrainingError
 from personal.learn.examples import render_example
-from personal.learn.train.blas import blas_in_use, find_openblas, reexec_with_openblas
 from personal.models.catalog import BaseModel
 
 # Thresholds, from measurements on SmolLM2-135M Q4_1 (6 prompts, 37 scored positions):
@@ -157,6 +162,7 @@ def _mlx_side(
     a child process preloading OpenBLAS does the work (70 s → ~10 s on SmolLM2)."""
     job = {"path": str(base.path), "fingerprint": base.fingerprint, "name": base.name,
            "adapter": str(adapter_dir), "scale": scale, "prompts": prompts}  # fmt: skip
+    preload_openblas()  # in time where nothing in this process has loaded MLX yet
     small = base.path.stat().st_size < OFFLOAD_BYTES  # a child's start-up would cost more
     if small or blas_in_use() != "reference BLAS (slow)" or find_openblas() is None:
         return _mlx_side_here(job)

@@ -5,7 +5,7 @@
 
 Training runs in its own process so that the chat keeps its cores and memory, a crash
 cannot take the app down, and the process can be started with OpenBLAS preloaded: the
-mlx-cpu wheel's reference BLAS is ~30x slower (FACTS.md; blas.py). The child lowers its priority,
+mlx-cpu wheel's reference BLAS is ~30x slower (FACTS.md; engine/blas.py). The child lowers its priority,
 checkpoints and exits with EXIT_STOPPED on SIGTERM/SIGINT; running the same job again
 resumes from its run directory.
 """
@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from personal import errors
+from personal.engine.blas import blas_in_use, reexec_with_openblas
 from personal.errors import PersonalError, TrainingError, TrainingStopped
 from personal.fileio import private_umask
 from personal.learn.config import TrainConfig
 from personal.learn.train import events
-from personal.learn.train.blas import blas_in_use, reexec_with_openblas
 from personal.learn.train.events import TrainReport
 from personal.learn.train.watchdog import GRACE_S, STALL_S, STARTUP_S, Supervisor
 
