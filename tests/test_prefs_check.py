@@ -14,15 +14,44 @@ SAMPLES = {
     "it": "Il pane di segale è denso e bisogna lasciarlo riposare per una notte.",
     "pt": "O pão de centeio é denso e é preciso deixá-lo descansar durante a noite.",
     "nl": "Roggebrood is compact en je moet het een nacht laten rusten voor je het snijdt.",
+    "sv": "Mötet flyttades till torsdag, så jag skickar anteckningarna efter lunch.",
+    "pl": "Spotkanie przeniesiono na czwartek, więc wyślę notatki po obiedzie.",
+    "tr": "Toplantı perşembeye ertelendi, bu yüzden notları öğle yemeğinden sonra göndereceğim.",
+    "no": "Møtet ble flyttet til torsdag, så jeg sender notatene etter lunsj.",
+    "da": "Mødet blev flyttet til torsdag, så jeg sender noterne efter frokost.",
+    "fi": "Kokous siirrettiin torstaille, joten lähetän muistiinpanot lounaan jälkeen.",
+    "cs": "Schůzka byla přesunuta na čtvrtek, takže poznámky pošlu po obědě.",
+    "ro": "Întâlnirea a fost mutată joi, așa că voi trimite notițele după prânz.",
+    "hu": "A megbeszélést csütörtökre tették át, ezért ebéd után elküldöm a jegyzeteket.",
+    "ca": "La reunió s'ha mogut a dijous, així que enviaré les notes després de dinar.",
+    "id": "Rapat dipindahkan ke hari Kamis, jadi saya akan mengirim catatan setelah makan siang.",
+    "vi": "Cuộc họp đã được dời sang thứ Năm, vì vậy tôi sẽ gửi ghi chú sau bữa trưa.",
 }
+# the other side of each pair most alike (a checker for one must not pass the other)
+ALIKE = {"no": "da", "da": "no", "sv": "no", "ca": "es", "es": "ca", "cs": "pl", "pl": "cs",
+         "pt": "es", "ro": "it", "fr": "en", "en": "nl", "nl": "de", "de": "nl"}  # fmt: skip
 
 
 @pytest.mark.parametrize("language", SAMPLES)
-def test_the_language_detector_knows_seven_languages(language):
+def test_the_language_detector_knows_each_language_with_a_checker(language):
     assert detect_language(SAMPLES[language]) == language
     assert check({"type": "language", "language": language}, SAMPLES[language])
-    other = "fr" if language != "fr" else "en"
+    other = ALIKE.get(language, "en")
     assert not check({"type": "language", "language": other}, SAMPLES[language])
+
+
+def test_every_language_a_preference_can_name_with_a_checker_is_detected():
+    from personal.prefs.check import LANGUAGES, SCRIPTS
+    from personal.prefs.directives import CHECKED_LANGUAGES
+
+    assert set(CHECKED_LANGUAGES.values()) <= set(LANGUAGES) | set(SCRIPTS)
+    assert set(LANGUAGES) <= set(SAMPLES)  # each written in Latin letters has a sample above
+
+
+def test_words_two_languages_share_alike_name_neither():
+    """A short Norwegian answer can be Danish word for word: no language, not a guess."""
+    text = "Rugbrød er kompakt, og du bør la det hvile over natten før du skjærer det."
+    assert detect_language(text) is None
 
 
 @pytest.mark.parametrize("text", ["", "42", "OK", "Sourdough!", "```x = 1```"])

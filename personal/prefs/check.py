@@ -67,8 +67,41 @@ STOPWORDS = {
     "przez jego już bardzo jej dla są",
     "tr": "bir ve bu da de için ile o çok ne gibi daha ama ben sen var mı mi değil en kadar "
     "olarak ya sonra her şey",
+    # Norwegian (Bokmål, and Nynorsk's commonest forms) and Danish share most of these;
+    # å/at, av/af, meg/mig, hva/hvad, nå/nu, mye/meget, ble/blev tell them apart
+    "no": "og i det som er på en et til av for med ikke jeg har de den han hun vi var seg "
+    "meg deg hva nå også fra etter bare mye kan skal vil å ble blir noe noen eller men om "
+    "så dette disse hvor hvordan hvorfor være ikkje eg ho kva dei",
+    "da": "og i det som er på en et til af for med ikke jeg har de den han hun vi var sig "
+    "mig dig hvad nu også fra efter bare meget kan skal vil at blev bliver noget nogen "
+    "eller men om så dette disse hvor hvordan hvorfor være",
+    "fi": "ja on ei se että hän oli ovat mutta tai kun niin kuin myös joka jos vain sen "
+    "tämä minä sinä me te he mitä mikä voi ole olen olla hyvin kanssa sitten nyt jo "
+    "joten jälkeen ennen koska kaikki sekä vaan hänen minun sinun siitä sitä tässä siksi",
+    "cs": "a je to v na se že s z do o jak ale jsem jsou by k pro tak jako už které který "
+    "jeho její nebo když jen být ve si co po od",
+    "ro": "și şi în de la cu pe nu este sunt că o un care pentru mai din ce se sau dar fi "
+    "a am ai au acest această ca le lui ei al",
+    "hu": "a az és hogy nem is egy van de meg csak ez már mint el ki volt vagy még azt ha "
+    "lesz most nagyon ami amely mert ezért után át pedig hanem között előtt szerint minden "
+    "nincs lehet kell",
+    "ca": "el la els les de i que a en un una és per amb no com més però aquest aquesta "
+    "són molt també jo ell ella del al cal abans tot tota tots totes perquè així després "
+    "fins sense ha han hem seu seva",
+    "id": "yang dan di ini itu dengan untuk dari tidak ada akan saya kami kita mereka "
+    "adalah juga pada ke bisa atau sudah karena dalam oleh anda",
+    "vi": "và của là có không được trong cho này những một các với người để đã thì khi "
+    "cũng như tôi bạn rất đó",
 }
+# Letters only some of them write: a word with one counts for each of those a share too.
+LETTERS = {"cs": "řůě", "pl": "łąęśźżćń", "ro": "ășşțţ", "hu": "őű", "tr": "ğı", "es": "ñ",
+           "pt": "ãõ", "vi": "ơưđạảấầẩậắằặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ",
+           "no": "øæ", "da": "øæ", "de": "ß"}  # fmt: skip
 _SETS = {lang: set(words.split()) for lang, words in STOPWORDS.items()}
+_BY_LETTER: dict[str, list[str]] = {}
+for _lang, _letters in LETTERS.items():
+    for _ch in _letters:
+        _BY_LETTER.setdefault(_ch, []).append(_lang)
 _SHARES = {word: 1 / sum(word in s for s in _SETS.values()) for s in _SETS.values() for word in s}
 LANGUAGES = tuple(STOPWORDS)
 # Languages told apart by their script: the share of letters in it.
@@ -87,6 +120,9 @@ def language_scores(text: str) -> dict[str, float]:
         for lang, stop in _SETS.items():
             if word in stop:
                 scores[lang] += _SHARES[word]
+        marked = {lang for ch in set(word) for lang in _BY_LETTER.get(ch, ())}
+        for lang in marked:
+            scores[lang] += 1 / len(marked)
     return {lang: score / max(len(words), 1) for lang, score in scores.items()}
 
 
@@ -104,8 +140,10 @@ def script_shares(text: str) -> dict[str, float]:
 
 def detect_language(text: str, min_share: float = 0.08) -> str | None:
     """The most likely language: by script where the script tells (Japanese, Chinese,
-    Korean, Russian, Greek, Arabic, Hebrew, Hindi, Thai), else by stopwords among en/fr/de/
-    es/it/pt/nl/sv/pl/tr; None when too little evidence."""
+    Korean, Russian, Greek, Arabic, Hebrew, Hindi, Thai), else by function words (and the
+    letters only some of them write) among en/fr/de/es/it/pt/nl/sv/pl/tr/no/da/fi/cs/ro/hu/
+    ca/id/vi; None when too little evidence, or when two tie (a short Norwegian answer
+    can be Danish word for word)."""
     shares = script_shares(text)
     if sum(v for k, v in shares.items() if k != "LATIN") > 0.5:
         if sum(shares.get(k, 0) for k in KANA) > 0.05:
@@ -116,8 +154,10 @@ def detect_language(text: str, min_share: float = 0.08) -> str | None:
                 return lang
         return None
     scores = language_scores(text)
-    best = max(scores, key=scores.__getitem__)
-    return best if scores[best] >= min_share else None
+    first, second = sorted(scores.values(), reverse=True)[:2]
+    if first < min_share or first == second:  # a tie: nothing tells them apart
+        return None
+    return max(scores, key=scores.__getitem__)
 
 
 def _norm(text: str) -> str:

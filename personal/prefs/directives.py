@@ -20,12 +20,17 @@ CHECKED_LANGUAGES = {"english": "en", "french": "fr", "german": "de", "spanish":
                      "polish": "pl", "turkish": "tr", "japanese": "ja", "chinese": "zh",
                      "mandarin": "zh", "korean": "ko", "russian": "ru", "ukrainian": "uk",
                      "greek": "el", "arabic": "ar", "hebrew": "he", "hindi": "hi",
-                     "thai": "th"}  # fmt: skip
+                     "thai": "th", "norwegian": "no", "danish": "da", "finnish": "fi",
+                     "czech": "cs", "romanian": "ro", "hungarian": "hu", "catalan": "ca",
+                     "indonesian": "id", "vietnamese": "vi"}  # fmt: skip
 _NATIVE = {"français": "french", "francais": "french", "deutsch": "german",
            "español": "spanish", "espanol": "spanish", "italiano": "italian",
            "português": "portuguese", "portugues": "portuguese", "nederlands": "dutch",
-           "svenska": "swedish", "polski": "polish", "türkçe": "turkish"}  # fmt: skip
-_OTHER_LANGUAGES = ["cantonese", "norwegian", "danish", "finnish", "czech", "vietnamese", "indonesian", "romanian", "hungarian", "catalan", "welsh", "irish", "latin", "esperanto"]  # fmt: skip
+           "svenska": "swedish", "polski": "polish", "türkçe": "turkish", "norsk": "norwegian",
+           "bokmål": "norwegian", "nynorsk": "norwegian", "dansk": "danish",
+           "suomi": "finnish", "čeština": "czech", "română": "romanian",
+           "magyar": "hungarian", "català": "catalan"}  # fmt: skip
+_OTHER_LANGUAGES = ["cantonese", "welsh", "irish", "latin", "esperanto"]  # no checker: unchecked
 LANG = "(?P<lang>" + "|".join([*CHECKED_LANGUAGES, *_NATIVE, *_OTHER_LANGUAGES]) + ")"
 _LANGUAGE = rx(
     r"^(?:(?:answer|reply|respond|write|speak|talk|communicate|chat|get back)(?:ed)?(?: back)?"

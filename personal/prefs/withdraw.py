@@ -9,7 +9,9 @@ from personal.prefs.leads import ONE_OFF
 from personal.prefs.text import rx
 
 _LANGUAGES = ("english", "french", "german", "spanish", "italian", "portuguese", "dutch",
-              "swedish", "polish", "turkish", "japanese", "chinese", "korean", "russian")  # fmt: skip
+              "swedish", "polish", "turkish", "japanese", "chinese", "korean", "russian",
+              "norwegian", "danish", "finnish", "czech", "romanian", "hungarian", "catalan",
+              "indonesian", "vietnamese")  # fmt: skip
 
 _STOP = (r"(?:stop|quit|no longer|no more|don'?t|do not|you (?:can|may) stop|there'?s no need to|"
          r"no need to)")
