@@ -553,6 +553,11 @@ NOT_PREFERENCES = [
     "Ban the use of phones in class?", "Could you stop?", "Can you stop the music?",
     "Cut the intro short.", "Scrap that idea.",
     "Could you stop saying 'Great question' for this one?",
+    # near-misses of a split phrasal verb and of others' name for the person
+    "Kick the ball off with a header.", "Round the numbers off with 'approx.'",
+    "Start the meeting off with 'Hello everyone'.", "My mum calls me Bex.",
+    "My friends call me Bex.", "Everyone calls me Bex but I hate it.",
+    "Everyone calls me crazy, so you should too.", "Everyone calls me late, so you should too.",
     # forty ordinary chat messages, none a preference (39 of 40 at first sight: "Sign the
     # card 'Love, Dad'." was read as a sign-off for every answer)
     'Write a limerick about a cat who loves jazz.', 'How do I reverse a list in Python?',

@@ -612,6 +612,22 @@ WILD = [
     ("Could you stop saying 'Great question'?", "avoid", {"type": "avoid", "text": "Great question"}),
     ("Nix the emojis, please.", "avoid", {"type": "no_emoji"}),
     ("Ban the word 'utilize' from your vocabulary.", "avoid", {"type": "avoid", "text": "utilize"}),
+    # the last set's misses, fixed by class: a phrasal verb split around its object (and
+    # "top … off" is how an answer ends, not how it begins); a name others use, asked to be
+    # used too; a language read but without a checker
+    ("Kick every reply off with 'Heya'.", "opening", {"type": "opening", "text": "Heya"}),
+    ("Round every answer off with 'Cheers'.", "signoff", {"type": "signoff", "text": "Cheers"}),
+    ("Top every message off with 'Ciao'.", "signoff", {"type": "signoff", "text": "Ciao"}),
+    ("Wrap each of your replies up with 'Best, Lee'.", "signoff",
+     {"type": "signoff", "text": "Best, Lee"}),
+    ("Everyone calls me Bex, so you should too.", "name", {"type": "name", "name": "Bex"}),
+    ("My friends call me Jo, you can too.", "name", {"type": "name", "name": "Jo"}),
+    ("People call me Dr. Okafor; please do the same.", "name",
+     {"type": "name", "name": "Dr. Okafor"}),
+    ("everyone calls me bex so u should too", "name", {"type": "name", "name": "Bex"}),
+    ("Please answer me in Norwegian.", "language", {"type": "language", "language": "no"}),
+    ("From now on, reply in Finnish.", "language", {"type": "language", "language": "fi"}),
+    ("Always write to me in Catalan.", "language", {"type": "language", "language": "ca"}),
 ]  # fmt: skip
 
 

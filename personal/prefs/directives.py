@@ -335,9 +335,26 @@ _NAME_FIRST = rx(r"(?P<pre>^|[,;]\s*(?:(?:and|also|but|plus)[\s,]+)*|\s(?:and|al
                  r"(?:greet|address|call) me by (?:that |this |my )?name|say my name)\b")  # fmt: skip
 
 
+# the name others use, then asked to be used too: "Everyone calls me Bex, so you should too"
+# (without the ask it is no preference: "My mum calls me Bex", "People call me Bex but …")
+_OTHERS_CALL = rx(r"(?P<pre>^|[,;]\s*)(?:everyone|everybody|people|most people|folks|friends|"
+                  r"(?:all )?my (?:friends|family|colleagues|coworkers|mates|team))\s+"
+                  r"(?:call|calls)\s+me\s+(?P<x>[^,;:—–-]+?)\s*[,;:—–-]*\s*(?:so\s+|and\s+)?"
+                  r"(?:you\s+(?:should|can|could|may|might as well)(?:\s+(?:do the same|call me "
+                  r"that))?(?:\s+too|\s+as well)?|please\s+do(?:\s+the same|\s+too)?|feel free "
+                  r"to(?:\s+do the same|\s+too)?|do the same)\b")  # fmt: skip
+
+
 def name_first(x: str) -> str:
     """`x` with a name said first, then asked to be used, said the usual way round: "I'm
-    Noor, please use that name when …" → "Call me Noor, when …"."""
+    Noor, please use that name when …" → "Call me Noor, when …"; "Everyone calls me Bex,
+    so you should too" → "call me Bex,"."""
+
+    def others(m: re.Match[str]) -> str:
+        word = m["x"].strip()
+        typed = word[:1].isupper() or (" " not in word and word.lower() not in _STATES)
+        found = person_name(word) if typed else None
+        return f"{m['pre']}call me {found}," if found else m[0]
 
     def turned(m: re.Match[str]) -> str:  # a name said so is capitalised: not "it's late, …"
         word = m["x"].strip().lower()  # … or one word typed lowercase after "i'm", "my name's"
@@ -347,7 +364,7 @@ def name_first(x: str) -> str:
         found = person_name(m["x"]) if typed else None
         return f"{m['pre']}call me {found}," if found else m[0]
 
-    return _NAME_FIRST.sub(turned, x)
+    return _OTHERS_CALL.sub(others, _NAME_FIRST.sub(turned, x))
 
 
 def do_not_call(x: str) -> Found | None:

@@ -38,16 +38,19 @@ _OUT_OF = rx(r"^\s*(?:out\b|(?:from|off) (?=(?:every|each|all|any|your|the|my|wh
 # "the phrase 'as an AI' should never appear …": the ban said after the literal
 _BANNED_AFTER = rx(r"^\s*(?:(?:should|must|shall|may|can|will|is to|are to)(?: not| never)|"
                    r"shouldn'?t|mustn'?t|can'?t|cannot|won'?t)\b")  # fmt: skip
+# a phrasal verb split around its object: "kick every reply off", "round each answer off"
+_SPLIT = r"(?: [\w'’]+){0,4}?"
 _START = rx(r"\b(?:begin|begins|began|beginning|start|starts|started|starting|open|opens|opened|"
             r"opening|greet|(?:above|before|ahead of) (?=(?:every|each|all|any|your|the) )|"
-            r"first (?:word|words|line|thing|sentence)|top|preface|prefix|lead(?:s|ing)?(?: off)?|"
-            r"kick(?:s|ed|ing)?(?: (?:things|it|them))? off)\b")  # fmt: skip
+            rf"first (?:word|words|line|thing|sentence)|top(?!{_SPLIT} off\b)|preface|"
+            r"prefix|lead(?:s|ing)?(?: off)?|"
+            rf"kick(?:s|ed|ing)?{_SPLIT} off)\b")  # fmt: skip
 _END = rx(r"\b(?:end|ends|ended|ending|finish|finishes|finished|close|closes|closed|closing|"
           r"(?:under|underneath|beneath|below|after) (?=(?:every|each|all|any|your|the) )|"
           r"conclude|concludes|signed|"
           r"wrap (?:up|it up)|sign(?:[- ]?off)?|signs|signature|(?:last|final) (?:word|words|line|thing|"
-          r"sentence)|"
-          r"bottom|append|tail)\b")  # fmt: skip
+          rf"sentence)|(?:round|top|wrap|finish|close|polish)(?:s|ed|ped|ing|ping)?{_SPLIT} "
+          r"(?:off|up|out)\b|bottom|append|tail)\b")  # fmt: skip
 _INCLUDE = rx(r"\b(?:include|includes|mention|mentions|use|uses|say|says|write|add|put|"
               r"contain|contains|insert|sprinkle|weave|slip|work in|throw in)\b")  # fmt: skip
 _SCOPE_ANSWERS = rx(rf"\b(?:every|each|all|any)\b(?: (?:of )?(?:your|the|my))? {ANSWERS}\b|"
