@@ -558,6 +558,10 @@ NOT_PREFERENCES = [
     "Start the meeting off with 'Hello everyone'.", "My mum calls me Bex.",
     "My friends call me Bex.", "Everyone calls me Bex but I hate it.",
     "Everyone calls me crazy, so you should too.", "Everyone calls me late, so you should too.",
+    "Break it into bullet points.", "Please break this into bullet points.",
+    "I've worked as a team for years.", "I have been working as hard as I can.",
+    "Address the envelope to my sister.", "My parrot loves kiwi.",
+    "Limit the search to last week.", "Quit the app and reopen it.",
     # forty ordinary chat messages, none a preference (39 of 40 at first sight: "Sign the
     # card 'Love, Dad'." was read as a sign-off for every answer)
     'Write a limerick about a cat who loves jazz.', 'How do I reverse a list in Python?',

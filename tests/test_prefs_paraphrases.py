@@ -628,6 +628,19 @@ WILD = [
     ("Please answer me in Norwegian.", "language", {"type": "language", "language": "no"}),
     ("From now on, reply in Finnish.", "language", {"type": "language", "language": "fi"}),
     ("Always write to me in Catalan.", "language", {"type": "language", "language": "ca"}),
+    # the next set, written before it was run: 8 of 12; fixed by class — a list asked for
+    # by breaking things up (standing only: "break it into bullet points" is this answer's),
+    # no emoji in "what you write me", a job held since or for a time; left: "You can drop
+    # the 'Captain' thing now." (a withdrawal named only by the stored preference's value)
+    ("I can't stand walls of text, so always break things into bullet points.", "format",
+     {"type": "format", "format": "bullets"}),
+    ("Always split your answers into numbered lists.", "format",
+     {"type": "format", "format": "numbered"}),
+    ("Please don't ever put emojis in what you write me.", "avoid", {"type": "no_emoji"}),
+    ("I've been working as a nurse since 2015.", "fact",
+     {"type": "fact", "key": "job", "value": "nurse"}),
+    ("I have been employed as a software engineer at Google for years.", "fact",
+     {"type": "fact", "key": "job", "value": "software engineer"}),
 ]  # fmt: skip
 
 

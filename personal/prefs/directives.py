@@ -53,6 +53,10 @@ _FORMAT = rx(rf"^(?:(?:answer|reply|respond|write|format|put|give(?: me)?|struct
              rf"\s+(?:a |an )?(?:list of )?{_BULLETS}(?: in {_WHOLE})?$")  # fmt: skip
 _FORMAT_NOUN = rx(rf"^(?:{_WHOLE}\s+(?:formatted |written |structured |laid out )?(?:in|as)\s+)?"
                   rf"(?:a |an )?{_BULLETS}(?P<only> only)?(?: (?:in|for) {_WHOLE})?$")  # fmt: skip
+# "always break things into bullet points": said so, only as a standing request (a bare
+# "break it into bullet points" is about this answer)
+_BREAK_INTO = rx(rf"^(?:break|split|divide|chunk|organi[sz]e)(?: (?:{_WHOLE}|things|stuff|"
+                 rf"it all))?(?: up)? (?:into|in|as) (?:a |an )?(?:list of )?{_BULLETS}$")  # fmt: skip
 _NUMBER_POINTS = rx(r"^number (?:your|the) (?:points|steps|items|lists?)$")
 _FORMAT_OTHER = rx(r"^(?:use|answer in|write in|reply in) (?P<f>plain text|markdown|tables)$")
 _PLAIN_ONLY = rx(r"^plain text(?P<only> only)?$")  # "plain text only"
@@ -171,7 +175,8 @@ def language(x: str, persistent: bool) -> Found | None:
 
 def answer_format(x: str, persistent: bool) -> Found | None:
     noun = _FORMAT_NOUN.match(x)
-    if (m := _FORMAT.match(x)) or ((persistent or (noun and noun["only"])) and (m := noun)):
+    if ((m := _FORMAT.match(x)) or ((persistent or (noun and noun["only"])) and (m := noun))
+            or (persistent and (m := _BREAK_INTO.match(x)))):  # fmt: skip
         if re.search(r"\bnumber(?:ed|s)\b", m["bul"], re.I):
             return "Use numbered lists.", "format", {"type": "format", "format": "numbered"}
         return "Use bullet points.", "format", {"type": "format", "format": "bullets"}

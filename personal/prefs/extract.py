@@ -362,7 +362,8 @@ def _avoid(neg: str, x: str, persistent: bool) -> Candidate | None:
         return Candidate(f"Be less {m['adj'].lower()}.", "style")
     if directives.NO_CAPITALS.match(x):  # "no capital letters", "never use caps"
         return Candidate(*directives.lower_case())
-    if leads.EMOJI.match(re.sub(r"\s+in (?:every|each|all|any)\b.*$", "", x, flags=re.I)):
+    if leads.EMOJI.match(re.sub(r"\s+(?:in|from) (?:(?:every|each|all|any)\b|what(?:ever)? you\b|"
+                                r"(?:any|every)thing you\b).*$", "", x, flags=re.I)):  # fmt: skip
         return Candidate("Do not use emojis.", "avoid", {"type": "no_emoji"})
     if m := re.match(r"^(?:say|saying|use|using|write|writing|include|including)\s+the "
                      r"(?:word|phrase|expression)s?\s+(?P<lit>\S.{0,40})$", x, re.I):  # fmt: skip

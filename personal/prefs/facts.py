@@ -110,6 +110,10 @@ _JOB = [
     rx(rf"^{_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?) by (?:profession|trade)$"),
     rx(rf"^by (?:profession|trade),? {_BE_I} (?:a |an )(?P<v>[a-z-]+(?: [a-z-]+)?)$"),
     rx(rf"^{_SUBJ_MY} (?:job|profession|occupation) is (?P<art>a |an |being a |being an )?{_VALUE}$"),
+    # a job held for a time: "I've worked as a nurse since 2015" (a known job only: not "I've
+    # worked as a team for years")
+    rx(rf"^(?:i|we)(?:'ve| have){_ADV} (?:been )?(?:worked|working|employed) as (?P<held>a |an )?"
+       r"(?P<v>(?:[a-z-]+ )?[a-z-]+)(?: (?:at|for|in|with|since) [^,;.!?]{1,40})?$"),
 ]
 _BE_JOB = rx(rf"^(?:{_BE_I}|(?:i|we)(?:'ve| have){_ADV} been) (?:a|an) (?P<v>(?:[a-z-]+ )?(?P<job>[a-z-]+))"
              r"(?: (?:at|for|in|with|since) [^,;.!?]{1,40})?$")  # "… at a bank": the job is the noun
@@ -204,7 +208,8 @@ def parse(sentence: str) -> Fact | None:
             return _fact(key, value, wording.format(value, a=_article(value)))
     for pattern in _JOB:  # "as a nurse", "as nurse" — not "as hard as I can"
         if (m := pattern.match(s)) and (value := _clean(m["v"])) and (
-                "a" not in m.groupdict() or m["a"] or value.split()[-1].lower() in JOBS):  # fmt: skip
+                "a" not in m.groupdict() or m["a"] or value.split()[-1].lower() in JOBS) and (
+                "held" not in m.groupdict() or value.split()[-1].lower() in JOBS):  # fmt: skip
             if "art" in m.groupdict() and not m["art"]:  # "my job is dentistry", "… nurse"
                 work = _line_of_work(value)
                 if work is None:
