@@ -2,7 +2,9 @@
 
 The bare base's answers to the shipped prompts, its answers with an unchanged profile,
 the current revision's answers (it was last night's candidate): the same engine, adapter
-file, prompt and sampling give the same answer, so the learning loop asks for it once.
+file, prompt and sampling give the same answer, so the learning loop asks for it once —
+and the same for the log-probabilities an adapter (or none) gives a held-out answer (the
+gate's cross-entropy, `score`).
 Keyed by a hash of all of that (the adapter by its file's SHA-256; an answer cut short at
 an accepted answer, by what counted as one: `mention.RULES`). Entries not used by a
 run are dropped at its end (`prune`), so what a forgotten conversation or a changed
@@ -77,12 +79,27 @@ class GenerationCache:
                                      adapter=adapter,
                                      seeds=[(seeds or [params.seed] * len(keys))[i] for i in missing],
                                      until=[until[i] for i in missing] if until else None)  # fmt: skip
-            self._put({keys[i]: c for i, c in zip(missing, fresh, strict=True)})
-            found.update({keys[i]: _encode(c) for i, c in zip(missing, fresh, strict=True)})
+            encoded = {keys[i]: _encode(c) for i, c in zip(missing, fresh, strict=True)}
+            self._put(encoded)
+            found.update(encoded)
         out = [_decode(found[k]) for k in keys]
         for c in out:
             c.adapter = ref.id if ref else None
         return out
+
+    def score(self, engine: Any, prompt: str, completion: str) -> list[float]:
+        """`engine.score(prompt, completion)` under its attached adapter (teacher-forced
+        log-probabilities: the gate's cross-entropy), answered from the cache when it can;
+        what the engine raises (ContextOverflow) is raised, not kept."""
+        key = _digest(["score", engine.info.fingerprint, self._adapter_key(engine.adapter),
+                       prompt, completion])  # fmt: skip
+        if (found := self._get([key]).get(key)) is not None:
+            self.hits += 1
+            return [float(x) for x in found]
+        self.misses += 1
+        logprobs = [float(x) for x in engine.score(prompt, completion)]
+        self._put({key: logprobs})
+        return logprobs
 
     def _adapter_key(self, ref: AdapterRef | None) -> str | None:
         if ref is None:
@@ -106,11 +123,11 @@ class GenerationCache:
                                 [time.time(), *chunk])  # fmt: skip
         return out
 
-    def _put(self, completions: dict[str, Completion]) -> None:
+    def _put(self, values: dict[str, Any]) -> None:
         with self.db:
             self.db.executemany(
                 "INSERT OR REPLACE INTO generations (key, value, used) VALUES (?, ?, ?)",
-                [(k, json.dumps(_encode(c)), time.time()) for k, c in completions.items()],
+                [(k, json.dumps(v), time.time()) for k, v in values.items()],
             )
 
 

@@ -90,7 +90,7 @@ def measure(
                                             tools, cache)  # fmt: skip
         m["counts"] = {"retention_questions": len(retention_questions())}
         m.update(_tool_habit(engine, config, dataset, tools, cache))
-        m.update(_cross_entropy(engine, config, dataset))
+        m.update(_cross_entropy(engine, config, dataset, cache))
     m["seconds"] = round(time.perf_counter() - start, 2)
     return Metrics(**m)
 
@@ -140,7 +140,8 @@ def _called(result: Any) -> str | None:
     return m.group(1) if m else None
 
 
-def _cross_entropy(engine: LlamaEngine, config: Config, dataset: Dataset) -> dict[str, Any]:
+def _cross_entropy(engine: LlamaEngine, config: Config, dataset: Dataset,
+                   cache: GenerationCache | None = None) -> dict[str, Any]:  # fmt: skip
     test = dataset.examples("test")
     scored = [ex for ex in test if ex["kind"] in (*CE_KINDS, "tool")]
     retention = [ex for ex in test if ex["kind"] == "retention"]
@@ -155,7 +156,9 @@ def _cross_entropy(engine: LlamaEngine, config: Config, dataset: Dataset) -> dic
         for ex in scored + retention:
             prompt, completion = render_example(engine.format, ex)
             try:
-                ce = [-lp for lp in engine.score(prompt, completion)]
+                scored = cache.score(engine, prompt, completion) if cache else (
+                    engine.score(prompt, completion))  # fmt: skip
+                ce = [-lp for lp in scored]
             except ContextOverflow:
                 continue
             if not ce:
