@@ -156,9 +156,9 @@ def _cross_entropy(engine: LlamaEngine, config: Config, dataset: Dataset,
         for ex in scored + retention:
             prompt, completion = render_example(engine.format, ex)
             try:
-                scored = cache.score(engine, prompt, completion) if cache else (
-                    engine.score(prompt, completion))  # fmt: skip
-                ce = [-lp for lp in scored]
+                logprobs = (engine.score(prompt, completion) if cache is None
+                            else cache.score(engine, prompt, completion))  # fmt: skip
+                ce = [-lp for lp in logprobs]
             except ContextOverflow:
                 continue
             if not ce:
