@@ -109,8 +109,8 @@ def reexec_with_openblas(python_args: list[str]) -> None:
     os.environ[REEXEC_MARK] = "1"
 
 
-_PROBE = ("import ctypes, sys; f = ctypes.CDLL(sys.argv[1]).openblas_get_corename; "
-          "f.restype = ctypes.c_char_p; print(f().decode())")  # fmt: skip
+# `corename` in a child: what the library would choose, without loading it here
+_PROBE = "import sys; from personal.engine.blas import corename; print(corename(sys.argv[1]) or '')"
 
 
 def preload_openblas() -> str | None:
@@ -128,7 +128,7 @@ def preload_openblas() -> str | None:
         try:
             asked = subprocess.run([sys.executable, "-c", _PROBE, lib], capture_output=True,
                                    text=True, timeout=30)  # fmt: skip
-            chosen = asked.stdout.strip() if asked.returncode == 0 else None
+            chosen = (asked.stdout.strip() or None) if asked.returncode == 0 else None
         except (OSError, subprocess.SubprocessError):
             chosen = None
         if kind := kernels_for(cpu_flags(), chosen):
